@@ -1,0 +1,68 @@
+"""GAN losses on discriminator logits.
+
+Every function takes raw logits (never probabilities): the sigmoid, where one is needed, lives
+inside `binary_cross_entropy_with_logits`, which is numerically stable. Losses are computed in
+fp32 even when the networks run under autocast.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+
+LOSS_NAMES = ("bce", "hinge", "lsgan", "wgan-gp")
+
+
+def d_loss(kind: str, real: torch.Tensor, fake: torch.Tensor, label_smoothing: float = 0.0) -> torch.Tensor:
+    """Discriminator loss for logits on real (B,) and fake (B,) images."""
+    real, fake = real.float(), fake.float()
+    if kind == "bce":
+        # -log D(x) - log(1 - D(G(z))); one-sided smoothing lowers the real target only
+        target_real = torch.full_like(real, 1.0 - label_smoothing)
+        return (F.binary_cross_entropy_with_logits(real, target_real)
+                + F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake)))
+    if kind == "hinge":
+        return F.relu(1.0 - real).mean() + F.relu(1.0 + fake).mean()
+    if kind == "lsgan":
+        return 0.5 * ((real - 1.0) ** 2).mean() + 0.5 * (fake ** 2).mean()
+    if kind == "wgan-gp":
+        return fake.mean() - real.mean()
+    raise ValueError(f"unknown loss {kind!r}; choose from {', '.join(LOSS_NAMES)}")
+
+
+def g_loss(kind: str, fake: torch.Tensor) -> torch.Tensor:
+    """Generator loss for D's logits on generated images (B,)."""
+    fake = fake.float()
+    if kind == "bce":  # non-saturating: maximise log D(G(z))
+        return F.binary_cross_entropy_with_logits(fake, torch.ones_like(fake))
+    if kind in ("hinge", "wgan-gp"):
+        return -fake.mean()
+    if kind == "lsgan":
+        return 0.5 * ((fake - 1.0) ** 2).mean()
+    raise ValueError(f"unknown loss {kind!r}; choose from {', '.join(LOSS_NAMES)}")
+
+
+def aux_loss(class_logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """ACGAN auxiliary classifier loss: cross-entropy on class logits (B, K)."""
+    return F.cross_entropy(class_logits.float(), labels)
+
+
+def gradient_penalty(critic: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor,
+                     fake: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """WGAN-GP (Gulrajani et al. 2017): E[(||grad_x D(x_hat)||_2 - 1)^2] on random interpolates."""
+    b = real.shape[0]
+    alpha = torch.rand(b, 1, 1, 1, generator=generator).to(real.device, real.dtype)
+    x_hat = (alpha * real.detach() + (1.0 - alpha) * fake.detach()).requires_grad_(True)
+    out = critic(x_hat).float()
+    (grad,) = torch.autograd.grad(out.sum(), x_hat, create_graph=True)
+    return ((grad.flatten(1).norm(2, dim=1) - 1.0) ** 2).mean()
+
+
+def d_output_mean(kind: str, logits: torch.Tensor) -> torch.Tensor:
+    """What to show as D(x) / D(G(z)): the mean probability for bce, the mean raw score otherwise.
+
+    Returns a 0-d tensor, so the training loop does not synchronise with the device per step."""
+    logits = logits.detach().float()
+    return torch.sigmoid(logits).mean() if kind == "bce" else logits.mean()
