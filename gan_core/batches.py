@@ -1,0 +1,82 @@
+"""Shuffled training batches served straight from decoded uint8 images.
+
+No DataLoader workers and no per-epoch decoding: the images live in one uint8 tensor
+(N, H, W, C) (on the GPU when it fits), each batch is an index gather plus a conversion to
+[-1, 1]. The order is a pure function of (seed, epoch), so resuming at (epoch, position)
+replays exactly the batches an uninterrupted run would have seen. Under DDP each rank takes
+every world-th index of the same permutation (a disjoint shard).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .errors import DatasetError
+
+GPU_RESIDENT_LIMIT = 4 * 2**30  # keep datasets up to 4 GiB on the GPU itself
+
+
+class BatchSource:
+    def __init__(self, images: np.ndarray, labels: np.ndarray, batch_size: int, *, seed: int,
+                 device: torch.device, hflip: bool = False, channels_last: bool = False,
+                 rank: int = 0, world: int = 1):
+        n = len(images)
+        self.batch_size, self.seed, self.device = batch_size, seed, device
+        self.hflip, self.channels_last, self.rank, self.world = hflip, channels_last, rank, world
+        self.num_images = n
+        self.batches_per_epoch = (n // world) // batch_size
+        if self.batches_per_epoch == 0:
+            raise DatasetError(
+                f"the dataset has {n} images, fewer than one batch of {batch_size}"
+                + (f" per process ({world} processes)" if world > 1 else "")
+                + "; lower --batch-size")
+        images_t = torch.from_numpy(np.ascontiguousarray(images))  # (N, H, W, C) uint8
+        labels_t = torch.from_numpy(np.asarray(labels, dtype=np.int64))
+        if device.type == "cuda":
+            if images_t.numel() <= GPU_RESIDENT_LIMIT:
+                images_t, labels_t = images_t.to(device), labels_t.to(device)
+            else:
+                images_t, labels_t = images_t.pin_memory(), labels_t.pin_memory()
+        self.images, self.labels = images_t, labels_t
+        self.epoch, self.pos = 0, 0
+        self._perm_epoch, self._perm = -1, torch.empty(0, dtype=torch.long)
+
+    def _permutation(self) -> torch.Tensor:
+        if self._perm_epoch != self.epoch:
+            g = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
+            self._perm = torch.randperm(self.num_images, generator=g)[self.rank::self.world]
+            self._perm_epoch = self.epoch
+        return self._perm
+
+    def next(self, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """The next batch: images (B, C, H, W) float in [-1, 1] on the device, labels (B,)."""
+        if self.pos >= self.batches_per_epoch:
+            self.epoch, self.pos = self.epoch + 1, 0
+        idx = self._permutation()[self.pos * self.batch_size:(self.pos + 1) * self.batch_size]
+        self.pos += 1
+        flip = torch.rand(len(idx), generator=gen) < 0.5 if self.hflip else None
+        idx_d = idx.to(self.images.device)
+        x = self.images[idx_d]  # (B, H, W, C) uint8
+        y = self.labels[idx_d]
+        if x.device != self.device:
+            x, y = x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
+        x = x.permute(0, 3, 1, 2)  # (B, C, H, W), stored channels_last
+        if not self.channels_last:
+            x = x.contiguous()
+        x = x.float().div_(127.5).sub_(1.0)
+        if flip is not None:
+            f = flip.to(self.device)[:, None, None, None]
+            x = torch.where(f, x.flip(3), x)
+        return x, y
+
+    @property
+    def epoch_progress(self) -> float:
+        """Epochs completed, as a fraction (2.5 = halfway through the third epoch)."""
+        return self.epoch + self.pos / self.batches_per_epoch
+
+    def state_dict(self) -> dict[str, int]:
+        return {"epoch": self.epoch, "pos": self.pos}
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        self.epoch, self.pos = int(state["epoch"]), int(state["pos"])

@@ -1,0 +1,86 @@
+"""Image helpers: tensors in [-1, 1] -> uint8 arrays, grids, PNG/GIF files with metadata."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+from PIL import Image, PngImagePlugin
+
+
+def to_uint8(x: torch.Tensor) -> np.ndarray:
+    """(B, C, H, W) or (C, H, W) in [-1, 1] -> (B, H, W, C) or (H, W, C) uint8."""
+    x = x.detach().float().clamp(-1.0, 1.0).add(1.0).mul(127.5).round().to(torch.uint8)
+    x = x.movedim(-3, -1)
+    return x.cpu().numpy()
+
+
+def make_grid(images: np.ndarray, nrow: int = 8, padding: int = 2, pad_value: int = 0) -> np.ndarray:
+    """(N, H, W, C) uint8 -> one (rows*(H+p)+p, nrow*(W+p)+p, C) image; nrow images per row."""
+    n, h, w, c = images.shape
+    nrow = max(1, min(nrow, n))
+    rows = -(-n // nrow)
+    grid = np.full((rows * (h + padding) + padding, nrow * (w + padding) + padding, c),
+                   pad_value, dtype=np.uint8)
+    for i in range(n):
+        r, col = divmod(i, nrow)
+        y, x = padding + r * (h + padding), padding + col * (w + padding)
+        grid[y:y + h, x:x + w] = images[i]
+    return grid
+
+
+def to_pil(image: np.ndarray) -> Image.Image:
+    """(H, W, 1|3) or (H, W) uint8 -> PIL image (L or RGB)."""
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[:, :, 0]
+    return Image.fromarray(np.ascontiguousarray(image))
+
+
+def _png_info(metadata: dict[str, Any] | None) -> PngImagePlugin.PngInfo | None:
+    if not metadata:
+        return None
+    info = PngImagePlugin.PngInfo()
+    for k, v in metadata.items():
+        info.add_itxt(k, v if isinstance(v, str) else json.dumps(v, sort_keys=True))
+    return info
+
+
+def encode_png(image: np.ndarray, metadata: dict[str, Any] | None = None, compress_level: int = 1) -> bytes:
+    buf = io.BytesIO()
+    to_pil(image).save(buf, format="PNG", pnginfo=_png_info(metadata), compress_level=compress_level)
+    return buf.getvalue()
+
+
+def save_png(image: np.ndarray, path: str | Path, metadata: dict[str, Any] | None = None) -> Path:
+    """Write a PNG atomically (temp file + rename), with optional iTXt metadata."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_bytes(encode_png(image, metadata, compress_level=6))
+    os.replace(tmp, path)
+    return path
+
+
+def read_png_metadata(path_or_bytes: str | Path | bytes) -> dict[str, str]:
+    src = io.BytesIO(path_or_bytes) if isinstance(path_or_bytes, bytes) else path_or_bytes
+    with Image.open(src) as im:
+        return {k: v for k, v in im.info.items() if isinstance(v, str)}
+
+
+def encode_gif(frames: Sequence[np.ndarray], duration_ms: int = 50, loop: int = 0,
+               comment: str | None = None) -> bytes:
+    """Frames (H, W, C) uint8 -> animated GIF bytes; `comment` is stored in the GIF (e.g. a recipe)."""
+    if not frames:
+        raise ValueError("an animation needs at least one frame")
+    pil = [to_pil(f) for f in frames]
+    if pil[0].mode == "L":  # GIF is palette-based; grey frames keep a grey palette
+        pil = [p.convert("P") for p in pil]
+    buf = io.BytesIO()
+    extra: dict[str, Any] = {"comment": comment.encode("utf-8")} if comment else {}
+    pil[0].save(buf, format="GIF", save_all=True, append_images=pil[1:], duration=duration_ms,
+                loop=loop, optimize=False, disposal=1, **extra)
+    return buf.getvalue()

@@ -1,0 +1,468 @@
+"""The Trainer: one correct GAN update per step, an EMA generator, hooks, checkpoints, exact resume.
+
+Each step: (1) update D `n_critic` times on a real batch and a detached fake batch; (2) update
+G once through the freshly updated D. Losses take logits. The caller decides when to stop
+(`request_stop()`), and hooks (`on_step`, `on_sample`, `on_checkpoint`) let an application
+react without the trainer knowing about it.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import os
+import random
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+from . import distributed as distmod
+from .augment import diff_augment
+from .batches import BatchSource
+from .checkpoints import copy_checkpoint, load_training_state, load_weights, resolve, save_checkpoint
+from .checkpoints import DISCRIMINATOR, GENERATOR, GENERATOR_EMA
+from .config import RunConfig
+from .device import Policy, resolve_policy, rss_bytes
+from .errors import CheckpointError, TrainingError
+from .images import make_grid, save_png, to_uint8
+from .latent import z_batch
+from .losses import aux_loss, d_loss, d_output_mean, g_loss, gradient_penalty
+from .networks import build_discriminator, build_generator
+from .runs import RunDir
+
+HOOKS = ("on_step", "on_sample", "on_checkpoint")
+# an evaluator returns extra metrics for the inference generator; "eval_fd" (lower is better)
+# picks the best checkpoint
+Evaluator = Callable[[nn.Module], dict[str, float]]
+
+
+def _unwrap(m: nn.Module) -> nn.Module:
+    return getattr(m, "module", m)
+
+
+def fixed_latents(cfg: RunConfig) -> tuple[np.ndarray, np.ndarray | None, int]:
+    """The progress grid's latents: seeds 0..n-1 (so the panel can reproduce any cell).
+
+    ACGAN with <= 10 classes: one row per class, 10 seeds across (each column keeps its z);
+    otherwise 64 seeds, 8 per row, labels cycling through the classes.
+    """
+    mc = cfg.model
+    if mc.conditional and mc.num_classes <= 10:
+        cols = 10
+        z = np.tile(z_batch(range(cols), mc.nz), (mc.num_classes, 1))
+        labels = np.repeat(np.arange(mc.num_classes), cols)
+        return z, labels, cols
+    z = z_batch(range(64), mc.nz)
+    labels = np.arange(64) % mc.num_classes if mc.conditional else None
+    return z, labels, 8
+
+
+@torch.no_grad()
+def recalibrate_batchnorm(g: nn.Module, nz: int, num_classes: int, device: torch.device,
+                          batches: int = 8, batch_size: int = 64, seed: int = 1234) -> nn.Module:
+    """Re-estimate BatchNorm statistics of `g` for its own weights (used for the EMA copy,
+    whose weights never produced the running statistics it inherited). Uses a private RNG."""
+    bns = [m for m in g.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not bns:
+        return g.eval()
+    gen = torch.Generator().manual_seed(seed)
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average over the calibration batches
+    g.train()
+    for _ in range(batches):
+        z = torch.randn(batch_size, nz, generator=gen).to(device)
+        labels = torch.randint(0, num_classes, (batch_size,), generator=gen).to(device) if num_classes else None
+        g(z, labels) if labels is not None else g(z)
+    for m in bns:
+        m.momentum = 0.1
+    return g.eval()
+
+
+class Trainer:
+    def __init__(self, cfg: RunConfig, images: np.ndarray, labels: np.ndarray, run: RunDir | None = None, *,
+                 policy: Policy | None = None, evaluator: Evaluator | None = None,
+                 dist: distmod.DistInfo | None = None, real_probe: np.ndarray | None = None):
+        self.cfg = cfg
+        mc, tc = cfg.model, cfg.train
+        self.dist = dist or distmod.DistInfo()
+        self.policy = policy or resolve_policy(tc.device, tc.precision,
+                                               self.dist.local_rank if self.dist.enabled else None)
+        self.device = self.policy.device
+        self.run_dir = run if self.dist.is_main else None
+        self.evaluator = evaluator
+        self.loss_kind = tc.loss
+        self.aug_ops = tc.diffaug_ops
+
+        # every random draw of the trainer (z, fake labels, flips, augmentation, GP) comes from
+        # self.gen; dropout uses torch's global RNG. Both are saved for exact resume.
+        torch.manual_seed(tc.seed + self.dist.rank)
+        np.random.seed(tc.seed + self.dist.rank)
+        random.seed(tc.seed + self.dist.rank)
+        self.gen = torch.Generator().manual_seed(tc.seed * 7919 + 17 + self.dist.rank)
+
+        mf = torch.channels_last if self.policy.channels_last else torch.contiguous_format
+        self.G = build_generator(mc).to(self.device, memory_format=mf)
+        self.D = build_discriminator(mc).to(self.device, memory_format=mf)
+        self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
+        if self.dist.enabled:
+            from torch.nn.parallel import DistributedDataParallel as DDP
+
+            distmod.init(self.dist, self.device.type)
+            if self.device.type == "cuda":  # SyncBatchNorm only works on CUDA
+                self.G = nn.SyncBatchNorm.convert_sync_batchnorm(self.G)
+                self.D = nn.SyncBatchNorm.convert_sync_batchnorm(self.D)
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            # D runs twice (real, fake) before one backward; broadcasting BN buffers inside the
+            # second forward would modify tensors autograd saved, so buffers are not broadcast.
+            self.G = DDP(self.G, device_ids=ids, broadcast_buffers=False)
+            self.D = DDP(self.D, device_ids=ids, broadcast_buffers=False)
+
+        betas = (tc.beta1, tc.beta2)
+        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=tc.lr_g, betas=betas)
+        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=tc.lr_d, betas=betas)
+        self.scaler = torch.amp.GradScaler("cuda") if self.policy.use_scaler else None
+
+        per_rank_batch = tc.batch_size // self.dist.world if self.dist.enabled else tc.batch_size
+        self.batches = BatchSource(images, labels, per_rank_batch, seed=tc.seed, device=self.device,
+                                   hflip=cfg.data.hflip, channels_last=self.policy.channels_last,
+                                   rank=self.dist.rank, world=self.dist.world)
+        self.batch_size = per_rank_batch
+        self.step = 0
+        self.elapsed = 0.0  # training seconds, summed over resumes
+        self.best_score = math.inf
+        self.hooks: dict[str, list[Callable[..., Any]]] = {h: [] for h in HOOKS}
+        self._stop = False
+        self._pending_health: dict[str, float] = {}
+        self._inference: tuple[int, nn.Module] | None = None
+        fz, fl, self.grid_cols = fixed_latents(cfg)
+        self.fixed_z = torch.from_numpy(fz).to(self.device)
+        self.fixed_labels = torch.from_numpy(fl).to(self.device) if fl is not None else None
+        probe = real_probe if real_probe is not None else images[:: max(1, len(images) // 512)][:512]
+        self.real_probe = torch.from_numpy(np.ascontiguousarray(probe)).float().flatten(1) / 255.0
+
+    # -- public controls -------------------------------------------------------------------
+    def add_hook(self, name: str, fn: Callable[..., Any]) -> None:
+        if name not in self.hooks:
+            raise ValueError(f"unknown hook {name!r}; choose from {', '.join(HOOKS)}")
+        self.hooks[name].append(fn)
+
+    def request_stop(self) -> None:
+        """Ask the loop to stop after the current step (safe to call from a signal handler)."""
+        self._stop = True
+
+    # -- one update ------------------------------------------------------------------------
+    def _aug(self, x: torch.Tensor) -> torch.Tensor:
+        return diff_augment(x, self.aug_ops, self.gen) if self.aug_ops else x
+
+    def _sample_z(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        b, mc = self.batch_size, self.cfg.model
+        z = torch.randn(b, mc.nz, generator=self.gen).to(self.device, non_blocking=True)
+        y = (torch.randint(0, mc.num_classes, (b,), generator=self.gen).to(self.device, non_blocking=True)
+             if mc.conditional else None)
+        return z, y
+
+    def _backward_step(self, loss: torch.Tensor, opt: torch.optim.Optimizer) -> None:
+        opt.zero_grad(set_to_none=True)
+        if self.scaler is not None:
+            self.scaler.scale(loss).backward()
+            self.scaler.step(opt)
+        else:
+            loss.backward()
+            opt.step()
+
+    def train_step(self) -> dict[str, torch.Tensor]:
+        """One full update (D n_critic times, then G). Returns detached scalar tensors."""
+        tc, cond = self.cfg.train, self.cfg.model.conditional
+        self.G.train()
+        self.D.train()
+        ac = self.policy.autocast
+        stats: dict[str, torch.Tensor] = {}
+        # (1) Update D: maximise log D(x) + log(1 - D(G(z))) (or the chosen loss)
+        for i in range(tc.n_critic):
+            real, real_y = self.batches.next(self.gen)
+            z, fake_y = self._sample_z()
+            last = i == tc.n_critic - 1
+            with ac():
+                if last:  # keep G's graph: the G update below reuses this batch
+                    fake = self.G(z, fake_y) if cond else self.G(z)
+                else:
+                    with torch.no_grad():
+                        fake = self.G(z, fake_y) if cond else self.G(z)
+                out_real, cls_real = self.D(self._aug(real))
+                out_fake, cls_fake = self.D(self._aug(fake.detach()))
+            loss = d_loss(self.loss_kind, out_real, out_fake, tc.label_smoothing)
+            if cond:
+                loss = loss + tc.aux_weight * 0.5 * (aux_loss(cls_real, real_y) + aux_loss(cls_fake, fake_y))
+            if self.loss_kind == "wgan-gp":
+                with ac():
+                    gp = gradient_penalty(lambda x: self.D(x)[0], self._aug(real), self._aug(fake), self.gen)
+                stats["gp"] = gp.detach()
+                loss = loss + tc.gp_weight * gp
+            self._backward_step(loss, self.opt_d)
+        stats["loss_d"] = loss.detach()
+        stats["d_real"] = d_output_mean(self.loss_kind, out_real)
+        if cond:
+            stats["acc_real"] = (cls_real.detach().argmax(1) == real_y).float().mean()
+            stats["acc_fake"] = (cls_fake.detach().argmax(1) == fake_y).float().mean()
+
+        # (2) Update G: maximise log D(G(z)) through the updated D. D's weights need no
+        # gradients here; calling the unwrapped D keeps DDP from expecting them.
+        d_plain = _unwrap(self.D)
+        d_plain.requires_grad_(False)
+        with ac():
+            out_gen, cls_gen = d_plain(self._aug(fake))
+        loss_g = g_loss(self.loss_kind, out_gen)
+        if cond:
+            loss_g = loss_g + tc.aux_weight * aux_loss(cls_gen, fake_y)
+        self._backward_step(loss_g, self.opt_g)
+        d_plain.requires_grad_(True)
+        if self.scaler is not None:
+            self.scaler.update()
+        self._update_ema()
+        stats["loss_g"] = loss_g.detach()
+        # D(G(z)) before G's update, as the tutorial reports it
+        stats["d_fake"] = d_output_mean(self.loss_kind, out_fake)
+        self.step += 1
+        self._inference = None
+        return stats
+
+    @torch.no_grad()
+    def _update_ema(self) -> None:
+        g = _unwrap(self.G)
+        decay = self.cfg.train.ema
+        # warm-up: average over the steps so far while they are fewer than 1/(1-decay)
+        decay = min(decay, (1.0 + self.step) / (10.0 + self.step)) if decay > 0 else 0.0
+        ema_p = list(self.G_ema.parameters())
+        g_p = [p.detach() for p in g.parameters()]
+        if decay == 0.0:
+            torch._foreach_copy_(ema_p, g_p)
+        else:
+            torch._foreach_lerp_(ema_p, g_p, 1.0 - decay)
+        for b_ema, b in zip(self.G_ema.buffers(), g.buffers()):
+            b_ema.copy_(b)
+
+    # -- inference copy, samples and health ------------------------------------------------
+    def inference_generator(self) -> nn.Module:
+        """The EMA generator with BatchNorm statistics recalibrated for its own weights (cached per step)."""
+        if self._inference is None or self._inference[0] != self.step:
+            g = copy.deepcopy(self.G_ema)
+            mc = self.cfg.model
+            recalibrate_batchnorm(g, mc.nz, mc.num_classes, self.device)
+            self._inference = (self.step, g)
+        return self._inference[1]
+
+    @torch.no_grad()
+    def sample_images(self) -> np.ndarray:
+        """The fixed-latent grid's images (N, H, W, C) uint8 from the inference generator."""
+        g = self.inference_generator()
+        x = g(self.fixed_z, self.fixed_labels) if self.fixed_labels is not None else g(self.fixed_z)
+        return to_uint8(x)
+
+    @torch.no_grad()
+    def health(self, images: np.ndarray) -> dict[str, float]:
+        """Cheap signs of trouble, computed on the fixed-latent samples.
+
+        diversity: mean pairwise distance of samples / the same for real images (~1 is healthy,
+        near 0 means collapse); nn_real: mean distance of a sample to its nearest real probe
+        image (falling towards 0 means memorising); class_agreement (ACGAN): how often D's
+        auxiliary head reads the requested class.
+        """
+        x = torch.from_numpy(images).float().flatten(1) / 255.0
+        def mean_pdist(a: torch.Tensor) -> float:
+            d = torch.cdist(a, a)
+            n = a.shape[0]
+            return float(d.sum() / max(1, n * (n - 1)))
+        real = self.real_probe[: len(x)]
+        out = {"diversity": mean_pdist(x) / max(mean_pdist(real), 1e-8),
+               "nn_real": float(torch.cdist(x, self.real_probe).min(1).values.mean()
+                                / math.sqrt(x.shape[1]))}
+        if self.fixed_labels is not None:
+            d = _unwrap(self.D)
+            was = d.training
+            d.eval()
+            xs = (torch.from_numpy(images).permute(0, 3, 1, 2).float() / 127.5 - 1.0).to(self.device)
+            _, cls = d(xs)
+            d.train(was)
+            out["class_agreement"] = float((cls.argmax(1) == self.fixed_labels).float().mean())
+        return out
+
+    def save_samples(self) -> Path | None:
+        if self.run_dir is None:
+            return None
+        images = self.sample_images()
+        self._pending_health = self.health(images)
+        path = save_png(make_grid(images, nrow=self.grid_cols), self.run_dir.sample_path(self.step),
+                        {"step": str(self.step)})
+        for fn in self.hooks["on_sample"]:
+            fn(self, self.step, path)
+        return path
+
+    # -- checkpoints -----------------------------------------------------------------------
+    def training_state(self) -> dict[str, Any]:
+        rng: dict[str, Any] = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(),
+                               "python": random.getstate(), "trainer": self.gen.get_state()}
+        if self.device.type == "cuda":
+            rng["cuda"] = torch.cuda.get_rng_state(self.device)
+        return {"step": self.step, "elapsed": self.elapsed, "best_score": self.best_score,
+                "batches": self.batches.state_dict(), "opt_g": self.opt_g.state_dict(),
+                "opt_d": self.opt_d.state_dict(),
+                "scaler": self.scaler.state_dict() if self.scaler is not None else None, "rng": rng}
+
+    def save_checkpoint(self, which: str = "latest", metrics: dict[str, Any] | None = None) -> Path | None:
+        if self.run_dir is None:
+            return None
+        meta = {"step": self.step, "run": self.run_dir.name, "dataset": self.cfg.data.source,
+                "loss": self.loss_kind, "train_seconds": round(self.elapsed, 1),
+                "metrics": metrics or {}}
+        path = save_checkpoint(self.run_dir.checkpoint(which), self.cfg.model, _unwrap(self.G),
+                               generator_ema=self.inference_generator(), discriminator=_unwrap(self.D),
+                               training_state=self.training_state(), meta=meta)
+        for fn in self.hooks["on_checkpoint"]:
+            fn(self, self.step, path)
+        return path
+
+    def load_checkpoint(self, path: str | Path) -> None:
+        """Restore everything a checkpoint holds, so training continues exactly where it stopped."""
+        path = resolve(path)
+        state = load_training_state(path)
+        load_weights(_unwrap(self.G), path / GENERATOR)
+        load_weights(_unwrap(self.D), path / DISCRIMINATOR)
+        load_weights(self.G_ema, path / GENERATOR_EMA)
+        with torch.no_grad():  # the running EMA's buffers track G's (the file holds recalibrated ones)
+            for b_ema, b in zip(self.G_ema.buffers(), _unwrap(self.G).buffers()):
+                b_ema.copy_(b)
+        try:
+            self.opt_g.load_state_dict(state["opt_g"])
+            self.opt_d.load_state_dict(state["opt_d"])
+            if self.scaler is not None and state.get("scaler"):
+                self.scaler.load_state_dict(state["scaler"])
+            self.batches.load_state_dict(state["batches"])
+            rng = state["rng"]
+            if not self.dist.enabled:  # per-rank RNG streams are re-seeded under DDP
+                torch.set_rng_state(rng["torch"])
+                np.random.set_state(rng["numpy"])
+                random.setstate((rng["python"][0], tuple(rng["python"][1]), rng["python"][2]))
+                self.gen.set_state(rng["trainer"])
+                if self.device.type == "cuda" and "cuda" in rng:
+                    torch.cuda.set_rng_state(rng["cuda"], self.device)
+            self.step = int(state["step"])
+            self.elapsed = float(state["elapsed"])
+            self.best_score = float(state["best_score"])
+        except (KeyError, ValueError, TypeError, RuntimeError) as e:
+            raise CheckpointError(f"{path} has an unusable training state ({e})") from None
+        if self.dist.enabled:
+            self.gen.manual_seed(self.cfg.train.seed * 7919 + 17 + self.dist.rank + 1_000_003 * self.step)
+        self._inference = None
+
+    # -- the loop --------------------------------------------------------------------------
+    def _log_row(self, acc: dict[str, torch.Tensor], n: int, window_s: float, window_steps: int) -> dict[str, Any]:
+        keys = sorted(acc)
+        vec = distmod.all_mean(torch.stack([acc[k] for k in keys]).float() / max(1, n), self.dist)
+        vals = dict(zip(keys, vec.tolist()))
+        bad = [k for k in ("loss_d", "loss_g") if not math.isfinite(vals.get(k, 0.0))]
+        if bad:
+            raise TrainingError(
+                f"training diverged: {bad[0]} became {vals[bad[0]]} by step {self.step}. "
+                "Resume from the last checkpoint with a lower learning rate (--lr) or another --loss.")
+        row: dict[str, Any] = {"step": self.step, "epoch": round(self.batches.epoch_progress, 4)}
+        row.update({k: round(v, 5) for k, v in vals.items()})
+        # throughput of the training steps themselves (samples and checkpoints excluded)
+        row["img_per_s"] = round(window_steps * self.batch_size * self.dist.world / max(window_s, 1e-9), 1)
+        row["time"] = round(self.elapsed, 2)
+        row["wall"] = round(time.time(), 2)
+        row["rss_mb"] = round(rss_bytes() / 2**20, 1)
+        if self.device.type == "cuda":
+            row["gpu_mem_mb"] = round(torch.cuda.max_memory_allocated(self.device) / 2**20, 1)
+        row.update(self._pending_health)
+        self._pending_health = {}
+        return row
+
+    def run(self, total_steps: int | None = None) -> str:
+        """Train until `total_steps` (default: config's steps) or a stop request.
+
+        Returns "finished" or "stopped". A diverged loss raises TrainingError after the run
+        directory's status says why; any other exception is recorded there too.
+        """
+        tc = self.cfg.train
+        total = total_steps or tc.steps
+        rd = self.run_dir
+        if rd is not None:
+            rd.write_status("running", pid=os.getpid(), step=self.step, total_steps=total,
+                            device=self.policy.describe())
+        acc: dict[str, torch.Tensor] = {}
+        n_acc = 0
+        window_start, window_steps, window_train_s = time.perf_counter(), 0, 0.0
+        last_metrics: dict[str, Any] = {}
+        state = "finished"
+        try:
+            while self.step < total:
+                t0 = time.perf_counter()
+                stats = self.train_step()
+                dt = time.perf_counter() - t0
+                self.elapsed += dt
+                window_train_s += dt
+                for k, v in stats.items():
+                    acc[k] = acc[k] + v if k in acc else v.clone()
+                n_acc += 1
+                window_steps += 1
+                step, end = self.step, self.step >= total
+                stop = distmod.any_flag(self._stop or (rd is not None and rd.stop_requested()),
+                                        self.dist, self.device)
+                if step % tc.sample_every == 0 or end or stop:
+                    self.save_samples()
+                if step % tc.log_every == 0 or end or stop:
+                    now = time.perf_counter()
+                    last_metrics = self._log_row(acc, n_acc, window_train_s, window_steps)
+                    if self.evaluator is not None and tc.eval_every and (step % tc.eval_every == 0 or end):
+                        last_metrics.update(self._evaluate())
+                    if rd is not None:
+                        rd.append_metrics(last_metrics)
+                        rd.write_status("running", step=step, total_steps=total,
+                                        eta_s=round((total - step) * (now - window_start) / window_steps, 1))
+                    for fn in self.hooks["on_step"]:
+                        fn(self, last_metrics)
+                    acc, n_acc = {}, 0
+                if step % tc.ckpt_every == 0 or end or stop:
+                    self._checkpoint(last_metrics)
+                if n_acc == 0:  # a row was just logged: start a new window
+                    window_start, window_steps, window_train_s = time.perf_counter(), 0, 0.0
+                if stop:
+                    state = "stopped"
+                    break
+        except TrainingError as e:
+            if rd is not None:
+                rd.write_status("failed", step=self.step, error=str(e))
+            raise
+        except BaseException as e:
+            if rd is not None:
+                msg = "stopped by keyboard interrupt" if isinstance(e, KeyboardInterrupt) else f"{type(e).__name__}: {e}"
+                rd.write_status("failed", step=self.step, error=msg)
+            raise
+        if rd is not None:
+            rd.clear_stop()
+            rd.write_status(state, step=self.step, total_steps=total)
+        return state
+
+    def _evaluate(self) -> dict[str, float]:
+        result = {f"eval_{k}" if not k.startswith("eval_") else k: float(v)
+                  for k, v in self.evaluator(self.inference_generator()).items()}  # type: ignore[misc]
+        return result
+
+    def _checkpoint(self, metrics: dict[str, Any]) -> None:
+        if self.run_dir is None:
+            distmod.barrier(self.dist)
+            return
+        score = metrics.get("eval_fd")
+        # best: the lowest evaluation FD when an evaluator runs, else simply the newest checkpoint
+        improved = score is None or score < self.best_score
+        if score is not None and improved:
+            self.best_score = float(score)
+        latest = self.save_checkpoint("latest", metrics)
+        if improved and latest is not None:
+            copy_checkpoint(latest, self.run_dir.checkpoint("best"))
+        distmod.barrier(self.dist)
