@@ -92,7 +92,7 @@ class RenderService:
                 emb = torch.as_tensor(np.atleast_2d(class_embedding), dtype=torch.float32,
                                       device=self.device).expand(b, -1)
             elif labels is not None:
-                lab = torch.as_tensor(np.broadcast_to(np.asarray(labels, dtype=np.int64), (b,)),
+                lab = torch.as_tensor(np.broadcast_to(np.asarray(labels, dtype=np.int64), (b,)).copy(),
                                       device=self.device)
                 if int(lab.min()) < 0 or int(lab.max()) >= self.cfg.num_classes:
                     raise ValueError(f"class index must be between 0 and {self.cfg.num_classes - 1}")

@@ -1,0 +1,111 @@
+import os
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from gan_core.checkpoints import (copy_checkpoint, load_generator, read_config, resolve, save_checkpoint,
+                                  weights_hash)
+from gan_core.config import ModelConfig
+from gan_core.errors import CheckpointError
+from gan_core.networks import build_generator
+from gan_core.serialize import load_state, save_state
+
+
+def tiny_cfg(**kw) -> ModelConfig:
+    base = dict(arch="dcgan", image_size=32, channels=1, nz=8, ngf=4, ndf=4)
+    base.update(kw)
+    return ModelConfig(**base)
+
+
+def test_round_trip_renders_identically(tmp_path: Path) -> None:
+    cfg = tiny_cfg(arch="acgan", num_classes=3, class_names=["a", "b", "c"])
+    g = build_generator(cfg).eval()
+    path = save_checkpoint(tmp_path / "ck", cfg, g, meta={"step": 7})
+    g2, cfg2, meta = load_generator(path)
+    assert cfg2 == cfg and meta["step"] == 7 and not g2.training
+    z, y = torch.randn(4, 8), torch.tensor([0, 1, 2, 0])
+    with torch.no_grad():
+        assert torch.equal(g(z, y), g2(z, y))
+    assert sorted(p.name for p in path.iterdir()) == ["config.json", "generator.safetensors"]
+    assert len(weights_hash(path)) == 16
+
+
+def test_save_replaces_atomically_and_recovers_torn_swap(tmp_path: Path) -> None:
+    cfg = tiny_cfg()
+    path = save_checkpoint(tmp_path / "latest", cfg, build_generator(cfg), meta={"step": 1})
+    save_checkpoint(path, cfg, build_generator(cfg), meta={"step": 2})
+    assert read_config(path)[1]["step"] == 2
+    assert not list(tmp_path.glob(".latest.tmp-*")) and not (tmp_path / "latest.old").exists()
+    # simulate a crash between the two renames: only latest.old is left
+    os.rename(path, tmp_path / "latest.old")
+    assert resolve(tmp_path / "latest") == path and read_config(path)[1]["step"] == 2
+
+
+def test_run_directory_resolves_to_latest(tmp_path: Path) -> None:
+    cfg = tiny_cfg()
+    save_checkpoint(tmp_path / "run" / "checkpoints" / "latest", cfg, build_generator(cfg))
+    assert resolve(tmp_path / "run") == tmp_path / "run" / "checkpoints" / "latest"
+
+
+def test_nested_state_round_trip(tmp_path: Path) -> None:
+    import random
+
+    state = {"step": 3, "rng": {"np": np.random.get_state(), "py": random.getstate(), "t": torch.get_rng_state()},
+             "opt": {"state": {0: {"exp_avg": torch.ones(2)}}, "param_groups": [{"betas": (0.5, 0.999), "params": [0]}]}}
+    save_state(state, tmp_path / "s.safetensors")
+    back = load_state(tmp_path / "s.safetensors")
+    assert back["step"] == 3 and back["opt"]["param_groups"][0]["betas"] == (0.5, 0.999)
+    assert 0 in back["opt"]["state"] and torch.equal(back["opt"]["state"][0]["exp_avg"], torch.ones(2))
+    assert back["rng"]["np"][1].dtype == np.uint32 and np.array_equal(back["rng"]["np"][1], state["rng"]["np"][1])
+    assert torch.equal(back["rng"]["t"], state["rng"]["t"])
+
+
+class Boom:
+    def __reduce__(self):  # what a malicious pickle does: run code when loaded
+        return (os.system, ("touch /tmp/gan_studio_pwned",))
+
+
+@pytest.mark.parametrize("payload", ["pickle", "random", "empty"])
+def test_unsafe_or_garbage_weights_are_refused(tmp_path: Path, payload: str) -> None:
+    cfg = tiny_cfg()
+    path = save_checkpoint(tmp_path / "ck", cfg, build_generator(cfg))
+    data = {"pickle": pickle.dumps(Boom()), "random": os.urandom(4096), "empty": b""}[payload]
+    (path / "generator.safetensors").write_bytes(data)
+    with pytest.raises(CheckpointError, match="safetensors"):
+        load_generator(path)
+    assert not Path("/tmp/gan_studio_pwned").exists()
+
+
+def test_pickle_only_folder_is_refused_with_hint(tmp_path: Path) -> None:
+    (tmp_path / "ck").mkdir()
+    torch.save({"main.0.weight": torch.zeros(1)}, tmp_path / "ck" / "netG.pth")
+    with pytest.raises(CheckpointError, match="never loaded"):
+        load_generator(tmp_path / "ck")
+
+
+def test_broken_config_and_wrong_shapes(tmp_path: Path) -> None:
+    cfg = tiny_cfg()
+    path = save_checkpoint(tmp_path / "ck", cfg, build_generator(cfg))
+    good = (path / "config.json").read_text()
+    (path / "config.json").write_text("{not json")
+    with pytest.raises(CheckpointError, match="not valid JSON"):
+        load_generator(path)
+    (path / "config.json").write_text(good.replace('"ngf": 4', '"ngf": 8'))
+    with pytest.raises(CheckpointError, match="shape"):
+        load_generator(path)
+    (path / "config.json").write_text(good.replace('"image_size": 32', '"image_size": 33'))
+    with pytest.raises(CheckpointError, match="image sizes"):
+        load_generator(path)
+    with pytest.raises(CheckpointError, match="not found"):
+        load_generator(tmp_path / "missing")
+
+
+def test_copy_checkpoint_drops_training_state(tmp_path: Path) -> None:
+    cfg = tiny_cfg()
+    g = build_generator(cfg)
+    src = save_checkpoint(tmp_path / "src", cfg, g, generator_ema=g, discriminator=g, training_state={"step": 1})
+    dst = copy_checkpoint(src, tmp_path / "pub")
+    assert sorted(p.name for p in dst.iterdir()) == ["config.json", "generator.safetensors", "generator_ema.safetensors"]

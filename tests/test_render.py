@@ -1,0 +1,84 @@
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gan_core.checkpoints import save_checkpoint
+from gan_core.config import ModelConfig
+from gan_core.networks import build_generator
+from gan_core.render import RenderService
+
+
+@pytest.fixture
+def acgan_ckpt(tmp_path: Path) -> Path:
+    cfg = ModelConfig(arch="acgan", image_size=32, channels=1, nz=16, ngf=8, num_classes=3)
+    return save_checkpoint(tmp_path / "ac", cfg, build_generator(cfg).eval())
+
+
+@pytest.fixture
+def dcgan_ckpt(tmp_path: Path) -> Path:
+    cfg = ModelConfig(arch="dcgan", image_size=64, channels=3, nz=16, ngf=8)
+    return save_checkpoint(tmp_path / "dc", cfg, build_generator(cfg).eval())
+
+
+def test_render_returns_uint8_hwc_and_is_deterministic(dcgan_ckpt: Path) -> None:
+    svc = RenderService(dcgan_ckpt, threads=0)
+    a, b = svc.render(7), svc.render(7)
+    assert a.dtype == np.uint8 and a.shape == (64, 64, 3)
+    assert np.array_equal(a, b) and not np.array_equal(a, svc.render(8))
+    assert not svc.generator.training
+
+
+def test_single_image_equals_its_row_in_a_batch(dcgan_ckpt: Path) -> None:
+    svc = RenderService(dcgan_ckpt, threads=0)
+    batch = svc.render_seeds([3, 4, 5])
+    assert batch.shape == (3, 64, 64, 3)
+    # eval-mode BatchNorm: an image depends on its own latent only
+    assert np.abs(batch[1].astype(int) - svc.render(4).astype(int)).max() <= 1
+
+
+def test_classes_and_blends(acgan_ckpt: Path) -> None:
+    svc = RenderService(acgan_ckpt, threads=0)
+    z = svc.z(1)
+    img0 = svc.render_z(z, 0)
+    assert img0.shape == (32, 32, 1)
+    assert np.array_equal(svc.render_z(z, class_embedding=svc.class_embedding(0, 2, 0.0)), img0)
+    assert np.array_equal(svc.render_z(z, class_embedding=svc.class_embedding(0, 2, 1.0)), svc.render_z(z, 2))
+    with pytest.raises(ValueError, match="class index"):
+        svc.render_z(z, 3)
+    with pytest.raises(ValueError, match="class-conditional"):
+        svc.render_z(z)
+    assert np.array_equal(svc.render(5), svc.render_z(z * 0 + svc.z(5), 5 % 3))
+
+
+def test_unconditional_refuses_classes_and_bad_latents(dcgan_ckpt: Path) -> None:
+    svc = RenderService(dcgan_ckpt, threads=0)
+    with pytest.raises(ValueError, match="unconditional"):
+        svc.render_z(svc.z(0), 1)
+    with pytest.raises(ValueError, match="16 values"):
+        svc.render_z(np.zeros(3, np.float32))
+
+
+def test_thread_safe_concurrent_renders(dcgan_ckpt: Path) -> None:
+    svc = RenderService(dcgan_ckpt, threads=0)
+    expected = {s: svc.render(s) for s in range(4)}
+    errors: list[str] = []
+
+    def worker(seed: int) -> None:
+        for _ in range(5):
+            if not np.array_equal(svc.render(seed), expected[seed]):
+                errors.append(f"seed {seed} changed")
+
+    threads = [threading.Thread(target=worker, args=(s,)) for s in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+
+
+def test_directions_are_cached(acgan_ckpt: Path) -> None:
+    svc = RenderService(acgan_ckpt, threads=0)
+    d = svc.directions(4)
+    assert d.vectors.shape == (4, 16) and svc.directions(4) is d

@@ -1,0 +1,131 @@
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from gan_core.checkpoints import load_generator
+from gan_core.config import DataConfig, ModelConfig, RunConfig, TrainConfig
+from gan_core.errors import TrainingError
+from gan_core.runs import RunDir
+from gan_core.training import Trainer
+
+
+def tiny_run(arch: str = "dcgan", steps: int = 8, precision: str = "fp32", **train) -> RunConfig:
+    k = 4 if arch == "acgan" else 0
+    t = dict(steps=steps, batch_size=8, log_every=2, sample_every=4, ckpt_every=4, precision=precision)
+    t.update(train)
+    return RunConfig(ModelConfig(arch=arch, image_size=32, channels=1, nz=8, ngf=4, ndf=4, num_classes=k),
+                     DataConfig(source="synthetic", hflip=True), TrainConfig(**t))
+
+
+def data(n: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    rs = np.random.RandomState(0)
+    return rs.randint(0, 256, (n, 32, 32, 1), dtype=np.uint8), rs.randint(0, 4, n)
+
+
+@pytest.mark.parametrize("arch,loss", [("dcgan", "bce"), ("dcgan", "hinge"), ("dcgan", "lsgan"),
+                                       ("dcgan", "wgan-gp"), ("acgan", "bce")])
+def test_few_steps_write_the_run_directory_contract(tmp_path: Path, arch: str, loss: str) -> None:
+    cfg = tiny_run(arch, loss=loss, diffaug="translation,cutout,color",
+                   **({"n_critic": 2} if loss == "wgan-gp" else {}))
+    run = RunDir(tmp_path / "run")
+    run.create(cfg)
+    images, labels = data()
+    assert Trainer(cfg, images, labels, run).run() == "finished"
+    rows = run.read_metrics()
+    assert [r["step"] for r in rows] == [2, 4, 6, 8]
+    need = {"step", "epoch", "loss_d", "loss_g", "d_real", "d_fake", "img_per_s", "time"}
+    if arch == "acgan":
+        need |= {"acc_real", "acc_fake"}
+    for r in rows:
+        assert need <= set(r) and all(math.isfinite(r[k]) for k in need)
+    assert "diversity" in rows[1] and ("class_agreement" in rows[1]) == (arch == "acgan")
+    assert [s for s, _ in run.samples()] == [4, 8]
+    status = run.read_status()
+    assert status["state"] == "finished" and status["step"] == 8
+    for which in ("latest", "best"):
+        g, mcfg, meta = load_generator(run.checkpoint(which))
+        assert meta["step"] == 8 and mcfg == cfg.model
+    assert {p.name for p in run.checkpoint("latest").iterdir()} == {
+        "config.json", "generator.safetensors", "generator_ema.safetensors", "discriminator.safetensors",
+        "training_state.safetensors"}
+    assert RunConfig.from_dict(json.loads(run.config_path.read_text())) == cfg
+
+
+@pytest.mark.parametrize("arch,precision", [("dcgan", "fp32"), ("acgan", "fp32"), ("acgan", "auto")])
+def test_exact_resume(tmp_path: Path, arch: str, precision: str) -> None:
+    """N steps + resume + N steps gives the same weights as 2N steps (data order, RNG, Adam, EMA)."""
+    images, labels = data()
+    kw = dict(diffaug="translation,color", ema=0.9)
+    full = RunDir(tmp_path / "full")
+    full.create(tiny_run(arch, 12, precision, **kw))
+    Trainer(tiny_run(arch, 12, precision, **kw), images, labels, full).run()
+
+    half = RunDir(tmp_path / "half")
+    half.create(tiny_run(arch, 6, precision, **kw))
+    Trainer(tiny_run(arch, 6, precision, **kw), images, labels, half).run()
+    resumed = Trainer(tiny_run(arch, 12, precision, **kw), images, labels, half)
+    resumed.load_checkpoint(half.checkpoint("latest"))
+    assert resumed.step == 6
+    resumed.run(12)
+    for f in ("generator.safetensors", "generator_ema.safetensors", "discriminator.safetensors"):
+        a = load_file(str(full.checkpoint() / f))
+        b = load_file(str(half.checkpoint() / f))
+        assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a), f
+
+
+def test_stop_request_saves_and_marks_stopped(tmp_path: Path) -> None:
+    cfg = tiny_run(steps=50)
+    run = RunDir(tmp_path / "run")
+    run.create(cfg)
+    images, labels = data()
+    tr = Trainer(cfg, images, labels, run)
+    tr.add_hook("on_step", lambda t, row: run.request_stop() if row["step"] >= 4 else None)
+    assert tr.run() == "stopped"
+    assert run.read_status()["state"] == "stopped" and not run.stop_requested()
+    _, _, meta = load_generator(run.checkpoint("latest"))
+    assert meta["step"] == 5  # the step in flight when STOP appeared was finished and saved
+
+
+def test_nan_loss_fails_the_run_with_a_clear_status(tmp_path: Path) -> None:
+    cfg = tiny_run(steps=6)
+    run = RunDir(tmp_path / "run")
+    run.create(cfg)
+    images, labels = data()
+    tr = Trainer(cfg, images, labels, run)
+    with torch.no_grad():
+        tr.D.main[0].weight.fill_(float("nan"))
+    with pytest.raises(TrainingError, match="diverged"):
+        tr.run()
+    status = run.read_status()
+    assert status["state"] == "failed" and "diverged" in status["error"]
+
+
+def test_hooks_fire(tmp_path: Path) -> None:
+    cfg = tiny_run(steps=4)
+    run = RunDir(tmp_path / "run")
+    run.create(cfg)
+    seen: dict[str, list[int]] = {"step": [], "sample": [], "ckpt": []}
+    tr = Trainer(cfg, *data(), run)
+    tr.add_hook("on_step", lambda t, row: seen["step"].append(row["step"]))
+    tr.add_hook("on_sample", lambda t, step, path: seen["sample"].append(step))
+    tr.add_hook("on_checkpoint", lambda t, step, path: seen["ckpt"].append(step))
+    tr.run()
+    assert seen == {"step": [2, 4], "sample": [4], "ckpt": [4]}
+    with pytest.raises(ValueError):
+        tr.add_hook("on_nothing", print)
+
+
+def test_metrics_reader_tolerates_torn_line_and_repair(tmp_path: Path) -> None:
+    run = RunDir(tmp_path)
+    for s in (1, 2, 3):
+        run.append_metrics({"step": s, "loss_d": 1.0})
+    with open(run.metrics_path, "a") as fh:
+        fh.write('{"step": 4, "loss')  # a crash mid-write
+    assert [r["step"] for r in run.read_metrics()] == [1, 2, 3]
+    assert run.repair_metrics(upto_step=2) == 2
+    assert run.metrics_path.read_text().count("\n") == 2
