@@ -1,0 +1,65 @@
+"""Sample-quality metrics on feature vectors (numpy in, floats out).
+
+- Fréchet distance between Gaussians fitted to two feature sets (Heusel et al. 2017).
+- Precision and recall with k-nearest-neighbour manifolds (Kynkäänniemi et al. 2019).
+- Nearest-neighbour distances, for memorisation checks.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+
+def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """||mu_a - mu_b||^2 + Tr(S_a + S_b - 2 (S_a S_b)^(1/2)) for feature sets (N, D) and (M, D).
+
+    The trace of the matrix square root is computed from the eigenvalues of
+    S_a^(1/2) S_b S_a^(1/2), which is symmetric, so no complex sqrtm is needed.
+    """
+    a64, b64 = a.astype(np.float64), b.astype(np.float64)
+    mu_a, mu_b = a64.mean(0), b64.mean(0)
+    s_a, s_b = np.cov(a64, rowvar=False), np.cov(b64, rowvar=False)
+    w, v = np.linalg.eigh(s_a)
+    root_a = (v * np.sqrt(np.clip(w, 0, None))) @ v.T
+    m = root_a @ s_b @ root_a
+    tr_sqrt = np.sqrt(np.clip(np.linalg.eigvalsh((m + m.T) / 2), 0, None)).sum()
+    d = float(((mu_a - mu_b) ** 2).sum() + np.trace(s_a) + np.trace(s_b) - 2.0 * tr_sqrt)
+    return max(d, 0.0)
+
+
+def _kth_nn_radius(x: torch.Tensor, k: int, chunk: int = 2048) -> torch.Tensor:
+    """Distance from each row of x to its k-th nearest other row."""
+    out = []
+    for i in range(0, len(x), chunk):
+        d = torch.cdist(x[i:i + chunk], x)
+        out.append(d.kthvalue(k + 1, dim=1).values)  # +1: the row itself is at distance 0
+    return torch.cat(out)
+
+
+def _inside(query: torch.Tensor, ref: torch.Tensor, radius: torch.Tensor, chunk: int = 2048) -> torch.Tensor:
+    """For each query row: does it fall inside any ball (ref_j, radius_j)?"""
+    out = []
+    for i in range(0, len(query), chunk):
+        d = torch.cdist(query[i:i + chunk], ref)
+        out.append((d <= radius[None, :]).any(dim=1))
+    return torch.cat(out)
+
+
+def precision_recall(real: np.ndarray, fake: np.ndarray, k: int = 3) -> tuple[float, float]:
+    """Precision: share of fakes inside the real manifold; recall: share of reals inside the fake one."""
+    r = torch.from_numpy(np.ascontiguousarray(real, dtype=np.float32))
+    f = torch.from_numpy(np.ascontiguousarray(fake, dtype=np.float32))
+    precision = float(_inside(f, r, _kth_nn_radius(r, k)).float().mean())
+    recall = float(_inside(r, f, _kth_nn_radius(f, k)).float().mean())
+    return precision, recall
+
+
+def nearest_distances(query: np.ndarray, ref: np.ndarray, chunk: int = 1024) -> np.ndarray:
+    """RMS pixel distance (images scaled to [0, 1]) from each query image to its nearest ref image."""
+    q = torch.from_numpy(np.ascontiguousarray(query)).flatten(1).float() / 255.0
+    r = torch.from_numpy(np.ascontiguousarray(ref)).flatten(1).float() / 255.0
+    out = []
+    for i in range(0, len(q), chunk):
+        out.append(torch.cdist(q[i:i + chunk], r).min(1).values)
+    return (torch.cat(out) / np.sqrt(q.shape[1])).numpy()

@@ -1,0 +1,65 @@
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gan_core.checkpoints import save_checkpoint
+from gan_core.config import ModelConfig
+from gan_core.errors import CheckpointError
+from gan_core.evaluate import class_map, main, spread_labels
+from gan_core.judges import Judge, JudgeConfig, JudgeNet, load_judge, save_judge, train_judge
+from gan_core.networks import build_generator
+
+
+def test_spread_labels_in_label_order() -> None:
+    assert spread_labels(20, 10).tolist() == [i // 2 for i in range(20)]
+    assert np.bincount(spread_labels(1000, 10)).tolist() == [100] * 10
+
+
+def test_judge_trains_saves_and_loads(tmp_path: Path) -> None:
+    # two trivially separable classes: dark and bright images
+    rs = np.random.RandomState(0)
+    x = np.concatenate([rs.randint(0, 60, (64, 16, 16, 1)), rs.randint(190, 256, (64, 16, 16, 1))]).astype(np.uint8)
+    y = np.repeat([0, 1], 64)
+    cfg = JudgeConfig(name="t", dataset="synthetic", image_size=16, channels=1, num_classes=2,
+                      class_names=["dark", "bright"], width=4, feature_dim=8)
+    net, acc = train_judge(cfg, (x, y), (x, y), epochs=3, batch_size=16, lr=1e-2, log=lambda s: None)
+    assert acc > 0.9
+    save_judge(tmp_path / "j", cfg, net)
+    judge = load_judge(tmp_path / "j")
+    feats, preds = judge.run(x)
+    assert feats.shape == (128, 8) and (preds == y).mean() > 0.9
+    # 3-channel and larger inputs are converted to the judge's format
+    feats3, _ = judge.run(np.repeat(np.repeat(np.repeat(x, 3, axis=3), 2, axis=1), 2, axis=2))
+    assert feats3.shape == (128, 8)
+
+
+def test_judge_load_errors(tmp_path: Path) -> None:
+    with pytest.raises(CheckpointError, match="no judge"):
+        load_judge(tmp_path)
+    cfg = JudgeConfig(image_size=16, width=4, feature_dim=8)
+    save_judge(tmp_path / "j", cfg, JudgeNet(cfg))
+    (tmp_path / "j" / "judge.safetensors").write_bytes(b"\x80\x04not safetensors")
+    with pytest.raises(CheckpointError, match="safetensors"):
+        load_judge(tmp_path / "j")
+
+
+def test_class_map_by_name() -> None:
+    jc = JudgeConfig(class_names=[str(i) for i in range(10)])
+    assert class_map(["3", "1"], jc).tolist() == [3, 1]
+    assert class_map(["cat"], jc) is None
+
+
+def test_evaluate_cli_on_tiny_n(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = ModelConfig(arch="acgan", image_size=32, channels=1, nz=16, ngf=8, num_classes=10)
+    save_checkpoint(tmp_path / "ck", cfg, build_generator(cfg).eval(), meta={"dataset": "mnist"})
+    assert main(["--checkpoint", str(tmp_path / "ck"), "--n", "200", "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert r["n"] == 200 and r["judge"] == "digits" and r["judge_test_accuracy"] >= 0.99
+    assert r["fd"] > r["fd_real_baseline"] >= 0  # an untrained generator is far from the data
+    assert 0 <= r["precision"] <= 1 and 0 <= r["recall"] <= 1
+    assert set(r["class_consistency_per_class"]) == {str(i) for i in range(10)}
+    assert r["memorisation"]["samples"] == 200 and r["memorisation"]["heldout_nn_median"] > 0
+    assert main(["--checkpoint", str(tmp_path / "ck"), "--n", "100"]) == 0
+    assert "class consistency" in capsys.readouterr().out
