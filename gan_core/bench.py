@@ -1,0 +1,261 @@
+"""python -m gan_core.bench: measured figures, each printed next to its goal.
+
+    train   --model {dcgan,acgan} --image-size N --batch-size N [--json]
+            the project's real Trainer step (cached data, both updates, the trainer's own
+            device/precision policy) against a plain seed-style fp32 step (Sigmoid + BCELoss,
+            NCHW, as the tutorials write it), same run, same batch; img/s, ms/step, peak RSS,
+            FLOPs per step and the share of the machine's measured peak
+    data    folder ingest (decode + resize into the cache) img/s, and the data share of step time
+    peak    the machine's conv GFLOP/s in fp32 and bf16
+    render  the render service, p50/p95 per image on 1 thread, idle and while a training runs
+    http    the panel's /render over raw HTTP, p50/p95, idle and while a training runs
+
+Timings are medians over repeated steps after warm-up; on a shared machine, run it alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .cli import positive_int, run_main
+
+GOALS = {("dcgan", 64): 2.0, ("acgan", 32): 3.0}  # speed-up over the seed-style step
+PEAK_SHARE_GOAL = 0.5
+
+
+def _median_time(fn: Callable[[], Any], steps: int, warmup: int) -> list[float]:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+def peak_rss_mb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+# -- peak -----------------------------------------------------------------------------------
+def measure_peak(seconds: float = 1.5) -> dict[str, float]:
+    """Conv GFLOP/s of a large 3x3 convolution (forward), fp32 and bf16 (channels_last)."""
+    from .device import cpu_has_bf16
+
+    out: dict[str, float] = {}
+    x = torch.randn(32, 256, 32, 32)
+    conv = nn.Conv2d(256, 256, 3, padding=1, bias=False)
+    flops = 2 * 32 * 256 * 256 * 9 * 32 * 32
+    for name, dtype in (("fp32", None), ("bf16", torch.bfloat16)):
+        if dtype is not None and not cpu_has_bf16():
+            continue
+        xi = x.contiguous(memory_format=torch.channels_last)
+        ci = conv.to(memory_format=torch.channels_last)
+
+        def run() -> None:
+            with torch.no_grad(), torch.autocast("cpu", dtype=dtype, enabled=dtype is not None):
+                ci(xi)
+
+        run()
+        n, t0 = 0, time.perf_counter()
+        while time.perf_counter() - t0 < seconds:
+            run()
+            n += 1
+        out[f"{name}_gflops"] = round(flops * n / (time.perf_counter() - t0) / 1e9, 1)
+    return out
+
+
+# -- train ----------------------------------------------------------------------------------
+def _dataset_for(model: str, image_size: int) -> str:
+    return "mnist" if image_size == 32 else "orl-faces"
+
+
+def count_step_flops(trainer: Any) -> float:
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter:
+        trainer.train_step()
+    return float(counter.get_total_flops())
+
+
+class _SeedStyle:
+    """The step as the tutorials write it: fp32, NCHW, D ends in Sigmoid, BCELoss (and for ACGAN
+    a Softmax head fed to CrossEntropyLoss), D updated then G, with the same networks' shapes."""
+
+    def __init__(self, cfg: Any, images: np.ndarray, labels: np.ndarray, batch_size: int):
+        from .networks import build_discriminator, build_generator
+
+        self.cfg, self.b = cfg, batch_size
+        self.G, self.D = build_generator(cfg), build_discriminator(cfg)
+        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=2e-4, betas=(0.5, 0.999))
+        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=2e-4, betas=(0.5, 0.999))
+        self.images = torch.from_numpy(images).permute(0, 3, 1, 2).float().div(127.5).sub(1).contiguous()
+        self.labels = torch.from_numpy(labels.astype(np.int64))
+        self.bce, self.ce = nn.BCELoss(), nn.CrossEntropyLoss()
+
+    def _d(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        adv, cls = self.D(x)
+        return torch.sigmoid(adv), (F.softmax(cls, dim=1) if cls is not None else None)
+
+    def step(self) -> None:
+        cond = self.cfg.conditional
+        idx = torch.randint(0, len(self.images), (self.b,))
+        real, y = self.images[idx], self.labels[idx]
+        z = torch.randn(self.b, self.cfg.nz, 1, 1) if not cond else torch.randn(self.b, self.cfg.nz)
+        gy = torch.randint(0, max(1, self.cfg.num_classes), (self.b,))
+        ones, zeros = torch.ones(self.b), torch.zeros(self.b)
+        self.D.zero_grad()
+        p_real, c_real = self._d(real)
+        fake = self.G(z, gy) if cond else self.G(z)
+        p_fake, c_fake = self._d(fake.detach())
+        loss_d = self.bce(p_real, ones) + self.bce(p_fake, zeros)
+        if cond:
+            loss_d = loss_d + self.ce(c_real, y) + self.ce(c_fake, gy)
+        loss_d.backward()
+        self.opt_d.step()
+        self.G.zero_grad()
+        p_gen, c_gen = self._d(fake)
+        loss_g = self.bce(p_gen, ones) + (self.ce(c_gen, gy) if cond else 0.0)
+        loss_g.backward()
+        self.opt_g.step()
+
+
+def bench_train(model: str, image_size: int, batch_size: int, steps: int = 7, warmup: int = 3,
+                threads: int = 0) -> dict[str, Any]:
+    from .config import DataConfig, ModelConfig, RunConfig, TrainConfig
+    from .data import load_dataset
+    from .device import set_threads
+    from .training import Trainer
+
+    threads = set_threads(threads)
+    source = _dataset_for(model, image_size)
+    t0 = time.perf_counter()
+    data = load_dataset(source, image_size, require_classes=model == "acgan")
+    load_s = time.perf_counter() - t0
+    mcfg = ModelConfig(arch=model, image_size=image_size, channels=data.channels,
+                       num_classes=data.num_classes if model == "acgan" else 0)
+    cfg = RunConfig(mcfg, DataConfig(source=source), TrainConfig(steps=10**6, batch_size=batch_size))
+    trainer = Trainer(cfg, data.images, data.labels, None)
+    ours = _median_time(trainer.train_step, steps, warmup)
+    flops = count_step_flops(trainer)
+    seed = _SeedStyle(mcfg, data.images, data.labels, batch_size)
+    theirs = _median_time(seed.step, steps, warmup)
+    # the data share: time of fetching a batch from the cache alone
+    fetch = _median_time(lambda: trainer.batches.next(trainer.gen), 20, 3)
+    med, med_seed = statistics.median(ours), statistics.median(theirs)
+    peak = measure_peak()
+    peak_bf16 = peak.get("bf16_gflops") or peak["fp32_gflops"]
+    out = {"model": model, "image_size": image_size, "batch_size": batch_size, "dataset": source,
+           "threads": threads, "policy": trainer.policy.describe(),
+           "img_per_s": round(batch_size / med, 1), "ms_per_step": round(med * 1000, 2),
+           "seed_style_img_per_s": round(batch_size / med_seed, 1),
+           "seed_style_ms_per_step": round(med_seed * 1000, 2),
+           "speedup": round(med_seed / med, 2), "speedup_goal": GOALS.get((model, image_size)),
+           "gflop_per_step": round(flops / 1e9, 2), "achieved_gflops": round(flops / med / 1e9, 1),
+           "peak": peak, "share_of_bf16_peak": round(flops / med / 1e9 / peak_bf16, 3),
+           "share_goal": PEAK_SHARE_GOAL, "data_share": round(statistics.median(fetch) / med, 4),
+           "data_load_s": round(load_s, 2), "peak_rss_mb": round(peak_rss_mb(), 1),
+           "timed_steps": steps}
+    return out
+
+
+# -- data -----------------------------------------------------------------------------------
+def bench_data(n_images: int = 600, size: int = 64) -> dict[str, Any]:
+    """Decode + resize a folder of JPEG/PNG photos into the cache, then time cached loads."""
+    from PIL import Image
+
+    from .data import load_dataset
+
+    rs = np.random.RandomState(0)
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "photos"
+        for c in range(3):
+            (root / f"class{c}").mkdir(parents=True)
+        for i in range(n_images):
+            arr = (rs.rand(240, 320, 3) * 255).astype(np.uint8)
+            ext = "jpg" if i % 2 else "png"
+            Image.fromarray(arr).save(root / f"class{i % 3}" / f"{i}.{ext}")
+        cache = Path(tmp) / "cache"
+        t0 = time.perf_counter()
+        load_dataset(str(root), size, cache_dir=cache)
+        first = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        load_dataset(str(root), size, cache_dir=cache)
+        cached = time.perf_counter() - t0
+    return {"images": n_images, "source_size": "320x240", "image_size": size,
+            "ingest_img_per_s": round(n_images / first, 1), "ingest_s": round(first, 2),
+            "cached_load_s": round(cached, 3)}
+
+
+# -- command line ---------------------------------------------------------------------------
+def _print(result: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(result))
+        return
+    for k, v in result.items():
+        print(f"{k:>24}: {v}")
+
+
+def _train_text(r: dict[str, Any]) -> dict[str, Any]:
+    goal = r["speedup_goal"]
+    verdict = {"speedup": f"{r['speedup']}x" + (f" (goal >= {goal}x: {'met' if r['speedup'] >= goal else 'NOT met'})"
+                                               if goal else ""),
+               "share_of_bf16_peak": f"{r['share_of_bf16_peak']:.0%} (goal >= {PEAK_SHARE_GOAL:.0%}: "
+                                     f"{'met' if r['share_of_bf16_peak'] >= PEAK_SHARE_GOAL else 'NOT met'})",
+               "data_share": f"{r['data_share']:.2%} of step time (goal <= 5%: "
+                             f"{'met' if r['data_share'] <= 0.05 else 'NOT met'})"}
+    return {**r, **verdict}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m gan_core.bench", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="what", required=True)
+    t = sub.add_parser("train", help="training step img/s vs the seed-style step")
+    t.add_argument("--model", choices=("dcgan", "acgan"), required=True)
+    t.add_argument("--image-size", type=int, required=True)
+    t.add_argument("--batch-size", type=positive_int, default=64)
+    t.add_argument("--steps", type=positive_int, default=7, help="timed steps (median)")
+    t.add_argument("--threads", type=int, default=0)
+    t.add_argument("--json", action="store_true", help="one JSON object; img_per_s is the project's figure")
+    d = sub.add_parser("data", help="folder ingest speed and cached loads")
+    d.add_argument("--images", type=positive_int, default=600)
+    d.add_argument("--json", action="store_true")
+    pk = sub.add_parser("peak", help="conv GFLOP/s, fp32 and bf16")
+    pk.add_argument("--json", action="store_true")
+    for name in ("render", "http"):
+        sp = sub.add_parser(name, help=f"see python -m gan_core.bench_{name} --help")
+        sp.add_argument("rest", nargs=argparse.REMAINDER)
+    args = p.parse_args(argv)
+    if args.what == "train":
+        r = bench_train(args.model, args.image_size, args.batch_size, steps=args.steps, threads=args.threads)
+        _print(r if args.json else _train_text(r), args.json)
+    elif args.what == "data":
+        _print(bench_data(args.images), args.json)
+    elif args.what == "peak":
+        _print(measure_peak(), args.json)
+    else:
+        import importlib
+
+        mod = importlib.import_module(f"gan_core.bench_{args.what}")
+        return int(mod.main(args.rest) or 0)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_main(main))
