@@ -117,10 +117,10 @@ class Trainer:
                 self.G = nn.SyncBatchNorm.convert_sync_batchnorm(self.G)
                 self.D = nn.SyncBatchNorm.convert_sync_batchnorm(self.D)
             ids = [self.device.index] if self.device.type == "cuda" else None
-            # D runs twice (real, fake) before one backward; broadcasting BN buffers inside the
-            # second forward would modify tensors autograd saved, so buffers are not broadcast.
-            self.G = DDP(self.G, device_ids=ids, broadcast_buffers=False)
-            self.D = DDP(self.D, device_ids=ids, broadcast_buffers=False)
+            # D runs twice (real, fake) before one backward; syncing BN buffers inside the second
+            # forward would modify tensors autograd saved, so buffers sync only at construction.
+            self.G = DDP(self.G, device_ids=ids, forward_sync_buffers=False)
+            self.D = DDP(self.D, device_ids=ids, forward_sync_buffers=False)
 
         betas = (tc.beta1, tc.beta2)
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=tc.lr_g, betas=betas)
