@@ -66,8 +66,9 @@ def save_checkpoint(path: str | Path, model_cfg: ModelConfig, generator: nn.Modu
     """Write a checkpoint folder atomically and return its path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in path.parent.glob(f".{path.name}.tmp-*"):  # left by a process killed mid-save
+        shutil.rmtree(stale, ignore_errors=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     save_file(_state_dict(generator), str(tmp / GENERATOR))
     if generator_ema is not None:

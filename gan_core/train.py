@@ -149,8 +149,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.resume:
         if not run.exists():
             raise ConfigError(f"nothing to resume: {run.path} has no config.json (start it without --resume)")
-        if not run.has_checkpoint("latest"):
-            raise ConfigError(f"nothing to resume: {run.path} has no checkpoint yet; start it again without --resume")
         cfg = run.load_config()
         ignored = [f"--{n.replace('_', '-')}" for n in _FROZEN if _given(args, n)]
         if ignored:
@@ -194,9 +192,12 @@ def main(argv: list[str] | None = None) -> int:
             run.save_config(cfg)
         run.clear_stop()
     trainer = Trainer(cfg, data.images, data.labels, run, policy=policy, dist=dist)
-    if args.resume:
-        latest = run.checkpoint("latest")
-        trainer.load_checkpoint(latest)
+    if args.resume and not run.has_checkpoint("latest"):
+        warn(f"{run.path} has no checkpoint yet (it stopped before the first one): starting again from step 0")
+        if dist.is_main:
+            run.repair_metrics(0)
+    elif args.resume:
+        trainer.load_checkpoint(run.checkpoint("latest"))
         if dist.is_main:
             run.repair_metrics(trainer.step)
         if trainer.step >= cfg.train.steps:
