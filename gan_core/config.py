@@ -123,6 +123,8 @@ class TrainConfig:
         for name in ("steps", "batch_size", "log_every", "sample_every", "ckpt_every"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"train.{name} must be at least 1, got {getattr(self, name)}")
+        if self.eval_every < 0:
+            raise ConfigError(f"train.eval_every must be 0 (off) or positive, got {self.eval_every}")
         if self.n_critic == 0:
             self.n_critic = 5 if self.loss == "wgan-gp" else 1
         if self.n_critic < 1:

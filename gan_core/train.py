@@ -75,6 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--log-every", type=positive_int, help="metrics row every N steps (default 50)")
     r.add_argument("--sample-every", type=positive_int, help="fixed-noise grid every N steps (default 500)")
     r.add_argument("--ckpt-every", type=positive_int, help="checkpoint every N steps (default 1000)")
+    r.add_argument("--eval-every", type=int, help="light evaluation (judge FD, class consistency on 1000 "
+                   "samples) every N steps, for built-in datasets; picks the best checkpoint (default 0 = off)")
     r.add_argument("--dry-run", action="store_true", help="check data and config, time a few steps, "
                    "print the estimate and exit without writing a run")
     r.add_argument("--calibration-steps", type=positive_int, default=5,
@@ -105,7 +107,8 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
                       ("n_critic", "n_critic"), ("gp_weight", "gp_weight"), ("aux_weight", "aux_weight"),
                       ("ema", "ema"), ("diffaug", "diffaug"), ("label_smoothing", "label_smoothing"),
                       ("seed", "seed"), ("steps", "steps"), ("log_every", "log_every"),
-                      ("sample_every", "sample_every"), ("ckpt_every", "ckpt_every")):
+                      ("sample_every", "sample_every"), ("ckpt_every", "ckpt_every"),
+                      ("eval_every", "eval_every")):
         if _given(args, flag):
             train[key] = getattr(args, flag)
     return RunConfig(model=ModelConfig(**model),
@@ -155,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
             warn(f"--resume keeps the run's own settings; ignoring {', '.join(ignored)}")
         tc = cfg.train
         tc.device, tc.precision, tc.threads = args.device, args.precision, args.threads
-        for flag in ("steps", "log_every", "sample_every", "ckpt_every"):
+        for flag in ("steps", "log_every", "sample_every", "ckpt_every", "eval_every"):
             if _given(args, flag):
                 setattr(tc, flag, getattr(args, flag))
     else:
@@ -191,7 +194,16 @@ def main(argv: list[str] | None = None) -> int:
         else:
             run.save_config(cfg)
         run.clear_stop()
-    trainer = Trainer(cfg, data.images, data.labels, run, policy=policy, dist=dist)
+    evaluator = None
+    if cfg.train.eval_every and dist.enabled:
+        warn("--eval-every is not supported with several processes; it is ignored")
+    elif cfg.train.eval_every:
+        from .evaluate import light_evaluator
+
+        evaluator = light_evaluator(cfg.data.source, cfg.model)
+        if evaluator is None:
+            warn(f"no judge for {cfg.data.source}: --eval-every is ignored (judges exist for mnist and orl-faces)")
+    trainer = Trainer(cfg, data.images, data.labels, run, policy=policy, dist=dist, evaluator=evaluator)
     if args.resume and not run.has_checkpoint("latest"):
         warn(f"{run.path} has no checkpoint yet (it stopped before the first one): starting again from step 0")
         if dist.is_main:

@@ -415,11 +415,16 @@ class Trainer:
                                         self.dist, self.device)
                 if step % tc.sample_every == 0 or end or stop:
                     self.save_samples()
-                if step % tc.log_every == 0 or end or stop:
+                eval_due = self.evaluator is not None and tc.eval_every > 0 and (step % tc.eval_every == 0 or end)
+                new_best = self.evaluator is None  # without an evaluator, best is simply the newest
+                if step % tc.log_every == 0 or end or stop or eval_due:
                     now = time.perf_counter()
                     last_metrics = self._log_row(acc, n_acc, window_train_s, window_steps)
-                    if self.evaluator is not None and tc.eval_every and (step % tc.eval_every == 0 or end):
+                    if eval_due:
                         last_metrics.update(self._evaluate())
+                        new_best = last_metrics.get("eval_fd", math.inf) < self.best_score
+                        if new_best:
+                            self.best_score = float(last_metrics["eval_fd"])
                     if rd is not None:
                         rd.append_metrics(last_metrics)
                         rd.write_status("running", step=step, total_steps=total,
@@ -427,8 +432,8 @@ class Trainer:
                     for fn in self.hooks["on_step"]:
                         fn(self, last_metrics)
                     acc, n_acc = {}, 0
-                if step % tc.ckpt_every == 0 or end or stop:
-                    self._checkpoint(last_metrics)
+                if step % tc.ckpt_every == 0 or end or stop or (eval_due and new_best):
+                    self._checkpoint(last_metrics, new_best)
                 if n_acc == 0:  # a row was just logged: start a new window
                     window_start, window_steps, window_train_s = time.perf_counter(), 0, 0.0
                 if stop:
@@ -453,16 +458,12 @@ class Trainer:
                   for k, v in self.evaluator(self.inference_generator()).items()}  # type: ignore[misc]
         return result
 
-    def _checkpoint(self, metrics: dict[str, Any]) -> None:
+    def _checkpoint(self, metrics: dict[str, Any], new_best: bool) -> None:
+        """Write checkpoints/latest, and checkpoints/best when this step is the best so far."""
         if self.run_dir is None:
             distmod.barrier(self.dist)
             return
-        score = metrics.get("eval_fd")
-        # best: the lowest evaluation FD when an evaluator runs, else simply the newest checkpoint
-        improved = score is None or score < self.best_score
-        if score is not None and improved:
-            self.best_score = float(score)
         latest = self.save_checkpoint("latest", metrics)
-        if improved and latest is not None:
+        if new_best and latest is not None:
             copy_checkpoint(latest, self.run_dir.checkpoint("best"))
         distmod.barrier(self.dist)

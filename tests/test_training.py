@@ -7,7 +7,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from gan_core.checkpoints import load_generator
+from gan_core.checkpoints import load_generator, load_training_state
 from gan_core.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from gan_core.errors import TrainingError
 from gan_core.runs import RunDir
@@ -129,3 +129,21 @@ def test_metrics_reader_tolerates_torn_line_and_repair(tmp_path: Path) -> None:
     assert [r["step"] for r in run.read_metrics()] == [1, 2, 3]
     assert run.repair_metrics(upto_step=2) == 2
     assert run.metrics_path.read_text().count("\n") == 2
+
+
+def test_evaluator_runs_every_n_steps_and_picks_best(tmp_path: Path) -> None:
+    cfg = tiny_run(steps=8, eval_every=3, log_every=4, ckpt_every=4)
+    run = RunDir(tmp_path / "run")
+    run.create(cfg)
+    scores = iter([5.0, 2.0, 9.0])  # evaluations at steps 3, 6 and 8 (the end)
+    tr = Trainer(cfg, *data(), run, evaluator=lambda g: {"fd": next(scores)})
+    tr.run()
+    rows = {r["step"]: r for r in run.read_metrics()}
+    assert sorted(rows) == [3, 4, 6, 8]
+    assert rows[3]["eval_fd"] == 5.0 and rows[6]["eval_fd"] == 2.0 and rows[8]["eval_fd"] == 9.0
+    # an improving evaluation checkpoints at once and becomes best (step 3, then step 6 with FD 2.0);
+    # the worse one at step 8 only updates latest
+    _, _, best = load_generator(run.checkpoint("best"))
+    _, _, latest = load_generator(run.checkpoint("latest"))
+    assert best["step"] == 6 and latest["step"] == 8
+    assert load_training_state(run.checkpoint("latest"))["best_score"] == 2.0
