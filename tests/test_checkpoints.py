@@ -109,3 +109,17 @@ def test_copy_checkpoint_drops_training_state(tmp_path: Path) -> None:
     src = save_checkpoint(tmp_path / "src", cfg, g, generator_ema=g, discriminator=g, training_state={"step": 1})
     dst = copy_checkpoint(src, tmp_path / "pub")
     assert sorted(p.name for p in dst.iterdir()) == ["config.json", "generator.safetensors", "generator_ema.safetensors"]
+
+
+@pytest.mark.parametrize("target", ["config.json", "generator_ema.safetensors", "training_state.safetensors"])
+def test_pickle_under_any_file_name_is_never_executed(tmp_path: Path, target: str) -> None:
+    from gan_core.checkpoints import load_training_state
+
+    cfg = tiny_cfg()
+    g = build_generator(cfg)
+    path = save_checkpoint(tmp_path / "ck", cfg, g, generator_ema=g, training_state={"step": 1})
+    (path / target).write_bytes(pickle.dumps(Boom()))
+    with pytest.raises(CheckpointError):
+        load_generator(path)
+        load_training_state(path)
+    assert not Path("/tmp/gan_studio_pwned").exists()
