@@ -1,0 +1,196 @@
+"""Monitor: one run, live. Charts, progress, sample grids, health, and Stop / Resume."""
+
+from typing import Any
+
+import streamlit as st
+
+from ui import cached, charts, health, jobs, live
+from ui.display import STATE_BADGES, ago, fmt, for_display
+from ui.nav import through_studio
+
+through_studio()
+
+REFRESH_S = 1.5
+
+st.title("Monitor")
+jobs.tick()
+runs = jobs.list_runs()
+if not runs:
+    st.info("No training runs yet.")
+    st.page_link("pages/train.py", label="Start one on the Train page", icon=":material/model_training:")
+    st.stop()
+
+names = [r.name for r in runs]
+by_name = {r.name: r for r in runs}
+wanted = st.session_state.get("monitor_run")
+if wanted not in names:
+    wanted = next((r.name for r in runs if r.active), names[0])
+if st.session_state.get("monitor_pick") not in names:
+    st.session_state["monitor_pick"] = wanted  # a first visit, or a new launch from the Train page
+# labels must not change while the page refreshes (state and step live in the panel below)
+name = st.selectbox("Run", names, key="monitor_pick", format_func=lambda n: f"{by_name[n].title} · {n}")
+st.session_state["monitor_run"] = name
+is_live = by_name[name].active
+st.session_state["monitor_live"] = is_live
+
+
+def controls(info: jobs.RunInfo) -> None:
+    """Stop / Force stop while active; Resume with a new step target when stopped."""
+    c = st.columns([1, 1, 2, 1])
+    if info.active:
+        if c[0].button("Stop", type="primary", icon=":material/stop:", key="stop_btn",
+                       help="Finishes the current step, saves a checkpoint, then stops. Resume continues exactly."):
+            jobs.stop(info.name)
+            st.toast("Stop requested: saving a checkpoint…")
+            st.rerun()
+        with c[1].popover("Force stop", icon=":material/dangerous:"):
+            st.write("Ends the process at once, without saving the current step. Resume then continues from "
+                     "the last checkpoint.")
+            if st.button("Kill the training process", key="force_btn"):
+                jobs.force_stop(info.name)
+                st.rerun(scope="app")
+    elif info.can_resume:
+        target = c[2].number_input("Train up to step", min_value=info.step + 1, step=500, key=f"resume_to_{info.name}",
+                                   value=max(info.step + 1, info.total_steps if info.total_steps > info.step
+                                             else info.step * 2))
+        if c[0].button("Resume", type="primary", icon=":material/play_arrow:", key="resume_btn"):
+            dev = cached.device_summary()
+            try:
+                jobs.resume(info.name, int(target), threads=jobs.default_threads(dev.get("cpu_cores")),
+                            cuda=bool(dev.get("cuda")))
+            except jobs.JobError as exc:
+                st.error(str(exc))
+            else:
+                st.session_state["monitor_live"] = True
+                st.rerun(scope="app")
+
+
+def header(info: jobs.RunInfo) -> None:
+    """Title, state badge, one slot for the state message and one for the progress bar (fixed
+    slots keep every element in place while the page refreshes)."""
+    label, color = STATE_BADGES.get(info.state, (info.state, "gray"))
+    h1, h2 = st.columns([4, 1])
+    h1.subheader(info.title)
+    h1.caption(f"{info.dataset} · {info.model.upper()} {info.image_size}px · {info.device or 'device pending'} · "
+               f"started {ago(info.created)} · folder `{info.name}`")
+    h2.badge(label, color=color)
+    with st.container():
+        if info.state == "failed":
+            st.error(f"Training failed: {info.error}")
+            with st.expander("End of the training log", expanded=False):
+                st.code(jobs.log_tail(info.path, 30) or "(empty)", language=None)
+        elif info.state == "starting":
+            note = info.note or "loading the dataset"
+            st.info(f"Starting — {note}…")
+        elif info.state == "stopping":
+            st.info("Stopping: finishing the current step and saving a checkpoint…")
+        elif info.state == "stopped":
+            st.info(f"Stopped at step {info.step:,}" + (f" ({info.note})" if info.note else "") +
+                    (". Resume continues exactly where it left off." if info.has_checkpoint else "."))
+        elif info.state == "finished":
+            st.success(f"Finished: {info.step:,} steps. Publish it on the Runs page to use it in the gallery "
+                       "and the Explore panel, or resume to train longer.")
+    eta = f" · ETA {live.format_eta(info.eta_s)}" if info.state == "running" and info.eta_s is not None else ""
+    st.progress(info.progress, text=f"step {info.step:,} / {info.total_steps:,}{eta}" if info.total_steps
+                else f"step {info.step:,}")
+
+
+def numbers(rows: list) -> None:
+    mem_key = "gpu_mem_mb" if any("gpu_mem_mb" in r for r in rows[-5:]) else "rss_mb"
+    cols = st.columns(6)
+    for col, (label, key) in zip(cols, [("loss D", "loss_d"), ("loss G", "loss_g"), ("D(x)", "d_real"),
+                                        ("D(G(z))", "d_fake"), ("images / s", "img_per_s"),
+                                        ("GPU memory MB" if mem_key == "gpu_mem_mb" else "memory (RSS) MB", mem_key)]):
+        col.metric(label, fmt(live.latest(rows, key)))
+
+
+def chart_grid(rows: list, loss: str, conditional: bool) -> None:
+    figs = [("loss", charts.loss_figure(rows)), ("dout", charts.d_output_figure(rows, loss))]
+    if conditional:
+        figs.append(("acc", charts.accuracy_figure(rows)))
+    figs += [("speed", charts.speed_figure(rows)), ("mem", charts.memory_figure(rows))]
+    if any("diversity" in r for r in rows):
+        figs.append(("health", charts.health_figure(rows)))
+    for i in range(0, len(figs), 2):
+        cols = st.columns(2)
+        for col, (key, fig) in zip(cols, figs[i:i + 2]):
+            col.plotly_chart(fig, key=f"chart_{key}", config={"displayModeBar": False})
+
+
+def samples(info: jobs.RunInfo, cfg: Any) -> None:
+    grids = jobs.samples(info.path)
+    left, right = st.columns(2)
+    with left:
+        if not grids:
+            st.markdown("**Generated** (fixed noise)")
+            st.caption("The first sample grid appears after the first sample step.")
+        else:
+            steps = [s for s, _ in grids]
+            skey, edge = f"scrub_{info.name}", f"scrub_edge_{info.name}"
+            # A value slider (not an index-based select_slider: its options grow while training, so
+            # an index sent by the browser could name another grid). At the right end it follows
+            # the newest grid; moved back, it stays where the user put it.
+            cur = st.session_state.get(skey)
+            if not isinstance(cur, int) or not steps[0] <= cur <= steps[-1] or cur == st.session_state.get(edge):
+                st.session_state[skey] = steps[-1]
+            st.session_state[edge] = steps[-1]
+            chosen = steps[-1]
+            if len(steps) > 1:
+                picked = st.slider("Scrub through the grids (step)", steps[0], steps[-1], key=skey,
+                                   help="Drag back to see earlier grids; at the right end it follows the newest.")
+                chosen = max(s for s in steps if s <= picked)  # the grid at or before the picked step
+            st.markdown(f"**Generated** · step {chosen:,} (same noise every time)")
+            st.image(for_display(live.load_image(dict(grids)[chosen]), min_width=480, max_factor=4))
+            st.download_button("Export GIF", data=lambda: live.gif_of_grids([p for _, p in grids]),
+                               file_name=f"{info.name}-progress.gif", mime="image/gif", on_click="ignore",
+                               icon=":material/animated_images:", help=f"All {len(grids)} grids as an animation")
+    with right:
+        st.markdown("**Real** (training images as the model sees them)")
+        if cfg is None:
+            st.caption("the run's config is not written yet")
+        else:
+            real = cached.real_grid(cfg.data.source, cfg.model.image_size, cfg.model.channels)
+            if real is None:
+                st.caption("the training images cannot be read any more")
+            else:
+                st.image(for_display(real, min_width=480, max_factor=4))
+
+
+def health_panel(rows: list, info: jobs.RunInfo, loss: str, conditional: bool) -> None:
+    st.markdown("**Health**")
+    show = {"error": st.error, "warning": st.warning, "info": st.info, "ok": st.success}
+    for f in health.assess(rows, info.state, info.error, loss, conditional):
+        show[f.level](f"**{f.title}.** {f.detail}")
+
+
+@st.fragment(run_every=REFRESH_S if is_live else None)
+def panel() -> None:
+    info = jobs.run_info(name)
+    if info.state in ("running", "stopping"):
+        jobs.escalate(name)  # a stop request past its grace period becomes SIGTERM
+    if info.active != st.session_state.get("monitor_live"):
+        st.session_state["monitor_live"] = info.active
+        st.rerun(scope="app")  # start or stop the automatic refresh
+    header(info)
+    controls(info)
+    cfg = jobs.run_config(info.path)
+    loss = cfg.train.loss if cfg else "bce"
+    conditional = bool(cfg and cfg.model.conditional)
+    rows = live.read_metrics(info.path / "metrics.jsonl")
+    with st.container():
+        if not rows:
+            st.caption("Waiting for the first metrics…")
+        else:
+            numbers(rows)
+            chart_grid(rows, loss, conditional)
+    st.divider()
+    with st.container():
+        samples(info, cfg)
+    st.divider()
+    with st.container():
+        health_panel(rows, info, loss, conditional)
+    with st.expander("Training log"):
+        st.code(jobs.log_tail(info.path, 40) or "(empty)", language=None)
+
+
+panel()

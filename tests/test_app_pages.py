@@ -1,0 +1,111 @@
+"""AppTest: every page of studio.py renders without exceptions; Home shows a gallery and the device."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from app_helpers import ROOT, isolate_home
+from streamlit.testing.v1 import AppTest
+
+PAGES = ["pages/home.py", "pages/data.py", "pages/train.py", "pages/monitor.py", "pages/runs.py"]
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    return isolate_home(tmp_path, monkeypatch)
+
+
+def app() -> AppTest:
+    return AppTest.from_file(str(ROOT / "studio.py"), default_timeout=60)
+
+
+def tiny_checkpoint(folder: Path, arch: str = "acgan", classes: int = 3) -> Path:
+    import torch
+
+    from gan_core.checkpoints import save_checkpoint
+    from gan_core.config import ModelConfig
+    from gan_core.networks import build_generator
+
+    torch.manual_seed(0)
+    cfg = ModelConfig(arch=arch, image_size=32, channels=1, nz=8, ngf=4, ndf=4,
+                      num_classes=classes if arch == "acgan" else 0)
+    g = build_generator(cfg).eval()
+    return save_checkpoint(folder, cfg, g, generator_ema=g, meta={"step": 1234, "dataset": "digits"})
+
+
+def test_navigation_renders_every_page_without_exceptions(home: Path) -> None:
+    at = app().run()
+    assert not at.exception
+    assert at.title[0].value == "GAN Studio"
+    assert any("No checkpoints yet" in i.value for i in at.info)  # empty gallery explains what to do
+    assert any("No training is running" in c.value for c in at.sidebar.caption)
+    titles = {}
+    for page in PAGES[1:]:
+        at.switch_page(page).run()
+        assert not at.exception, (page, [e.value for e in at.exception])
+        assert not at.error, (page, [e.value for e in at.error])
+        titles[page] = at.title[0].value
+    assert titles == {"pages/data.py": "Data", "pages/train.py": "Train", "pages/monitor.py": "Monitor",
+                      "pages/runs.py": "Runs"}
+    assert any("No runs yet" in i.value for i in at.info)  # the Runs page with nothing to show
+
+
+def test_explore_page_is_in_the_navigation_only_when_its_file_exists(home: Path) -> None:
+    at = app().run()
+    explore = ROOT / "pages" / "explore.py"
+    if explore.is_file():
+        at.switch_page("pages/explore.py")  # registered: switching does not raise
+    else:
+        with pytest.raises(ValueError):
+            at.switch_page("pages/explore.py")
+
+
+def test_home_gallery_renders_every_published_checkpoint(home: Path) -> None:
+    tiny_checkpoint(home / "published" / "digits-mini", "acgan", 3)
+    tiny_checkpoint(home / "published" / "blobs", "dcgan")
+    at = app().run()
+    assert not at.exception and not at.warning
+    names = [m.value for m in at.markdown if m.value.startswith("**") and m.value.endswith("**")]
+    assert names == ["**blobs**", "**digits-mini**"]
+    images = at.image
+    assert len(images) == 2
+    captions = " ".join(c.value for c in at.caption)
+    assert "one row per class: 0, 1, 2" in captions and "seeds 0–31" in captions
+    assert "trained 1,234 steps on digits" in captions
+    assert any("CPU" in m.value or "GPU" in m.value for m in at.markdown)  # device info
+
+
+def test_gallery_layout_rows_per_class_and_identities() -> None:
+    from ui.gallery import gallery_layout
+
+    seeds, labels, cols = gallery_layout(10, True)
+    assert cols == 8 and len(seeds) == 80 and labels[:9] == [0] * 8 + [1] and seeds[8] == 0
+    seeds, labels, cols = gallery_layout(40, True)
+    assert labels == list(range(32)) and seeds == list(range(32))
+    seeds, labels, _ = gallery_layout(0, False)
+    assert labels is None and seeds == list(range(32))
+
+
+def test_gallery_grid_is_rendered_by_the_hub(home: Path) -> None:
+    from ui.gallery import gallery_grid
+
+    tiny_checkpoint(home / "published" / "digits-mini", "acgan", 3)
+    grid, info = gallery_grid("digits-mini")
+    # 3 rows (classes) x 8 seeds of 32 px with 2 px padding
+    assert grid.shape == (3 * 34 + 2, 8 * 34 + 2, 1) and grid.dtype == np.uint8
+    assert info["num_classes"] == 3
+    assert not np.array_equal(grid[2:34, 2:34], grid[36:68, 2:34])  # different classes differ
+
+
+def test_a_deep_link_on_a_fresh_server_still_gets_the_studio_navigation(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    # every AppTest run here is like the first request of a fresh server (Streamlit's legacy
+    # pages/ mode): the page must still get studio.py's sidebar and navigation
+    isolate_home(tmp_path, monkeypatch, legacy_first_run=True)
+    at = app().run()
+    for page, title in (("pages/monitor.py", "Monitor"), ("pages/runs.py", "Runs")):
+        at.switch_page(page).run()
+        assert not at.exception and at.title[0].value == title
+        assert [c.value for c in at.sidebar.caption] == ["No training is running."]

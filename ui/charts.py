@@ -1,0 +1,112 @@
+"""Plotly figure builders for the studio pages (pure: rows in, figures out).
+
+Every live figure sets `uirevision`, so a user's zoom survives the Monitor's refreshes.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+import plotly.graph_objects as go
+
+from .live import downsample, series
+
+COLORS = {"loss_d": "#d62728", "loss_g": "#1f77b4", "d_real": "#2ca02c", "d_fake": "#ff7f0e",
+          "acc_real": "#2ca02c", "acc_fake": "#9467bd", "img_per_s": "#17becf", "rss_mb": "#7f7f7f",
+          "gpu_mem_mb": "#bcbd22", "diversity": "#1f77b4", "class_agreement": "#9467bd", "nn_real": "#8c564b",
+          "gp": "#e377c2"}
+LABELS = {"loss_d": "loss D", "loss_g": "loss G", "d_real": "D(x)", "d_fake": "D(G(z))",
+          "acc_real": "class acc. real", "acc_fake": "class acc. fake", "img_per_s": "images / s",
+          "rss_mb": "process RSS (MB)", "gpu_mem_mb": "GPU memory (MB)", "diversity": "diversity",
+          "class_agreement": "class agreement", "nn_real": "nearest-real distance", "gp": "gradient penalty"}
+
+
+def _layout(fig: go.Figure, title: str, y_title: str = "", height: int = 290, rev: str = "live") -> go.Figure:
+    fig.update_layout(title={"text": title, "x": 0.01, "font": {"size": 14}}, height=height,
+                      margin={"l": 10, "r": 10, "t": 40, "b": 10}, hovermode="x unified",
+                      legend={"orientation": "h", "y": 1.02, "x": 1, "xanchor": "right", "yanchor": "bottom"},
+                      uirevision=rev, xaxis_title="step", yaxis_title=y_title)
+    return fig
+
+
+def line_figure(rows: list[dict[str, Any]], keys: Iterable[str], title: str, y_title: str = "",
+                y_range: tuple[float, float] | None = None) -> go.Figure:
+    """One line per metric key present in the rows, against the step."""
+    rows = downsample(rows)
+    fig = go.Figure()
+    for key in keys:
+        xs, ys = series(rows, key)
+        if xs:
+            fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers" if len(xs) < 40 else "lines",
+                                     name=LABELS.get(key, key), line={"color": COLORS.get(key)}))
+    _layout(fig, title, y_title)
+    if y_range:
+        fig.update_yaxes(range=list(y_range))
+    return fig
+
+
+def loss_figure(rows: list[dict[str, Any]]) -> go.Figure:
+    return line_figure(rows, ("loss_d", "loss_g", "gp"), "Losses", "loss")
+
+
+def d_output_figure(rows: list[dict[str, Any]], loss: str = "bce") -> go.Figure:
+    """D(x) and D(G(z)): probabilities for bce (0..1), raw scores for the other losses."""
+    prob = loss == "bce"
+    return line_figure(rows, ("d_real", "d_fake"), "Discriminator outputs" + ("" if prob else " (raw scores)"),
+                       "probability" if prob else "score", (-0.02, 1.02) if prob else None)
+
+
+def accuracy_figure(rows: list[dict[str, Any]]) -> go.Figure:
+    return line_figure(rows, ("acc_real", "acc_fake"), "ACGAN class accuracy", "accuracy", (-0.02, 1.02))
+
+
+def speed_figure(rows: list[dict[str, Any]]) -> go.Figure:
+    return line_figure(rows, ("img_per_s",), "Throughput", "images / s")
+
+
+def memory_figure(rows: list[dict[str, Any]]) -> go.Figure:
+    key = "gpu_mem_mb" if any("gpu_mem_mb" in r for r in rows) else "rss_mb"
+    title = "GPU memory (peak allocated)" if key == "gpu_mem_mb" else "Training process memory (RSS)"
+    return line_figure(rows, (key,), title, "MB")
+
+
+def health_figure(rows: list[dict[str, Any]]) -> go.Figure:
+    """Diversity and class agreement (0..~1, left axis), nearest-real distance (right axis)."""
+    fig = go.Figure()
+    for key in ("diversity", "class_agreement"):
+        xs, ys = series(rows, key)
+        if xs:
+            fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers", name=LABELS[key],
+                                     line={"color": COLORS[key]}))
+    xs, ys = series(rows, "nn_real")
+    if xs:
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers", name=LABELS["nn_real"], yaxis="y2",
+                                 line={"color": COLORS["nn_real"], "dash": "dot"}))
+    _layout(fig, "Sample health", "diversity / agreement")
+    fig.add_hline(y=0.3, line={"color": "#d62728", "width": 1, "dash": "dash"},
+                  annotation_text="collapse risk", annotation_position="bottom right")
+    fig.update_layout(yaxis2={"title": "distance", "overlaying": "y", "side": "right", "showgrid": False},
+                      legend={"orientation": "h", "y": -0.3, "x": 0, "xanchor": "left", "yanchor": "top"},
+                      margin={"l": 10, "r": 10, "t": 40, "b": 50}, height=320)
+    return fig
+
+
+def overlay_figure(runs: dict[str, list[dict[str, Any]]], key: str = "loss_g") -> go.Figure:
+    """One metric of several runs on one chart (the Runs page's comparison)."""
+    fig = go.Figure()
+    for name, rows in runs.items():
+        xs, ys = series(downsample(rows), key)
+        if xs:
+            fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=name))
+    return _layout(fig, f"{LABELS.get(key, key)} across runs", LABELS.get(key, key), height=360, rev="overlay")
+
+
+def class_balance_figure(counts: dict[str, int], max_bars: int = 60) -> go.Figure:
+    """Images per class, as bars (the largest `max_bars` classes when there are more)."""
+    items = list(counts.items())
+    if len(items) > max_bars:
+        items = sorted(items, key=lambda kv: -kv[1])[:max_bars]
+    fig = go.Figure(go.Bar(x=[k for k, _ in items], y=[v for _, v in items], marker_color="#1f77b4"))
+    fig.update_layout(height=260, margin={"l": 10, "r": 10, "t": 30, "b": 10}, yaxis_title="images",
+                      title={"text": "Images per class", "x": 0.01, "font": {"size": 14}})
+    return fig

@@ -1,0 +1,143 @@
+"""Cheap, incremental reads of a run directory for the live Monitor page.
+
+The Monitor fragment re-runs every ~1.5 s. `read_metrics` keeps the rows already parsed per
+file and only reads the bytes appended since (a file that shrank, e.g. trimmed on resume,
+is read again from the start), so a refresh costs one `stat` plus the new lines.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+_cache: dict[str, "_Tail"] = {}
+_lock = threading.Lock()
+
+
+@dataclass
+class _Tail:
+    inode: int = -1
+    offset: int = 0
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+
+def read_metrics(path: Path) -> list[dict[str, Any]]:
+    """All complete rows of metrics.jsonl (a torn last line waits for the next call)."""
+    key = str(path)
+    try:
+        st = os.stat(path)
+    except OSError:
+        with _lock:
+            _cache.pop(key, None)
+        return []
+    with _lock:
+        tail = _cache.get(key)
+        if tail is None or tail.inode != st.st_ino or st.st_size < tail.offset:
+            tail = _Tail(inode=st.st_ino)
+            _cache[key] = tail
+        if st.st_size > tail.offset:
+            with open(path, "rb") as fh:
+                fh.seek(tail.offset)
+                chunk = fh.read(st.st_size - tail.offset)
+            end = chunk.rfind(b"\n")
+            if end >= 0:
+                for line in chunk[: end + 1].splitlines():
+                    try:
+                        row = json.loads(line)
+                    except ValueError:
+                        continue
+                    if isinstance(row, dict) and "step" in row:
+                        tail.rows.append(row)
+                tail.offset += end + 1
+        return list(tail.rows)
+
+
+def downsample(rows: list[dict[str, Any]], max_points: int = 1500) -> list[dict[str, Any]]:
+    """At most max_points rows, evenly spaced, always keeping the newest."""
+    if len(rows) <= max_points:
+        return rows
+    idx = np.linspace(0, len(rows) - 1, max_points).round().astype(int)
+    return [rows[i] for i in sorted(set(idx.tolist()))]
+
+
+def series(rows: list[dict[str, Any]], key: str) -> tuple[list[int], list[float]]:
+    """(steps, values) of the rows that have `key` (non-finite values kept as None)."""
+    xs, ys = [], []
+    for r in rows:
+        if key in r and r[key] is not None:
+            v = float(r[key])
+            xs.append(int(r["step"]))
+            ys.append(v if math.isfinite(v) else None)
+    return xs, ys  # type: ignore[return-value]
+
+
+def latest(rows: list[dict[str, Any]], key: str) -> float | None:
+    for r in reversed(rows):
+        if r.get(key) is not None:
+            return float(r[key])
+    return None
+
+
+def format_eta(seconds: float | None) -> str:
+    if seconds is None or not math.isfinite(seconds) or seconds < 0:
+        return "unknown"
+    s = int(round(seconds))
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60:02d} s"
+    return f"{s // 3600} h {(s % 3600) // 60:02d} min"
+
+
+def gif_of_grids(sample_paths: list[Path], duration_ms: int = 300, max_frames: int = 200) -> bytes:
+    """An animated GIF of the fixed-noise grids (evenly thinned to max_frames)."""
+    from PIL import Image
+
+    from gan_core.images import encode_gif
+
+    if not sample_paths:
+        raise ValueError("no sample grids yet")
+    if len(sample_paths) > max_frames:
+        idx = np.linspace(0, len(sample_paths) - 1, max_frames).round().astype(int)
+        sample_paths = [sample_paths[i] for i in sorted(set(idx.tolist()))]
+    frames = []
+    for p in sample_paths:
+        with Image.open(p) as im:
+            frames.append(np.asarray(im.convert("RGB")))
+    shape = frames[-1].shape
+    frames = [f for f in frames if f.shape == shape]
+    return encode_gif(frames, duration_ms=duration_ms, comment=f"GAN Studio progress, {len(frames)} grids")
+
+
+def load_image(path: Path) -> np.ndarray:
+    """A PNG (e.g. a sample grid) as a uint8 array, (H, W) grey or (H, W, 3) colour."""
+    from PIL import Image
+
+    with Image.open(path) as im:
+        return np.asarray(im.convert("L" if im.mode in ("L", "LA", "I", "I;16") else "RGB"))
+
+
+def real_preview(source: str, image_size: int, channels: int, count: int = 64) -> np.ndarray | None:
+    """`count` training images (as the trainer sees them, evenly spread over the set) as a grid,
+    or None when the dataset cannot be read any more."""
+    from gan_core.errors import GanStudioError
+    from gan_core.images import make_grid
+
+    try:
+        from gan_core.data import load_dataset
+
+        data = load_dataset(source, image_size, channels=channels)
+    except (GanStudioError, ImportError, OSError, ValueError):
+        return None
+    n = len(data)
+    if n == 0:
+        return None
+    idx = np.linspace(0, n - 1, min(count, n)).round().astype(int)
+    return make_grid(data.images[idx], nrow=8)

@@ -1,0 +1,67 @@
+"""Hyper-parameter presets per kind of dataset (values for `ui.jobs.TrainSpec` fields)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+SMALL_SET = 1000  # below this many images, DiffAugment is the default advice
+AUG = "translation,cutout,color"
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    summary: str
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+PRESETS: dict[str, Preset] = {p.name: p for p in (
+    Preset("MNIST digits", "ACGAN 32 px, BCE, Adam 2e-4 / beta1 0.5, batch 64, 5k steps: recognisable "
+           "digits of every class in a few minutes on a CPU.",
+           dict(model="acgan", image_size=32, loss="bce", lr_g=2e-4, lr_d=2e-4, beta1=0.5, batch_size=64,
+                steps=5000, ema=0.999, diffaug="", hflip=False, nz=100, ngf=64, ndf=0,
+                log_every=25, sample_every=250, ckpt_every=500)),
+    Preset("ORL faces (ACGAN)", "ACGAN 64 px, one class per person, DiffAugment (translation, cutout, "
+           "colour) + flips and EMA 0.999: the set has only 400 photos.",
+           dict(model="acgan", image_size=64, loss="bce", lr_g=2e-4, lr_d=2e-4, beta1=0.5, batch_size=32,
+                steps=6000, ema=0.999, diffaug=AUG, hflip=True, nz=100, ngf=64, ndf=0,
+                log_every=25, sample_every=250, ckpt_every=500)),
+    Preset("ORL faces (DCGAN)", "DCGAN 64 px (no identities), DiffAugment + flips, EMA 0.999.",
+           dict(model="dcgan", image_size=64, loss="bce", lr_g=2e-4, lr_d=2e-4, beta1=0.5, batch_size=32,
+                steps=6000, ema=0.999, diffaug=AUG, hflip=True, nz=100, ngf=64, ndf=0,
+                log_every=25, sample_every=250, ckpt_every=500)),
+    Preset("Small set (DiffAugment)", f"For fewer than {SMALL_SET:,} images: DCGAN 64 px with DiffAugment, "
+           "flips and EMA, so D cannot simply memorise the few real images.",
+           dict(model="dcgan", image_size=64, loss="bce", lr_g=2e-4, lr_d=2e-4, beta1=0.5, batch_size=32,
+                steps=5000, ema=0.999, diffaug=AUG, hflip=True, nz=100, ngf=64, ndf=0,
+                log_every=25, sample_every=250, ckpt_every=500)),
+    Preset("Generic", "DCGAN 64 px, BCE, Adam 2e-4 / 0.5, batch 64, 10k steps (the DCGAN paper's recipe).",
+           dict(model="dcgan", image_size=64, loss="bce", lr_g=2e-4, lr_d=2e-4, beta1=0.5, batch_size=64,
+                steps=10000, ema=0.999, diffaug="", hflip=False, nz=100, ngf=64, ndf=0,
+                log_every=50, sample_every=500, ckpt_every=1000)),
+    Preset("Tiny smoke test", "A tiny model (widths 8, latent 16, batch 8) that checks the whole pipeline "
+           "in seconds; the pictures will not be good.",
+           dict(model="dcgan", image_size=32, loss="bce", lr_g=2e-4, lr_d=2e-4, beta1=0.5, batch_size=8,
+                steps=300, ema=0.999, diffaug="", hflip=False, nz=16, ngf=8, ndf=8,
+                log_every=5, sample_every=25, ckpt_every=50)),
+)}
+
+
+def suggest(dataset: str, num_images: int = 0, has_classes: bool = False) -> str:
+    """The preset a dataset starts with."""
+    if dataset == "mnist":
+        return "MNIST digits"
+    if dataset == "orl-faces":
+        return "ORL faces (ACGAN)"
+    if num_images and num_images < SMALL_SET:
+        return "Small set (DiffAugment)"
+    return "Generic"
+
+
+def apply(name: str, current: dict[str, Any], has_classes: bool | None = None) -> dict[str, Any]:
+    """`current` spec values overwritten by the preset (ACGAN falls back to DCGAN without classes)."""
+    values = dict(current, **PRESETS[name].values)
+    if has_classes is False and values.get("model") == "acgan":
+        values["model"] = "dcgan"
+    return values
