@@ -10,7 +10,7 @@ what=${1:-all}
 
 train() {  # name, then the train flags
   local name=$1; shift
-  local cmd=("$PY" -m gan_core.train "$@" --out "runs/ship-$name" --device "${DEVICE:-auto}")
+  local cmd=("$PY" -m gan_core.train "$@" --out "runs/ship-$name" --device "${DEVICE:-auto}" --threads "${THREADS:-0}")
   if [ -d "runs/ship-$name" ]; then cmd+=(--resume); fi
   echo "+ ${cmd[*]}"
   local t0; t0=$(date +%s)
@@ -32,7 +32,7 @@ if [ "$what" = mnist-dcgan ] || [ "$what" = all ]; then
     --ngf 64 --ndf 64 --lr 2e-4 --beta1 0.5 --ema 0.999 --seed 1 --log-every 100 --sample-every 1000 --ckpt-every 1000
 fi
 if [ "$what" = orl-faces-acgan ] || [ "$what" = all ]; then
-  train orl-faces-acgan --dataset orl-faces:train --model acgan --image-size 64 --steps 10000 --batch-size 32 \
+  train orl-faces-acgan --dataset orl-faces:train --model acgan --image-size 64 --steps 10000 --batch-size 32 --ngf 32 --ndf 32 \
     --hflip --diffaug translation,cutout,color --lr 2e-4 --beta1 0.5 --ema 0.999 --seed 1 \
     --log-every 100 --sample-every 1000 --ckpt-every 1000
 fi
