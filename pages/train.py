@@ -150,9 +150,11 @@ cores = int(dev.get("cpu_cores") or 1)
 d1, d2 = st.columns(2)
 with d1:
     gpu = dev["gpus"][0]["name"] if dev.get("gpus") else None
-    st.selectbox("Device", ["auto", "cpu"] + (["cuda"] if cuda else []), key="t_device",
-                 format_func={"auto": f"Automatic ({gpu or 'CPU'})", "cpu": "CPU",
-                              "cuda": f"CUDA GPU ({gpu})"}.get)
+    n_gpus = len(dev.get("gpus") or [])
+    st.selectbox("Device", ["auto", "cpu"] + (["cuda"] if cuda else []) + (["all-gpus"] if n_gpus > 1 else []),
+                 key="t_device",
+                 format_func={"auto": f"Automatic ({gpu or 'CPU'})", "cpu": "CPU", "cuda": f"CUDA GPU ({gpu})",
+                              "all-gpus": f"All {n_gpus} GPUs (one process each, DistributedDataParallel)"}.get)
 with d2:
     use_all = st.checkbox(f"Use all {cores} CPU cores (the live panel will be slower)", key="t_all_cores")
     threads = jobs.default_threads(cores, use_all)
@@ -166,6 +168,8 @@ title = st.text_input("Run name", key="t_title", max_chars=64,
 values = {f: st.session_state[f"t_{f}"] for f in FIELDS}
 values["diffaug"] = ",".join(st.session_state["t_diffaug_ops"])
 values["threads"] = threads
+if values["device"] == "all-gpus":  # torchrun, one process per GPU; --batch-size stays the global batch
+    values["device"], values["gpus"] = "cuda", len(dev.get("gpus") or [])
 values["epochs"] = float(st.session_state["t_epochs"]) if length == "Epochs" else 0.0
 st.session_state["train_spec"] = values
 choice = doctor_view.resolve_choice(st.session_state["t_dataset"])

@@ -222,3 +222,12 @@ def test_stop_escalates_to_sigterm_after_the_grace_period(home: Path, shapes: Pa
     assert sent and sent[0] == (info.pid, jobs.signal.SIGTERM)
     jobs.tick()
     assert len(sent) == 1  # only once
+
+
+def test_all_gpus_launches_one_process_per_gpu_under_torchrun() -> None:
+    from ui.jobs import trainer_command
+
+    assert trainer_command(1)[1:] == ["-m", "gan_core.train"]
+    cmd = trainer_command(4)
+    assert cmd[1:5] == ["-m", "torch.distributed.run", "--standalone", "--nproc_per_node=4"]
+    assert cmd[-2:] == ["-m", "gan_core.train"]

@@ -68,6 +68,7 @@ class TrainSpec:
     log_every: int = 50
     sample_every: int = 500
     ckpt_every: int = 1000
+    gpus: int = 1  # > 1: one process per GPU under torchrun (DistributedDataParallel)
 
     def args(self) -> list[str]:
         """The trainer's command-line flags for a new run (without --out)."""
@@ -338,14 +339,23 @@ def reap() -> None:
                 del _procs[pid]
 
 
-def _spawn(run: Path, argv: list[str], kind: str, steps: int) -> int:
+def trainer_command(gpus: int = 1) -> list[str]:
+    """The command that starts the trainer: one process, or torchrun with one process per GPU."""
+    if gpus > 1:
+        return [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={gpus}",
+                "-m", "gan_core.train"]
+    return [sys.executable, "-m", "gan_core.train"]
+
+
+def _spawn(run: Path, argv: list[str], kind: str, steps: int, gpus: int = 1) -> int:
     env = dict(os.environ, PYTHONUNBUFFERED="1")
+    cmd = trainer_command(gpus)
     with open(run / "train.log", "ab") as log:
-        log.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} {kind}: python -m gan_core.train "
+        log.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} {kind}: {' '.join(cmd[1:])} "
                   f"{' '.join(argv)}\n".encode())
         log.flush()
         at = time.time()
-        proc = subprocess.Popen([sys.executable, "-m", "gan_core.train", *argv], cwd=paths.PROJECT_ROOT,
+        proc = subprocess.Popen([*cmd, *argv], cwd=paths.PROJECT_ROOT,
                                 env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                 start_new_session=True)
     with _procs_lock:
@@ -366,7 +376,7 @@ def launch(spec: TrainSpec, title: str, cuda: bool = False) -> RunInfo:
     run.mkdir(parents=True)
     write_meta(run, {"title": title.strip() or run.name, "created": time.time(),
                      "dataset_label": spec.dataset_label or spec.dataset, "spec": asdict(spec), "launches": []})
-    _spawn(run, [*spec.args(), "--out", str(run)], "start", spec.steps if spec.epochs <= 0 else 0)
+    _spawn(run, [*spec.args(), "--out", str(run)], "start", spec.steps if spec.epochs <= 0 else 0, spec.gpus)
     return run_info(run.name)
 
 
@@ -390,7 +400,8 @@ def resume(name: str, total_steps: int, threads: int | None = None, device: str 
     write_meta(info.path, meta)
     RunDir(info.path).clear_stop()
     _spawn(info.path, ["--resume", "--out", str(info.path), "--steps", str(int(total_steps)),
-                       "--threads", str(threads), "--device", device], "resume", int(total_steps))
+                       "--threads", str(threads), "--device", device], "resume", int(total_steps),
+           int(spec.get("gpus", 1)))
     return run_info(name)
 
 
