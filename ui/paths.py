@@ -13,7 +13,8 @@ import unicodedata
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-SHIPPED_DIR = PROJECT_ROOT / "checkpoints"
+# GAN_STUDIO_SHIPPED points the shipped-checkpoint folder elsewhere (tests, demos); default <project>/checkpoints
+SHIPPED_DIR = Path(os.environ.get("GAN_STUDIO_SHIPPED") or PROJECT_ROOT / "checkpoints").resolve()
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 

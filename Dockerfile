@@ -1,0 +1,32 @@
+# GAN Studio in one container: the Streamlit studio with the Gradio panel mounted at /gradio,
+# on one port. Used as a Hugging Face Docker Space (app_port: 7860) or on any container host:
+#   docker build -t gan-studio . && docker run -p 7860:7860 gan-studio
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    GRADIO_ANALYTICS_ENABLED=False \
+    STREAMLIT_BROWSER_GATHER_USAGE_STATS=false
+
+# Spaces run containers as user 1000; its home holds the app and its data (runs, uploads, published)
+RUN useradd --create-home --uid 1000 user
+USER user
+ENV HOME=/home/user \
+    PATH=/home/user/.local/bin:$PATH \
+    GAN_STUDIO_HOME=/home/user/app_data
+WORKDIR /home/user/app
+
+# CPU-only torch wheels keep the image small; build with --build-arg TORCH_INDEX= for the default wheels
+ARG TORCH_INDEX=https://download.pytorch.org/whl/cpu
+COPY --chown=user requirements.txt .
+RUN pip install --user ${TORCH_INDEX:+--extra-index-url "$TORCH_INDEX"} -r requirements.txt
+
+# the code and the shipped checkpoints (nothing is downloaded when the app starts)
+COPY --chown=user . .
+
+EXPOSE 7860
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s \
+    CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:7860/_stcore/health')"
+CMD ["streamlit", "run", "app.py", "--server.port", "7860", "--server.address", "0.0.0.0", "--server.headless", "true"]

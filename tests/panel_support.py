@@ -1,0 +1,53 @@
+"""Test support for the panel: tiny checkpoints with visible contrast and a controlled catalogue."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+import torch
+
+from gan_core.checkpoints import save_checkpoint
+from gan_core.config import ModelConfig
+from gan_core.networks import build_generator
+
+TINY = {
+    "digits": ModelConfig(arch="acgan", image_size=32, channels=1, nz=16, ngf=8, num_classes=10),
+    "faces": ModelConfig(arch="acgan", image_size=32, channels=3, nz=16, ngf=8, num_classes=4,
+                         class_names=["ann", "bob", "cy", "dee"]),
+    "plain": ModelConfig(arch="dcgan", image_size=32, channels=3, nz=16, ngf=8),
+}
+
+
+def make_checkpoints(root: Path, names: tuple[str, ...] = ("digits", "faces", "plain")) -> Path:
+    """root/<name>/ checkpoints with random weights; the last layer is scaled so images have contrast."""
+    torch.manual_seed(0)
+    for name in names:
+        cfg = TINY[name]
+        g = build_generator(cfg).eval()
+        last = [m for m in g.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d))][-1]
+        with torch.no_grad():
+            last.weight.mul_(40.0)
+        save_checkpoint(root / name, cfg, g)
+    return root
+
+
+def use_catalogue(monkeypatch: pytest.MonkeyPatch, shipped: Path, home: Path) -> None:
+    """Point the catalogue at `shipped` (as the shipped folder) and the app home at `home`."""
+    import ui.catalog
+    import ui.paths
+
+    monkeypatch.setenv("GAN_STUDIO_HOME", str(home))
+    monkeypatch.setattr(ui.paths, "SHIPPED_DIR", shipped)
+    monkeypatch.setattr(ui.catalog, "SHIPPED_DIR", shipped)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]

@@ -1,0 +1,218 @@
+"""End to end: `streamlit run app.py` serves the panel at /gradio (queue running), the Explore page
+embeds it and a dragged t slider changes the image; `python gradio_app.py` works alone.
+
+Browser: Debian's chromium through Playwright. Screenshots go to test-artifacts/panel_*.png.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+from playwright.sync_api import Browser, Frame, FrameLocator, Page, sync_playwright
+
+from gan_core.bench_http import RawClient
+from panel_support import CHROMIUM_ARGS, free_port, make_checkpoints
+from ui import recipe as rc
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+
+
+def wait_http(port: int, path: str, proc: subprocess.Popen[bytes], timeout: float = 90.0) -> None:
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            c.request("GET", path)
+            if c.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"no answer on {path} within {timeout:.0f} s")
+
+
+def start(cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **env}, stdout=log.open("wb"),
+                            stderr=subprocess.STDOUT)
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.fixture(scope="module")
+def catalogue_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    shipped = make_checkpoints(tmp_path_factory.mktemp("shipped"), ("digits", "plain"))
+    return {"GAN_STUDIO_SHIPPED": str(shipped), "GAN_STUDIO_HOME": str(tmp_path_factory.mktemp("home")),
+            "GRADIO_ANALYTICS_ENABLED": "False"}
+
+
+@pytest.fixture(scope="module")
+def studio(catalogue_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    """`streamlit run app.py` on a free port; yields the port."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("logs") / "streamlit.log"
+    proc = start([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+                  "--server.address", "127.0.0.1", "--server.headless", "true",
+                  "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+                 catalogue_env, log)
+    try:
+        wait_http(port, "/_stcore/health", proc)
+        yield port
+    except RuntimeError as e:
+        raise RuntimeError(f"{e}\n{log.read_text(errors='replace')[-2000:]}") from None
+    finally:
+        stop(proc)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    pg = browser.new_page(viewport={"width": 1500, "height": 2000})
+    yield pg
+    pg.close()
+
+
+def shot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"panel_{name}.png"), full_page=True)
+
+
+def wait_src_change(img: Any, before: str | None, timeout: float = 15.0) -> str:
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        src = img.get_attribute("src")
+        if src and src != before:
+            return src
+        time.sleep(0.1)
+    raise AssertionError("the image did not change")
+
+
+def drag_t(page: Page, panel: FrameLocator | Frame | Page, fraction: float) -> None:
+    """Drag the t slider's knob from its left end to `fraction` of its width, in small steps."""
+    box = panel.locator("#gs-t input[type=range]").bounding_box()
+    assert box is not None
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + 2, y)
+    page.mouse.down()
+    for k in range(1, 13):
+        page.mouse.move(box["x"] + 2 + (box["width"] - 4) * fraction * k / 12, y)
+        time.sleep(0.04)
+    page.mouse.up()
+
+
+def test_mounted_panel_answers_through_the_queue(studio: int) -> None:
+    """Gradio's lifespan is forwarded: a queued call through /gradio completes (no endless spinner)."""
+    client = RawClient(studio, prefix="/gradio")
+    ms, _, out = client.call("render", ["digits", 3, -1, 1.0], fetch=True)
+    client.close()
+    assert "/gradio/gradio_api/file=" in out[0]["url"]
+    c = http.client.HTTPConnection("127.0.0.1", studio, timeout=10)
+    c.request("GET", "/gradio/")
+    assert c.getresponse().status == 200
+
+
+def test_explore_page_drag_changes_the_image(studio: int, page: Page) -> None:
+    page.goto(f"http://127.0.0.1:{studio}/")
+    page.get_by_role("link", name="Explore").click()
+    page.wait_for_url("**/explore")
+    panel = page.frame_locator("iframe")
+    img = panel.locator("#gs-image img")
+    img.wait_for(timeout=60_000)
+    time.sleep(1.0)  # let the panel hydrate before input
+    before = img.get_attribute("src")
+    assert panel.locator("#gs-t input[type=number]").input_value() == "0"
+    drag_t(page, panel, 0.6)
+    after = wait_src_change(img, before)
+    t_value = float(panel.locator("#gs-t input[type=number]").input_value())
+    assert 0.3 < t_value < 0.9
+    time.sleep(0.5)
+    shot(page, "explore")
+    assert after != before
+
+
+def test_explore_link_with_a_recipe_opens_that_image(studio: int, page: Page) -> None:
+    r = rc.Recipe(checkpoint="digits", seed_a=42, seed_b=7, t=0.25, class_a=3, class_b=8, mix=0.5, psi=0.8)
+    page.goto(f"http://127.0.0.1:{studio}/explore?recipe={r.to_url()}")
+    panel = page.frame_locator("iframe")
+    panel.locator("#gs-image img").wait_for(timeout=60_000)
+    t = panel.locator("#gs-t input[type=number]")
+    t0 = time.monotonic()
+    while t.input_value() != "0.25" and time.monotonic() - t0 < 15:
+        time.sleep(0.1)
+    assert t.input_value() == "0.25"
+    assert panel.locator("#gs-seed-a input").input_value() == "42"
+    assert panel.locator("#gs-psi input[type=number]").input_value() == "0.8"
+    shot(page, "explore_link")
+    # inside the studio, the panel's share link points at the Explore page, not at the bare panel
+    panel.get_by_role("tab", name="Recipe").click()
+    link = panel.locator("#gs-link textarea")
+    t0 = time.monotonic()
+    while "?recipe=" not in link.input_value() and time.monotonic() - t0 < 15:
+        time.sleep(0.1)
+    url = link.input_value()
+    assert url.startswith(f"http://127.0.0.1:{studio}/explore?recipe="), url
+    assert rc.from_url(url.split("recipe=", 1)[1]) == r.replace(weights_hash=rc.from_url(
+        url.split("recipe=", 1)[1]).weights_hash)
+
+
+def test_gradio_app_alone(catalogue_env: dict[str, str], page: Page, tmp_path: Path) -> None:
+    port = free_port()
+    proc = start([sys.executable, "gradio_app.py"],
+                 {**catalogue_env, "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1"},
+                 tmp_path / "gradio.log")
+    try:
+        wait_http(port, "/config", proc)
+        page.goto(f"http://127.0.0.1:{port}/?checkpoint=digits")
+        img = page.locator("#gs-image img")
+        img.wait_for(timeout=60_000)
+        time.sleep(1.0)
+        before = img.get_attribute("src")
+        slider = page.locator("#gs-t input[type=range]")
+        slider.focus()
+        for _ in range(5):
+            slider.press("PageUp")
+        wait_src_change(img, before)
+        assert float(page.locator("#gs-t input[type=number]").input_value()) > 0
+        shot(page, "standalone")
+        # the recipe tab shows a link that carries this exact image
+        page.get_by_role("tab", name="Recipe").click()
+        link = page.locator("#gs-link textarea")
+        t0 = time.monotonic()
+        while "?recipe=" not in link.input_value() and time.monotonic() - t0 < 15:
+            time.sleep(0.1)
+        url = link.input_value()
+        assert url.startswith(f"http://127.0.0.1:{port}/?recipe=")
+        r = rc.from_url(url.split("recipe=", 1)[1])
+        assert r.checkpoint == "digits" and r.t > 0
+        # the export tab makes a GIF and previews it
+        page.get_by_role("tab", name="Export").click()
+        page.get_by_role("button", name="Make animation (t = 0 → 1)").click()
+        page.locator("#gs-anim img").wait_for(timeout=60_000)
+        assert ".gif" in (page.locator("#gs-anim img").get_attribute("src") or "")
+        shot(page, "export")
+    finally:
+        stop(proc)

@@ -1,0 +1,63 @@
+"""Smoke runs of the latency benchmarks (tiny model, few requests): they run and report figures.
+
+The real figures come from running `python -m gan_core.bench_render` / `bench_http` by hand.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gan_core import bench_http, bench_render
+from panel_support import make_checkpoints
+
+
+@pytest.fixture(scope="module")
+def ckpt(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_checkpoints(tmp_path_factory.mktemp("ck"), ("plain",)) / "plain"
+
+
+def tiny_training(folder: Path) -> list[str]:
+    return ["--dataset", str(folder), "--model", "dcgan", "--image-size", "32", "--batch-size", "8",
+            "--steps", "1000000", "--ngf", "8", "--ndf", "8", "--log-every", "1",
+            "--sample-every", "100000", "--ckpt-every", "100000"]
+
+
+def test_render_bench_idle_and_while_training(ckpt: Path, tiny_folder: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    result = bench_render.run(ckpt, n=30, warmup=3, train=True, train_args=tiny_training(tiny_folder))
+    for phase in ("idle", "training"):
+        r = result[phase]["render"]
+        assert r["n"] == 30 and 0 < r["p50_ms"] <= r["p95_ms"] <= r["max_ms"]
+        assert result[phase]["render+png"]["p50_ms"] > 0
+    assert result["training"]["train_steps_during"] > 0  # the load was real
+    assert bench_render.main(["--checkpoint", str(ckpt), "--n", "5", "--warmup", "1", "--no-train"]) == 0
+    out = capsys.readouterr().out
+    assert "idle     render" in out and "p95" in out
+    assert bench_render.main(["--checkpoint", str(ckpt.parent / "missing"), "--no-train"]) == 2
+    assert "error:" in capsys.readouterr().err
+
+
+def test_http_bench_against_gradio_app(ckpt: Path) -> None:
+    result = bench_http.run(str(ckpt), n=10, warmup=2, train=False, load=True, clients=4, requests=5,
+                            load_while_training=False)  # the real load test runs while training
+    assert result["checkpoint"] == "plain"
+    idle = result["idle"]
+    assert idle["call"]["n"] == 10 and 0 < idle["call"]["p50_ms"] <= idle["call+image"]["p50_ms"]
+    assert idle["server_cpu_ms_per_request"] > 0
+    load = result["load"]
+    assert load["errors"] == 0 and load["n"] == 20 and load["p95_ms"] >= load["p50_ms"] > 0
+    assert "load     4 clients x 5 requests:" in bench_http.report(result)
+
+
+def test_event_stream_parsing() -> None:
+    assert bench_http.parse_sse(b'event: heartbeat\ndata: null\n\nevent: error\ndata: {"error": "x"}\n\n') \
+        == ("error", {"error": "x"})
+    assert bench_http.parse_sse(b'event: complete\ndata: [1]\n\n') == ("complete", [1])
+
+
+def test_percentiles_match_numpy_definition() -> None:
+    assert bench_render.percentile([1, 2, 3, 4], 50) == 2.5
+    assert bench_render.percentile([10, 20, 30, 40, 50], 95) == pytest.approx(48.0)
+    assert bench_render.percentiles([5.0])["p95_ms"] == 5.0
