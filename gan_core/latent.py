@@ -163,8 +163,11 @@ def find_directions(generator: torch.nn.Module, nz: int, k: int = 10, n_samples:
     generator.train(was_training)
     x = feats - feats.mean(0, keepdim=True)
     k = max(1, min(k, nz, n_samples - 1))
-    # top-k principal axes of the activations via a low-rank SVD
-    _, s, v = torch.svd_lowrank(x, q=min(k + 10, min(x.shape)), niter=4)
+    # top-k principal axes of the activations via a randomised low-rank SVD, seeded so the same
+    # checkpoint gives the same directions in every process (the caller's RNG is left untouched)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        _, s, v = torch.svd_lowrank(x, q=min(k + 10, min(x.shape)), niter=4)
     axes = v[:, :k]  # (D, k)
     coords = x @ axes  # (N, k)
     coords = coords / coords.std(0, keepdim=True).clamp_min(1e-12)

@@ -70,3 +70,18 @@ def test_directions_are_unit_and_ordered(arch: str) -> None:
     assert np.all(np.diff(d.variance) <= 1e-9) and d.variance[0] > 0
     z = z_from_seed(0, 16)
     assert np.allclose(d.apply(z, [2.0]), z + 2.0 * d.vectors[0])
+
+
+def test_directions_do_not_depend_on_or_disturb_the_global_rng() -> None:
+    torch.manual_seed(0)
+    g = build_generator(ModelConfig(arch="dcgan", image_size=32, channels=1, nz=16, ngf=8))
+    torch.manual_seed(1)
+    a = find_directions(g, 16, k=4, n_samples=200)
+    after_a = torch.rand(1)
+    torch.manual_seed(2)
+    b = find_directions(g, 16, k=4, n_samples=200)
+    torch.manual_seed(1)
+    torch.rand(1)  # the global stream is where it would be without the call
+    assert np.array_equal(a.vectors, b.vectors)
+    torch.manual_seed(1)
+    assert torch.equal(torch.rand(1), after_a)

@@ -274,7 +274,7 @@ class PanelLogic:
         if not values or not values[0]:
             return [gr.update() for _ in range(rc.MAX_DIRECTIONS)]
         r, svc = self.recipe(values)
-        d = rc.directions(svc, r.directions_k)
+        d = svc.directions(r.directions_k)
         out = []
         for i in range(rc.MAX_DIRECTIONS):
             if i < len(d.variance):

@@ -321,20 +321,6 @@ class Latent(NamedTuple):
     embedding: np.ndarray | None  # a blended class embedding, or None
 
 
-def directions(svc: Any, k: int) -> Any:
-    """The service's top-k directions, computed with a fixed torch seed.
-
-    `find_directions` uses a randomised low-rank SVD that draws from torch's global RNG; without
-    a fixed seed two processes would find slightly different directions and a recipe with
-    direction values would not reproduce. The service caches them per k afterwards.
-    """
-    import torch
-
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
-        return svc.directions(k)
-
-
 def class_pair(recipe: Recipe, num_classes: int) -> tuple[int, int]:
     """The effective classes A and B (-1 resolves to seed % classes, as `RenderService.render`)."""
     a = recipe.class_a if recipe.class_a >= 0 else recipe.seed_a % num_classes
@@ -363,7 +349,7 @@ def latent(recipe: Recipe, svc: Any) -> Latent:
         z = truncate(z, recipe.psi)
     values = recipe.directions[: recipe.directions_k]
     if any(values):
-        z = directions(svc, recipe.directions_k).apply(z, values)
+        z = svc.directions(recipe.directions_k).apply(z, values)
     if not num_classes:
         return Latent(z, None, None)
     if recipe.class_a < 0 and recipe.class_b < 0:
