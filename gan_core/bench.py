@@ -66,16 +66,13 @@ def measure_peak(seconds: float = 1.5) -> dict[str, float]:
             continue
         xi = x.contiguous(memory_format=torch.channels_last)
         ci = conv.to(memory_format=torch.channels_last)
-
-        def run() -> None:
-            with torch.no_grad(), torch.autocast("cpu", dtype=dtype, enabled=dtype is not None):
+        n, t0 = -1, 0.0
+        with torch.no_grad(), torch.autocast("cpu", dtype=dtype or torch.bfloat16, enabled=dtype is not None):
+            while n < 0 or time.perf_counter() - t0 < seconds:
                 ci(xi)
-
-        run()
-        n, t0 = 0, time.perf_counter()
-        while time.perf_counter() - t0 < seconds:
-            run()
-            n += 1
+                if n < 0:  # the first call is a warm-up
+                    t0 = time.perf_counter()
+                n += 1
         out[f"{name}_gflops"] = round(flops * n / (time.perf_counter() - t0) / 1e9, 1)
     return out
 

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any, Sequence
 from urllib.parse import urlsplit
 
-from .bench_render import DEFAULT_ARGS, TrainingLoad, percentiles
+from .bench_render import DEFAULT_ARGS, TrainingLoad, percentiles, stop_process
 
 ROOT = Path(__file__).resolve().parents[1]
 API = "/gradio_api"
@@ -174,13 +174,7 @@ class PanelServer:
             return ""
 
     def __exit__(self, *exc: Any) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, signal.SIGINT, 15.0)
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 

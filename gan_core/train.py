@@ -13,7 +13,6 @@ import json
 import signal
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 from .cli import fraction, positive_int, run_main

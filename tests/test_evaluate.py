@@ -8,7 +8,7 @@ from gan_core.checkpoints import save_checkpoint
 from gan_core.config import ModelConfig
 from gan_core.errors import CheckpointError
 from gan_core.evaluate import class_map, main, spread_labels
-from gan_core.judges import Judge, JudgeConfig, JudgeNet, load_judge, save_judge, train_judge
+from gan_core.judges import JudgeConfig, JudgeNet, load_judge, save_judge, train_judge
 from gan_core.networks import build_generator
 
 

@@ -15,6 +15,7 @@ import torch
 import torch.nn as nn
 
 from ..config import ModelConfig
+from .dcgan import norm_layer
 
 INIT_SIZE = 8  # spatial size of the generator's first feature map
 
@@ -72,14 +73,6 @@ class ACGANGenerator(nn.Module):
         return self._first(z, labels, None)
 
 
-def _norm(kind: str, channels: int) -> list[nn.Module]:
-    if kind == "batch":
-        return [nn.BatchNorm2d(channels)]
-    if kind == "layer":
-        return [nn.GroupNorm(1, channels)]
-    return []
-
-
 class ACGANDiscriminator(nn.Module):
     """image (B, C, S, S) -> (adversarial logits (B,), class logits (B, num_classes))."""
 
@@ -97,7 +90,7 @@ class ACGANDiscriminator(nn.Module):
                 nn.Dropout2d(0.25),
             ]
             if i > 0:
-                layers += _norm(cfg.d_norm, c_out)
+                layers += norm_layer(cfg.d_norm, c_out)
             c_in = c_out
         self.conv_blocks = nn.Sequential(*layers)
         ds = cfg.image_size // 16

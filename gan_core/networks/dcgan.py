@@ -75,7 +75,8 @@ class DCGANGenerator(nn.Module):
         return self.main[:3](z).flatten(1)
 
 
-def _d_norm(kind: str, channels: int) -> list[nn.Module]:
+def norm_layer(kind: str, channels: int) -> list[nn.Module]:
+    """The discriminator's normalisation after a conv: batch, layer (over C, H, W) or none."""
     if kind == "batch":
         return [nn.BatchNorm2d(channels)]
     if kind == "layer":  # LayerNorm over (C, H, W); the WGAN-GP paper's choice for critics
@@ -100,7 +101,7 @@ class DCGANDiscriminator(nn.Module):
         for m_in, m_out in zip(mults[:-1], mults[1:]):
             # (ndf*m_in) x s x s -> (ndf*m_out) x s/2 x s/2
             layers += [nn.Conv2d(ndf * m_in, ndf * m_out, 4, 2, 1, bias=False)]
-            layers += _d_norm(cfg.d_norm, ndf * m_out)
+            layers += norm_layer(cfg.d_norm, ndf * m_out)
             layers += [nn.LeakyReLU(0.2, inplace=True)]
         # (ndf*m_last) x 4 x 4 -> 1 x 1 x 1
         layers += [nn.Conv2d(ndf * mults[-1], 1, 4, 1, 0, bias=False)]
