@@ -1,0 +1,66 @@
+"""The Docker Space's commands, run as far as this machine allows (no Docker engine here):
+the image's CMD, read from the Dockerfile, must start the whole app on one port."""
+
+import json
+import os
+import re
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def dockerfile() -> str:
+    return (ROOT / "Dockerfile").read_text()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_ports_agree_and_requirements_are_the_pinned_ones() -> None:
+    text = dockerfile()
+    cmd = json.loads(re.search(r"^CMD (\[.*\])$", text, re.M).group(1))
+    port = cmd[cmd.index("--server.port") + 1]
+    assert re.search(rf"^EXPOSE {port}$", text, re.M)
+    assert f"127.0.0.1:{port}/_stcore/health" in text
+    assert "-r requirements.txt" in text and cmd[:3] == ["streamlit", "run", "app.py"]
+    assert f"app_port: {port}" in (ROOT / "docs" / "spaces.md").read_text()  # the Docker Space front matter
+    space = (ROOT / "space" / "README.md").read_text()
+    assert "app_file: gradio_app.py" in space and "sdk: gradio" in space and "sdk_version: 6.31.0" in space
+
+
+def test_the_image_command_serves_the_studio_and_the_panel(tmp_path: Path) -> None:
+    cmd = json.loads(re.search(r"^CMD (\[.*\])$", dockerfile(), re.M).group(1))
+    port = free_port()
+    cmd[cmd.index("--server.port") + 1] = str(port)
+    cmd[cmd.index("--server.address") + 1] = "127.0.0.1"
+    env = dict(os.environ, GAN_STUDIO_HOME=str(tmp_path / "home"), STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
+    bin_dir = Path(os.environ.get("VIRTUAL_ENV", "")) / "bin"
+    exe = str(bin_dir / cmd[0]) if (bin_dir / cmd[0]).exists() else cmd[0]
+    proc = subprocess.Popen([exe, *cmd[1:]], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline, health = time.time() + 120, None
+        while time.time() < deadline and proc.poll() is None:
+            try:
+                health = urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).read()
+                break
+            except OSError:
+                time.sleep(0.5)
+        assert health == b"ok", proc.stdout.read1().decode(errors="replace") if proc.poll() is not None else health
+        page = urllib.request.urlopen(f"http://127.0.0.1:{port}/gradio/", timeout=30)
+        assert page.status == 200 and b"gradio" in page.read().lower()
+        config = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/gradio/config", timeout=30).read())
+        names = {d.get("api_name") for d in config.get("dependencies", [])}
+        assert {"render", "interpolate", "animate"} <= names
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
