@@ -99,6 +99,15 @@ def resolve_policy(device: str = "auto", precision: str = "auto",
     raise ConfigError(f"unknown precision {precision!r}")
 
 
+def inference_autocast(device: torch.device) -> Any:
+    """bf16 autocast for bulk inference (evaluation) where the hardware has native bf16, else a no-op."""
+    if device.type == "cpu" and cpu_has_bf16():
+        return torch.autocast("cpu", dtype=torch.bfloat16)
+    if device.type == "cuda" and torch.cuda.is_bf16_supported():
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return nullcontext()
+
+
 def set_threads(n: int = 0) -> int:
     """Set torch's intra-op threads (0 = every core) and return the number in use."""
     n = n or (os.cpu_count() or 1)

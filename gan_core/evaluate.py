@@ -84,16 +84,19 @@ def render(generator: torch.nn.Module, cfg: ModelConfig, n: int, seed: int = 0,
     """N images (seeds seed..seed+N-1) and their requested labels (-1 for unconditional)."""
     from .images import to_uint8
 
+    from .device import inference_autocast
+
     labels = spread_labels(n, cfg.num_classes) if cfg.conditional else np.full(n, -1, np.int64)
     device = next(generator.parameters()).device
     out = []
-    for i in range(0, n, batch):
-        z = torch.from_numpy(z_batch(range(seed + i, seed + min(n, i + batch)), cfg.nz)).to(device)
-        if cfg.conditional:
-            x = generator(z, torch.from_numpy(labels[i:i + batch]).to(device))
-        else:
-            x = generator(z)
-        out.append(to_uint8(x))
+    with inference_autocast(device):  # bulk rendering in bf16 where native (2-3x faster on this CPU)
+        for i in range(0, n, batch):
+            z = torch.from_numpy(z_batch(range(seed + i, seed + min(n, i + batch)), cfg.nz)).to(device)
+            if cfg.conditional:
+                x = generator(z, torch.from_numpy(labels[i:i + batch]).to(device))
+            else:
+                x = generator(z)
+            out.append(to_uint8(x.float()))
     return np.concatenate(out), labels
 
 
@@ -116,10 +119,36 @@ class Reference:
 
 
 def prepare_reference(judge: Judge, source: str, image_size: int, channels: int, n: int, seed: int = 0) -> Reference:
+    """The real images and the judge's features of two disjoint halves of the training split.
+
+    The features are cached next to the decoded datasets, keyed by the judge's weights and the
+    data's fingerprint, so later evaluations of the same dataset skip the 2n judge passes."""
+    import hashlib
+    import os
+
+    from .data.paths import default_cache_dir
+
     train, test = reference_splits(source, image_size, channels)
     perm = np.random.RandomState(seed).permutation(len(train))
     half = min(n, len(train) // 2)
-    feats, _ = judge.run(train.images[perm[: 2 * half]])
+    key = hashlib.sha256(f"{judge.weights_id()}|{train.fingerprint}|{half}|{seed}".encode()).hexdigest()[:24]
+    cache = default_cache_dir() / f"judge-features-{key}.npy"
+    feats = None
+    try:
+        feats = np.load(cache)
+        if feats.shape != (2 * half, judge.cfg.feature_dim):
+            feats = None
+    except (OSError, ValueError):
+        pass
+    if feats is None:
+        feats, _ = judge.run(train.images[perm[: 2 * half]])
+        try:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cache.with_name(f".{cache.name}.tmp-{os.getpid()}.npy")
+            np.save(tmp, feats)
+            os.replace(tmp, cache)
+        except OSError:
+            pass  # a read-only cache only costs time
     return Reference(train.images, test.images, feats[:half], feats[half:2 * half])
 
 
@@ -170,6 +199,7 @@ def evaluate_checkpoint(checkpoint: str | Path, *, n: int = 10_000, seed: int = 
     t0 = time.perf_counter()
     path = resolve(checkpoint)
     g, cfg, meta = load_generator(path)
+    g = g.to(memory_format=torch.channels_last)
     source = dataset or meta.get("dataset")
     if not source:
         raise ConfigError(f"{path} does not say which dataset it was trained on; pass --dataset")

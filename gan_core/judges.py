@@ -24,6 +24,7 @@ from safetensors.torch import save_file
 
 from .augment import translation
 from .config import from_dict, load_json, save_json
+from .device import inference_autocast
 from .errors import CheckpointError, ConfigError
 from .serialize import load_tensors
 
@@ -85,7 +86,18 @@ class Judge:
     """A loaded judge: uint8 images in, features and predictions out (eval mode, no grad)."""
 
     def __init__(self, cfg: JudgeConfig, net: JudgeNet, path: Path | None = None):
-        self.cfg, self.net, self.path = cfg, net.eval(), path
+        self.cfg, self.path = cfg, path
+        self.net = fuse_batchnorm(net.eval()).to(memory_format=torch.channels_last)
+
+    def weights_id(self) -> str:
+        """Identifies these exact weights (for caches of their features)."""
+        import hashlib
+
+        h = hashlib.sha256()
+        for k, v in sorted(self.net.state_dict().items()):
+            h.update(k.encode())
+            h.update(v.detach().cpu().float().numpy().tobytes())
+        return h.hexdigest()[:16]
 
     def _prepare(self, images: np.ndarray) -> torch.Tensor:
         """(N, H, W, C) uint8 at any size/channels -> (N, C_judge, S, S) float in [-1, 1]."""
@@ -101,13 +113,38 @@ class Judge:
     def run(self, images: np.ndarray, batch: int = 1000) -> tuple[np.ndarray, np.ndarray]:
         """(features (N, D) float32, predicted class (N,) int64)."""
         feats, preds = [], []
-        for i in range(0, len(images), batch):
-            f = self.net.features(self._prepare(images[i:i + batch]))
-            feats.append(f.numpy())
-            preds.append(self.net.head(f).argmax(1).numpy())
+        device = next(self.net.parameters()).device
+        with inference_autocast(device):  # bf16 where native: the same path for real and fake images
+            for i in range(0, len(images), batch):
+                x = self._prepare(images[i:i + batch]).to(device).contiguous(memory_format=torch.channels_last)
+                f = self.net.features(x).float()
+                feats.append(f.cpu().numpy())
+                preds.append(self.net.head(f).argmax(1).cpu().numpy())
         if not feats:
             return np.zeros((0, self.cfg.feature_dim), np.float32), np.zeros(0, np.int64)
         return np.concatenate(feats).astype(np.float32), np.concatenate(preds).astype(np.int64)
+
+
+def fuse_batchnorm(net: JudgeNet) -> JudgeNet:
+    """An inference copy with each Conv2d+BatchNorm2d pair folded into one conv (same outputs,
+    a third less memory traffic); the original stays trainable."""
+    import copy
+
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+    fused = copy.deepcopy(net).eval()
+    layers = list(fused.body)
+    out: list[nn.Module] = []
+    i = 0
+    while i < len(layers):
+        if i + 1 < len(layers) and isinstance(layers[i], nn.Conv2d) and isinstance(layers[i + 1], nn.BatchNorm2d):
+            out.append(fuse_conv_bn_eval(layers[i], layers[i + 1]))
+            i += 2
+        else:
+            out.append(layers[i])
+            i += 1
+    fused.body = nn.Sequential(*out)
+    return fused
 
 
 def save_judge(path: str | Path, cfg: JudgeConfig, net: JudgeNet) -> Path:

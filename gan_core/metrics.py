@@ -56,10 +56,17 @@ def precision_recall(real: np.ndarray, fake: np.ndarray, k: int = 3) -> tuple[fl
 
 
 def nearest_distances(query: np.ndarray, ref: np.ndarray, chunk: int = 1024) -> np.ndarray:
-    """RMS pixel distance (images scaled to [0, 1]) from each query image to its nearest ref image."""
+    """RMS pixel distance (images scaled to [0, 1]) from each query image to its nearest ref image.
+
+    Uses |q|^2 - 2 q.r + |r|^2 with one matrix product per chunk and takes the minimum before
+    the square root, so the full distance matrix is never materialised as distances.
+    """
     q = torch.from_numpy(np.ascontiguousarray(query)).flatten(1).float() / 255.0
     r = torch.from_numpy(np.ascontiguousarray(ref)).flatten(1).float() / 255.0
+    r2 = (r * r).sum(1)  # (M,)
     out = []
     for i in range(0, len(q), chunk):
-        out.append(torch.cdist(q[i:i + chunk], r).min(1).values)
+        qc = q[i:i + chunk]
+        d2 = torch.addmm(r2[None, :], qc, r.T, alpha=-2.0)  # |r|^2 - 2 q.r, (chunk, M)
+        out.append((d2.min(1).values + (qc * qc).sum(1)).clamp_min(0).sqrt())
     return (torch.cat(out) / np.sqrt(q.shape[1])).numpy()
