@@ -26,3 +26,18 @@ def test_gan_core_source_never_names_a_ui_package() -> None:
         text = path.read_text(encoding="utf-8")
         for name in UI:
             assert f"import {name}" not in text and f"from {name}" not in text, f"{path} imports {name}"
+
+
+def test_entry_points_and_pages_go_through_ui_adapters() -> None:
+    """Pages and entry points never import torch or gan_core directly: they call ui/ adapters."""
+    import ast
+
+    files = [ROOT / "app.py", ROOT / "studio.py", ROOT / "gradio_app.py", *sorted((ROOT / "pages").glob("*.py"))]
+    assert len(files) >= 9
+    for path in files:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            for name in names:
+                assert name.split(".")[0] not in ("torch", "gan_core", "numpy"), f"{path.name} imports {name}"
