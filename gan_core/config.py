@@ -98,6 +98,9 @@ class TrainConfig:
     n_critic: int = 0  # D updates per G update; 0 = the loss's default (5 for wgan-gp, else 1)
     gp_weight: float = 10.0
     aux_weight: float = 1.0  # ACGAN classification loss weight
+    # ACGAN: D's classifier also learns the classes of generated images (Odena et al. 2017).
+    # False trains it on real images only, so G must satisfy a classifier of real data.
+    aux_on_fake: bool = True
     ema: float = 0.999  # EMA decay of the generator copy; 0 disables
     ema_start: int = 0  # step from which the EMA starts averaging (copies before)
     diffaug: str = ""  # comma list of translation,cutout,color

@@ -24,7 +24,7 @@ from .runs import RunDir
 # flags that describe the model/data/loss: fixed once a run exists, so --resume ignores them
 _FROZEN = ("dataset", "model", "image_size", "channels", "nz", "ngf", "ndf", "d_norm", "loss",
            "batch_size", "lr", "lr_g", "lr_d", "beta1", "beta2", "ema", "diffaug", "hflip",
-           "label_smoothing", "n_critic", "seed", "aux_weight", "gp_weight")
+           "label_smoothing", "n_critic", "seed", "aux_weight", "gp_weight", "aux_real_only")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -58,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--n-critic", type=positive_int, help="D updates per G update (default 5 for wgan-gp, else 1)")
     t.add_argument("--gp-weight", type=fraction, help="WGAN-GP penalty weight (default 10)")
     t.add_argument("--aux-weight", type=fraction, help="ACGAN class-loss weight (default 1)")
+    t.add_argument("--aux-real-only", action="store_true", default=None,
+                   help="ACGAN: D's classifier learns from real images only (default: real and generated, "
+                        "as the ACGAN paper); keeps G honest about classes on small datasets")
     t.add_argument("--ema", type=fraction, help="EMA decay of the generator copy; 0 disables (default 0.999)")
     t.add_argument("--diffaug", help="DiffAugment ops for small sets, e.g. translation,cutout,color "
                    "(default none)")
@@ -110,6 +113,8 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
                       ("eval_every", "eval_every")):
         if _given(args, flag):
             train[key] = getattr(args, flag)
+    if args.aux_real_only:
+        train["aux_on_fake"] = False
     return RunConfig(model=ModelConfig(**model),
                      data=DataConfig(source=args.dataset, channels=args.channels or 0, hflip=bool(args.hflip)),
                      train=TrainConfig(**train))

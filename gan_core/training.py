@@ -197,7 +197,10 @@ class Trainer:
                 out_fake, cls_fake = self.D(self._aug(fake.detach()))
             loss = d_loss(self.loss_kind, out_real, out_fake, tc.label_smoothing)
             if cond:
-                loss = loss + tc.aux_weight * 0.5 * (aux_loss(cls_real, real_y) + aux_loss(cls_fake, fake_y))
+                aux = aux_loss(cls_real, real_y)
+                if tc.aux_on_fake:
+                    aux = 0.5 * (aux + aux_loss(cls_fake, fake_y))
+                loss = loss + tc.aux_weight * aux
             if self.loss_kind == "wgan-gp":
                 with ac():
                     gp = gradient_penalty(lambda x: self.D(x)[0], self._aug(real), self._aug(fake), self.gen)

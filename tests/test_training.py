@@ -147,3 +147,16 @@ def test_evaluator_runs_every_n_steps_and_picks_best(tmp_path: Path) -> None:
     _, _, latest = load_generator(run.checkpoint("latest"))
     assert best["step"] == 6 and latest["step"] == 8
     assert load_training_state(run.checkpoint("latest"))["best_score"] == 2.0
+
+
+@pytest.mark.parametrize("aux_on_fake,expected", [(True, 3), (False, 2)])
+def test_aux_real_only_drops_the_fake_class_loss_from_d(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                         aux_on_fake: bool, expected: int) -> None:
+    import gan_core.training as training
+
+    calls: list[int] = []
+    real_aux = training.aux_loss
+    monkeypatch.setattr(training, "aux_loss", lambda logits, labels: calls.append(1) or real_aux(logits, labels))
+    cfg = tiny_run("acgan", steps=1, aux_on_fake=aux_on_fake)
+    Trainer(cfg, *data(), None).train_step()
+    assert len(calls) == expected  # D: real (+ fake); G: its own class loss
