@@ -192,11 +192,26 @@ def bench_data(n_images: int = 600, size: int = 64) -> dict[str, Any]:
         load_dataset(str(root), size, cache_dir=cache)
         first = time.perf_counter() - t0
         t0 = time.perf_counter()
-        load_dataset(str(root), size, cache_dir=cache)
+        data = load_dataset(str(root), size, cache_dir=cache)
         cached = time.perf_counter() - t0
+    share = data_share(data, size)
     return {"images": n_images, "source_size": "320x240", "image_size": size,
             "ingest_img_per_s": round(n_images / first, 1), "ingest_s": round(first, 2),
-            "cached_load_s": round(cached, 3)}
+            "cached_load_s": round(cached, 3), **share}
+
+
+def data_share(data: Any, size: int, batch_size: int = 64) -> dict[str, Any]:
+    """Share of a DCGAN training step spent fetching the batch from the decoded cache."""
+    from .config import DataConfig, ModelConfig, RunConfig, TrainConfig
+    from .training import Trainer
+
+    cfg = RunConfig(ModelConfig(arch="dcgan", image_size=size, channels=data.channels), DataConfig(source="bench"),
+                    TrainConfig(steps=10**6, batch_size=batch_size))
+    trainer = Trainer(cfg, data.images, data.labels, None)
+    step = statistics.median(_median_time(trainer.train_step, 5, 2))
+    fetch = statistics.median(_median_time(lambda: trainer.batches.next(trainer.gen), 20, 3))
+    return {"step_ms": round(step * 1000, 2), "batch_fetch_ms": round(fetch * 1000, 3),
+            "data_share": round(fetch / step, 4)}
 
 
 # -- command line ---------------------------------------------------------------------------

@@ -15,7 +15,8 @@ train() {  # name, then the train flags
   echo "+ ${cmd[*]}"
   local t0; t0=$(date +%s)
   "${cmd[@]}"
-  echo "$(( $(date +%s) - t0 ))" > "runs/ship-$name/.wall_seconds"
+  local prev; prev=$(cat "runs/ship-$name/.wall_seconds" 2>/dev/null || echo 0)  # summed over resumes
+  echo "$(( prev + $(date +%s) - t0 ))" > "runs/ship-$name/.wall_seconds"
   "$PY" scripts/publish_checkpoint.py --run "runs/ship-$name" --name "$name" --command "${cmd[*]}"
 }
 
@@ -24,15 +25,15 @@ if [ "$what" = judges ] || [ "$what" = all ]; then
   "$PY" -m gan_core.evaluate --train-judge faces
 fi
 if [ "$what" = mnist-acgan ] || [ "$what" = all ]; then
-  train mnist-acgan --dataset mnist --model acgan --image-size 32 --steps 8000 --batch-size 64 \
+  train mnist-acgan --dataset mnist --model acgan --image-size 32 --steps 12000 --batch-size 64 --aux-real-only --aux-weight 3 \
     --lr 2e-4 --beta1 0.5 --ema 0.999 --seed 1 --log-every 100 --sample-every 1000 --ckpt-every 1000
 fi
 if [ "$what" = mnist-dcgan ] || [ "$what" = all ]; then
-  train mnist-dcgan --dataset mnist --model dcgan --image-size 32 --steps 8000 --batch-size 64 \
-    --ngf 64 --ndf 64 --lr 2e-4 --beta1 0.5 --ema 0.999 --seed 1 --log-every 100 --sample-every 1000 --ckpt-every 1000
+  train mnist-dcgan --dataset mnist --model dcgan --image-size 32 --steps 12000 --batch-size 64 --eval-every 500 \
+    --ngf 64 --ndf 32 --label-smoothing 0.1 --lr 2e-4 --beta1 0.5 --ema 0.999 --seed 1 --log-every 100 --sample-every 1000 --ckpt-every 1000
 fi
 if [ "$what" = orl-faces-acgan ] || [ "$what" = all ]; then
-  train orl-faces-acgan --dataset orl-faces:train --model acgan --image-size 64 --steps 10000 --batch-size 32 --ngf 32 --ndf 32 \
+  train orl-faces-acgan --dataset orl-faces:train --model acgan --image-size 64 --steps 12000 --batch-size 32 --ngf 32 --ndf 32 --aux-real-only \
     --hflip --diffaug translation,cutout,color --lr 2e-4 --beta1 0.5 --ema 0.999 --seed 1 \
     --log-every 100 --sample-every 1000 --ckpt-every 1000
 fi
