@@ -16,35 +16,31 @@ class Preset:
     values: dict[str, Any] = field(default_factory=dict)
 
 
+# what every preset shares; each preset below states only what differs
+BASE: dict[str, Any] = dict(model="dcgan", image_size=64, loss="bce", lr_g=2e-4, lr_d=2e-4, beta1=0.5,
+                            batch_size=64, steps=10000, ema=0.999, diffaug="", hflip=False, nz=100, ngf=64,
+                            ndf=0, log_every=50, sample_every=500, ckpt_every=1000)
+SMALL = dict(batch_size=32, diffaug=AUG, hflip=True, log_every=25, sample_every=250, ckpt_every=500)
+
 PRESETS: dict[str, Preset] = {p.name: p for p in (
     Preset("MNIST digits", "ACGAN 32 px, BCE, Adam 2e-4 / beta1 0.5, batch 64, 5k steps: recognisable "
            "digits of every class in a few minutes on a CPU.",
-           dict(model="acgan", image_size=32, loss="bce", lr_g=2e-4, lr_d=2e-4, beta1=0.5, batch_size=64,
-                steps=5000, ema=0.999, diffaug="", hflip=False, nz=100, ngf=64, ndf=0,
-                log_every=25, sample_every=250, ckpt_every=500)),
-    Preset("ORL faces (ACGAN)", "ACGAN 64 px, one class per person, DiffAugment (translation, cutout, "
-           "colour) + flips and EMA 0.999: the set has only 400 photos.",
-           dict(model="acgan", image_size=64, loss="bce", lr_g=2e-4, lr_d=2e-4, beta1=0.5, batch_size=32,
-                steps=6000, ema=0.999, diffaug=AUG, hflip=True, nz=100, ngf=64, ndf=0,
-                log_every=25, sample_every=250, ckpt_every=500)),
+           {**BASE, **dict(model="acgan", image_size=32, steps=5000, log_every=25, sample_every=250,
+                           ckpt_every=500)}),
+    Preset("ORL faces (ACGAN)", "ACGAN 64 px, one class per person, widths 32 (as the shipped faces "
+           "model), DiffAugment (translation, cutout, colour) + flips and EMA 0.999: the set has only 400 photos.",
+           {**BASE, **SMALL, **dict(model="acgan", steps=6000, ngf=32, ndf=32)}),
     Preset("ORL faces (DCGAN)", "DCGAN 64 px (no identities), DiffAugment + flips, EMA 0.999.",
-           dict(model="dcgan", image_size=64, loss="bce", lr_g=2e-4, lr_d=2e-4, beta1=0.5, batch_size=32,
-                steps=6000, ema=0.999, diffaug=AUG, hflip=True, nz=100, ngf=64, ndf=0,
-                log_every=25, sample_every=250, ckpt_every=500)),
+           {**BASE, **SMALL, **dict(steps=6000)}),
     Preset("Small set (DiffAugment)", f"For fewer than {SMALL_SET:,} images: DCGAN 64 px with DiffAugment, "
            "flips and EMA, so D cannot simply memorise the few real images.",
-           dict(model="dcgan", image_size=64, loss="bce", lr_g=2e-4, lr_d=2e-4, beta1=0.5, batch_size=32,
-                steps=5000, ema=0.999, diffaug=AUG, hflip=True, nz=100, ngf=64, ndf=0,
-                log_every=25, sample_every=250, ckpt_every=500)),
+           {**BASE, **SMALL, **dict(steps=5000)}),
     Preset("Generic", "DCGAN 64 px, BCE, Adam 2e-4 / 0.5, batch 64, 10k steps (the DCGAN paper's recipe).",
-           dict(model="dcgan", image_size=64, loss="bce", lr_g=2e-4, lr_d=2e-4, beta1=0.5, batch_size=64,
-                steps=10000, ema=0.999, diffaug="", hflip=False, nz=100, ngf=64, ndf=0,
-                log_every=50, sample_every=500, ckpt_every=1000)),
+           dict(BASE)),
     Preset("Tiny smoke test", "A tiny model (widths 8, latent 16, batch 8) that checks the whole pipeline "
            "in seconds; the pictures will not be good.",
-           dict(model="dcgan", image_size=32, loss="bce", lr_g=2e-4, lr_d=2e-4, beta1=0.5, batch_size=8,
-                steps=300, ema=0.999, diffaug="", hflip=False, nz=16, ngf=8, ndf=8,
-                log_every=5, sample_every=25, ckpt_every=50)),
+           {**BASE, **dict(image_size=32, batch_size=8, steps=300, nz=16, ngf=8, ndf=8, log_every=5,
+                           sample_every=25, ckpt_every=50)}),
 )}
 
 
