@@ -166,7 +166,9 @@ def main(argv: list[str] | None = None) -> int:
             if _given(args, flag):
                 setattr(tc, flag, getattr(args, flag))
     else:
-        if run.exists() and not args.dry_run:
+        # Only rank 0 checks: under torchrun the other ranks may start after rank 0 has already
+        # created the directory. If rank 0 refuses, torchrun stops the others.
+        if dist.is_main and run.exists() and not args.dry_run:
             raise ConfigError(f"run directory {run.path} already exists; pass --resume to continue it "
                               "or choose a new --out")
         cfg = config_from_args(args)

@@ -64,3 +64,29 @@ def test_cuda_training_uses_autocast_channels_last_and_gpu_resident_data(tmp_pat
     assert tr.batches.images.is_cuda
     assert tr.run() == "finished"
     assert "gpu_mem_mb" in run.read_metrics()[-1]
+
+
+def test_only_rank_zero_refuses_an_existing_run_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under torchrun rank 1 may start after rank 0 created --out; it must not take that for a clash."""
+    from gan_core import train
+    from gan_core.errors import ConfigError
+
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "config.json").write_text("{}")  # what rank 0 has just written
+
+    class ReachedDataLoading(Exception):
+        pass
+
+    def stop_here(*_args, **_kwargs):
+        raise ReachedDataLoading
+
+    monkeypatch.setattr(train, "_load_data", stop_here)
+    argv = ["--dataset", "mnist", "--model", "dcgan", "--out", str(out)]
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "1")
+    with pytest.raises(ReachedDataLoading):
+        train.main(argv)
+    monkeypatch.setenv("RANK", "0")
+    with pytest.raises(ConfigError, match="already exists"):
+        train.main(argv)
