@@ -83,8 +83,9 @@ def limits(name: str, r: dict) -> list[str]:
             "shipped; on 10,000 samples it scores like step 24,000 did (2.24 vs 2.19). Trained in "
             "three legs (12,000 steps with 1 thread, resumed to 24,000 and to 48,000 with 2 threads; "
             "resume restores optimizer, EMA and RNG state exactly).",
-            "- Tried and not better on 10,000 samples (12,000 steps each): D width 16, DiffAugment translation "
-            "(FD 2.82), and the hinge loss (FD 2.63).", ""]
+            "- Tried and not better: DiffAugment translation and the hinge loss (12,000 steps each; FD 2.82 and "
+            "2.63 on 10,000 samples), and D width 16 (stopped at 6,000 steps, where its light-evaluation FD "
+            "matched this run's).", ""]
     return []
 
 
