@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import io
+import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
+import imageio_ffmpeg
 import numpy as np
 import pytest
 from PIL import Image
@@ -205,8 +209,32 @@ def test_animation_export_matches_the_stills(logic: PanelLogic) -> None:
         logic.export_animation("GIF", 3, *v)
 
 
+def test_mp4_export_is_the_animation_with_the_recipe_inside(logic: PanelLogic) -> None:
+    """MP4 works on a bare machine: without a system ffmpeg the imageio-ffmpeg wheel's build is used."""
+    assert ex.ffmpeg() is not None
+    v = values(seed_a=2, seed_b=9, frames=6, fps=12)
+    path, preview = logic.export_animation("MP4", 4, *v)
+    assert preview is None and path.endswith(".mp4") and Path(path).parent.parent == ex.export_root()
+    assert imageio_ffmpeg.count_frames_and_secs(path) == (6, 0.5)
+    reader = imageio_ffmpeg.read_frames(path)
+    meta = next(reader)
+    assert tuple(meta["size"]) == (128, 128)  # 32 px x 4
+    frames = [np.frombuffer(f, np.uint8).reshape(128, 128, 3) for f in reader]
+    last = np.array(Image.fromarray(frames[-1]).convert("L").resize((32, 32), Image.BILINEAR), np.float32)
+    still = pixels(logic.update(*values(seed_a=2, seed_b=9, t=1.0)))[:, :, 0].astype(np.float32)
+    first = pixels(logic.update(*values(seed_a=2, seed_b=9, t=0.0)))[:, :, 0].astype(np.float32)
+    err = np.abs(last - still).mean()
+    assert err < 12 and err < np.abs(last - first).mean() / 2  # the last frame is seed B (H.264 is lossy)
+    probe = subprocess.run([ex.ffmpeg(), "-hide_banner", "-i", path], capture_output=True, text=True)
+    # the recipe travels with the file
+    assert re.search(r'comment +: \{"version":1,"checkpoint":"digits".*"seed_a":2,"seed_b":9', probe.stderr)
+    with pytest.raises(gr.Error, match="scale must be one of"):
+        logic.export_animation("MP4", 3, *v)
+
+
 def test_mp4_needs_ffmpeg(logic: PanelLogic, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ex.shutil, "which", lambda name: None)
+    monkeypatch.setitem(sys.modules, "imageio_ffmpeg", None)  # the wheel is missing too
     assert ex.ffmpeg() is None
     with pytest.raises(gr.Error, match="MP4 export needs ffmpeg"):
         logic.export_animation("MP4", 4, *values(frames=3))

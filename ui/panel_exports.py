@@ -76,8 +76,18 @@ def write_json(recipe: rc.Recipe) -> Path:
 
 
 def ffmpeg() -> str | None:
-    """The ffmpeg executable, or None (then the MP4 option is hidden)."""
-    return shutil.which("ffmpeg")
+    """The ffmpeg executable: the system's if it has one, else the static build the
+    `imageio-ffmpeg` wheel ships (a requirement, so MP4 export works on a bare machine or Space);
+    None if neither is usable (then the MP4 option is hidden)."""
+    exe = shutil.which("ffmpeg")
+    if exe:
+        return exe
+    try:
+        import imageio_ffmpeg
+
+        return imageio_ffmpeg.get_ffmpeg_exe()
+    except (ImportError, RuntimeError, OSError):
+        return None
 
 
 def write_mp4(frames: Sequence[np.ndarray], recipe: rc.Recipe, scale: int = 4) -> Path:
