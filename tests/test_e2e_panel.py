@@ -214,5 +214,9 @@ def test_gradio_app_alone(catalogue_env: dict[str, str], page: Page, tmp_path: P
         page.locator("#gs-anim img").wait_for(timeout=60_000)
         assert ".gif" in (page.locator("#gs-anim img").get_attribute("src") or "")
         shot(page, "export")
+        # and an MP4 (ffmpeg from the imageio-ffmpeg requirement): offered for download
+        page.get_by_label("MP4").check()
+        page.get_by_role("button", name="Make animation (t = 0 → 1)").click()
+        page.locator("a[href*='.mp4']").first.wait_for(timeout=60_000)
     finally:
         stop(proc)
