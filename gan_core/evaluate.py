@@ -78,6 +78,13 @@ def spread_labels(n: int, num_classes: int) -> np.ndarray:
     return (np.arange(n) * num_classes // n).astype(np.int64)
 
 
+def even_subset(n: int, m: int) -> np.ndarray:
+    """m indices spread evenly over range(n) (all of them when m >= n)."""
+    if m >= n:
+        return np.arange(n)
+    return (np.arange(m) * n // m).astype(np.int64)
+
+
 @torch.no_grad()
 def render(generator: torch.nn.Module, cfg: ModelConfig, n: int, seed: int = 0,
            batch: int = 500) -> tuple[np.ndarray, np.ndarray]:
@@ -158,13 +165,16 @@ def evaluate_generator(generator: torch.nn.Module, cfg: ModelConfig, judge: Judg
     images, labels = render(generator, cfg, n, seed)
     t_render = time.perf_counter() - t0
     feats, preds = judge.run(images)
+    # The size-matched metrics compare as many samples as the real half holds; the samples are in
+    # class order (spread_labels), so take them evenly spaced to keep every class in the subset.
+    m = min(len(feats), len(ref.feats_a))
+    subset = feats[even_subset(len(feats), m)]
     out: dict[str, Any] = {"n": n, "fd": frechet_distance(feats, ref.feats_a),
                            "fd_real_baseline": frechet_distance(ref.feats_b, ref.feats_a),
-                           "fd_size_matched": frechet_distance(feats[: len(ref.feats_b)], ref.feats_a),
+                           "fd_size_matched": frechet_distance(subset, ref.feats_a),
                            "real_half_size": len(ref.feats_a)}
     out["fd_ratio"] = out["fd"] / max(out["fd_real_baseline"], 1e-12)
-    m = min(len(feats), len(ref.feats_a))
-    out["precision"], out["recall"] = precision_recall(ref.feats_a[:m], feats[:m], k=3)
+    out["precision"], out["recall"] = precision_recall(ref.feats_a[:m], subset, k=3)
     mapping = class_map(list(cfg.class_names), judge.cfg) if cfg.conditional else None
     if cfg.conditional and mapping is not None:
         target = mapping[labels]

@@ -7,7 +7,7 @@ import pytest
 from gan_core.checkpoints import save_checkpoint
 from gan_core.config import ModelConfig
 from gan_core.errors import CheckpointError
-from gan_core.evaluate import class_map, main, spread_labels
+from gan_core.evaluate import class_map, even_subset, main, spread_labels
 from gan_core.judges import JudgeConfig, JudgeNet, load_judge, save_judge, train_judge
 from gan_core.networks import build_generator
 
@@ -15,6 +15,14 @@ from gan_core.networks import build_generator
 def test_spread_labels_in_label_order() -> None:
     assert spread_labels(20, 10).tolist() == [i // 2 for i in range(20)]
     assert np.bincount(spread_labels(1000, 10)).tolist() == [100] * 10
+
+
+def test_size_matched_subset_keeps_every_class() -> None:
+    """ORL: 10,000 samples in class order, compared with 160 real photos; the first 160 samples
+    would all be person 1, an even subset holds 4 of each of the 40."""
+    labels = spread_labels(10_000, 40)
+    assert np.bincount(labels[even_subset(10_000, 160)], minlength=40).tolist() == [4] * 40
+    assert even_subset(5, 10).tolist() == [0, 1, 2, 3, 4]
 
 
 def test_judge_trains_saves_and_loads(tmp_path: Path) -> None:
