@@ -33,7 +33,7 @@ if [ "$what" = mnist-dcgan ] || [ "$what" = all ]; then
     --ngf 64 --ndf 32 --label-smoothing 0.1 --lr 2e-4 --beta1 0.5 --ema 0.999 --seed 1 --log-every 100 --sample-every 1000 --ckpt-every 1000
 fi
 if [ "$what" = orl-faces-acgan ] || [ "$what" = all ]; then
-  train orl-faces-acgan --dataset orl-faces:train --model acgan --image-size 64 --steps 12000 --batch-size 32 --ngf 32 --ndf 32 --aux-real-only \
+  train orl-faces-acgan --dataset orl-faces:train --model acgan --image-size 64 --steps 36000 --eval-every 1000 --batch-size 32 --ngf 32 --ndf 32 --aux-real-only \
     --hflip --diffaug translation,cutout,color --lr 2e-4 --beta1 0.5 --ema 0.999 --seed 1 \
     --log-every 100 --sample-every 1000 --ckpt-every 1000
 fi
