@@ -35,7 +35,8 @@ GOALS = {("dcgan", 64): 2.0, ("acgan", 32): 3.0}  # speed-up over the seed-style
 PEAK_SHARE_GOAL = 0.5
 
 
-def _median_time(fn: Callable[[], Any], steps: int, warmup: int) -> list[float]:
+def _median_time(fn: Callable[[], Any], steps: int, warmup: int) -> float:
+    """Median seconds of one call over `steps` timed calls, after `warmup` untimed ones."""
     for _ in range(warmup):
         fn()
     times = []
@@ -43,7 +44,12 @@ def _median_time(fn: Callable[[], Any], steps: int, warmup: int) -> list[float]:
         t0 = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t0)
-    return times
+    return statistics.median(times)
+
+
+def _batch_fetch_time(trainer: Any) -> float:
+    """Median seconds to take one batch from the trainer's decoded cache (the data share's numerator)."""
+    return _median_time(lambda: trainer.batches.next(trainer.gen), 20, 3)
 
 
 def peak_rss_mb() -> float:
@@ -156,13 +162,11 @@ def bench_train(model: str, image_size: int, batch_size: int, steps: int = 7, wa
                        num_classes=data.num_classes if model == "acgan" else 0)
     cfg = RunConfig(mcfg, DataConfig(source=source), TrainConfig(steps=10**6, batch_size=batch_size))
     trainer = Trainer(cfg, data.images, data.labels, None)
-    ours = _median_time(trainer.train_step, steps, warmup)
+    med = _median_time(trainer.train_step, steps, warmup)
     flops = count_step_flops(trainer)
     seed = _SeedStyle(mcfg, data.images, data.labels, batch_size)
-    theirs = _median_time(seed.step, steps, warmup)
-    # the data share: time of fetching a batch from the cache alone
-    fetch = _median_time(lambda: trainer.batches.next(trainer.gen), 20, 3)
-    med, med_seed = statistics.median(ours), statistics.median(theirs)
+    med_seed = _median_time(seed.step, steps, warmup)
+    fetch = _batch_fetch_time(trainer)
     peak = measure_peak()
     peak_bf16 = peak.get("bf16_gflops") or peak["fp32_gflops"]
     out = {"model": model, "image_size": image_size, "batch_size": batch_size, "dataset": source,
@@ -173,7 +177,7 @@ def bench_train(model: str, image_size: int, batch_size: int, steps: int = 7, wa
            "speedup": round(med_seed / med, 2), "speedup_goal": GOALS.get((model, image_size)),
            "gflop_per_step": round(flops / 1e9, 2), "achieved_gflops": round(flops / med / 1e9, 1),
            "peak": peak, "share_of_bf16_peak": round(flops / med / 1e9 / peak_bf16, 3),
-           "share_goal": PEAK_SHARE_GOAL, "data_share": round(statistics.median(fetch) / med, 4),
+           "share_goal": PEAK_SHARE_GOAL, "data_share": round(fetch / med, 4),
            "data_load_s": round(load_s, 2), "peak_rss_mb": round(peak_rss_mb(), 1),
            "timed_steps": steps}
     return out
@@ -214,10 +218,10 @@ def data_share(data: Any, size: int, batch_size: int = 64) -> dict[str, Any]:
     from .training import Trainer
 
     cfg = RunConfig(ModelConfig(arch="dcgan", image_size=size, channels=data.channels), DataConfig(source="bench"),
-                    TrainConfig(steps=10**6, batch_size=batch_size))
+                    TrainConfig(steps=10**6, batch_size=min(batch_size, len(data))))
     trainer = Trainer(cfg, data.images, data.labels, None)
-    step = statistics.median(_median_time(trainer.train_step, 5, 2))
-    fetch = statistics.median(_median_time(lambda: trainer.batches.next(trainer.gen), 20, 3))
+    step = _median_time(trainer.train_step, 5, 2)
+    fetch = _batch_fetch_time(trainer)
     return {"step_ms": round(step * 1000, 2), "batch_fetch_ms": round(fetch * 1000, 3),
             "data_share": round(fetch / step, 4)}
 

@@ -1,0 +1,34 @@
+"""Smoke runs of `python -m gan_core.bench train|data` (few steps): they time real work and report
+every figure the performance issue asks for. The real figures come from running it by hand."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from gan_core import bench
+
+
+@pytest.fixture(autouse=True)
+def short_peak(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = bench.measure_peak
+    monkeypatch.setattr(bench, "measure_peak", lambda: real(seconds=0.05))
+
+
+def test_train_reports_both_steps_the_ratio_and_the_shares(capsys: pytest.CaptureFixture[str]) -> None:
+    assert bench.main(["train", "--model", "acgan", "--image-size", "32", "--batch-size", "8", "--steps", "2",
+                       "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert r["img_per_s"] > 0 and r["seed_style_img_per_s"] > 0
+    assert r["speedup"] == pytest.approx(r["img_per_s"] / r["seed_style_img_per_s"], rel=0.02)
+    assert r["gflop_per_step"] > 0 and 0 < r["share_of_bf16_peak"]
+    assert 0 < r["data_share"] < 1 and r["timed_steps"] == 2
+
+
+def test_data_reports_ingest_and_the_data_share(capsys: pytest.CaptureFixture[str]) -> None:
+    assert bench.main(["data", "--images", "20", "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert r["images"] == 20 and r["ingest_img_per_s"] > 0
+    assert 0 < r["batch_fetch_ms"] < r["step_ms"] and r["data_share"] == pytest.approx(
+        r["batch_fetch_ms"] / r["step_ms"], rel=0.01, abs=1e-4)
