@@ -150,10 +150,11 @@ def bench_train(model: str, image_size: int, batch_size: int, steps: int = 7, wa
                 threads: int = 0) -> dict[str, Any]:
     from .config import DataConfig, ModelConfig, RunConfig, TrainConfig
     from .data import load_dataset
-    from .device import set_threads
+    from .device import keep_freed_memory, set_threads
     from .training import Trainer
 
     threads = set_threads(threads)
+    allocator_kept = keep_freed_memory()  # as the train CLI does
     source = _dataset_for(model, image_size)
     t0 = time.perf_counter()
     data = load_dataset(source, image_size, require_classes=model == "acgan")
@@ -170,7 +171,7 @@ def bench_train(model: str, image_size: int, batch_size: int, steps: int = 7, wa
     peak = measure_peak()
     peak_bf16 = peak.get("bf16_gflops") or peak["fp32_gflops"]
     out = {"model": model, "image_size": image_size, "batch_size": batch_size, "dataset": source,
-           "threads": threads, "policy": trainer.policy.describe(),
+           "threads": threads, "policy": trainer.policy.describe(), "keep_freed_memory": allocator_kept,
            "img_per_s": round(batch_size / med, 1), "ms_per_step": round(med * 1000, 2),
            "seed_style_img_per_s": round(batch_size / med_seed, 1),
            "seed_style_ms_per_step": round(med_seed * 1000, 2),

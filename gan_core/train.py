@@ -141,7 +141,7 @@ def _fit_model_to_data(cfg: RunConfig, data: Any) -> RunConfig:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from . import distributed as distmod
-    from .device import resolve_policy, set_threads
+    from .device import keep_freed_memory, resolve_policy, set_threads
 
     dist = distmod.from_env()
     run = RunDir(args.out)
@@ -174,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
         cfg = config_from_args(args)
 
     threads = set_threads(cfg.train.threads)
+    keep_freed_memory()
     policy = resolve_policy(cfg.train.device, cfg.train.precision,
                             dist.local_rank if dist.enabled else None)
     t0 = time.perf_counter()
