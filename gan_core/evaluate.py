@@ -221,10 +221,16 @@ def evaluate_checkpoint(checkpoint: str | Path, *, n: int = 10_000, seed: int = 
     return out
 
 
+def has_judge(source: str) -> bool:
+    """Whether a shipped judge can evaluate generators of this dataset (mnist, orl-faces)."""
+    base = base_dataset(source)
+    return base in DATASET_JUDGE and judge_path(DATASET_JUDGE[base]).is_dir()
+
+
 def light_evaluator(source: str, cfg: ModelConfig, n: int = 1000) -> Callable[[torch.nn.Module], dict[str, float]] | None:
     """A quick evaluator for the trainer (FD and class consistency on n samples), or None
     when the dataset has no judge."""
-    if base_dataset(source) not in DATASET_JUDGE or not judge_path(DATASET_JUDGE[base_dataset(source)]).is_dir():
+    if not has_judge(source):
         return None
     judge = judge_for_dataset(source)
     ref = prepare_reference(judge, source, cfg.image_size, cfg.channels, n)

@@ -111,6 +111,8 @@ def chart_grid(rows: list, loss: str, conditional: bool) -> None:
     figs += [("speed", charts.speed_figure(rows)), ("mem", charts.memory_figure(rows))]
     if any("diversity" in r for r in rows):
         figs.append(("health", charts.health_figure(rows)))
+    if any("eval_fd" in r for r in rows):
+        figs.append(("quality", charts.quality_figure(rows)))
     for i in range(0, len(figs), 2):
         cols = st.columns(2)
         for col, (key, fig) in zip(cols, figs[i:i + 2]):

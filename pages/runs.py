@@ -33,7 +33,8 @@ with_metrics = [r.name for r in runs if r.last]
 c1, c2 = st.columns([3, 1])
 picked = c1.multiselect("Runs", with_metrics, default=with_metrics[:3], key="compare_runs",
                         format_func=lambda n: by_name[n].title)
-metric = c2.selectbox("Metric", ["loss_g", "loss_d", "d_real", "d_fake", "acc_fake", "img_per_s", "diversity"],
+metric = c2.selectbox("Metric", ["loss_g", "loss_d", "d_real", "d_fake", "acc_fake", "img_per_s", "diversity",
+                                 "eval_fd", "eval_class_consistency"],
                       key="compare_metric", format_func=lambda k: charts.LABELS.get(k, k))
 if picked:
     series = {by_name[n].title: live.read_metrics(by_name[n].path / "metrics.jsonl") for n in picked}

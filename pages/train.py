@@ -135,6 +135,21 @@ with st.expander("Hyper-parameters", icon=":material/tune:"):
     h[2].number_input("Label smoothing", 0.0, 0.49, key="t_label_smoothing", format="%.2f", step=0.05)
     h[3].checkbox("Random horizontal flips", key="t_hflip")
     h = st.columns(4)
+    acgan = model == "acgan"
+    h[0].number_input("Class-loss weight (ACGAN)", 0.0, 100.0, key="t_aux_weight", format="%.2f", step=0.5,
+                      disabled=not acgan, help="Weight of the classification loss against the real/fake loss "
+                      "(1 in the ACGAN paper). Higher makes samples follow their class more closely.")
+    h[1].checkbox("Classifier learns from real images only (ACGAN)", key="t_aux_real_only", disabled=not acgan,
+                  help="The paper also trains D's classifier on generated images, which lets G win the class "
+                  "loss with images that are easy to classify rather than right. Real-only made the shipped "
+                  "models follow their classes better (see their model cards).")
+    judged = jobs.has_judge(doctor_view.resolve_choice(st.session_state["t_dataset"]).source)
+    h[2].number_input("Judge evaluation every (steps, 0 = off)", 0, 1_000_000, step=100, key="t_eval_every",
+                      disabled=not judged,
+                      help="Scores 1,000 samples with the shipped judge (FD, precision/recall, class agreement) "
+                      "and charts them on the Monitor; the best-scoring checkpoint is kept as 'best'. "
+                      + ("" if judged else "Only MNIST and ORL faces have judges."))
+    h = st.columns(4)
     h[0].number_input("Latent size (nz)", 1, 4096, key="t_nz")
     h[1].number_input("Generator width (ngf)", 1, 4096, key="t_ngf")
     h[2].number_input("Discriminator width (ndf, 0 = default)", 0, 4096, key="t_ndf")

@@ -53,6 +53,22 @@ def test_acgan_memory_speed_and_health_figures() -> None:
     assert list(trace(h, "diversity").x) == [20, 40] and trace(h, "nearest-real distance").yaxis == "y2"
 
 
+def test_quality_figure_keeps_every_sparse_evaluation_row() -> None:
+    # 3,000 logged rows, a judge evaluation on every 500th: downsampling all rows would drop some
+    logged = [{"step": i, "loss_d": 1.0} for i in range(1, 3001)]
+    for r in logged:
+        if r["step"] % 500 == 0:
+            r.update(eval_fd=10.0 / r["step"], eval_precision=0.5, eval_recall=0.6, eval_class_consistency=0.9)
+    fig = charts.quality_figure(logged)
+    assert list(trace(fig, "judge FD").x) == [500, 1000, 1500, 2000, 2500, 3000]
+    assert trace(fig, "judge FD").y[-1] == 10.0 / 3000 and fig.layout.yaxis.type == "log"
+    assert {trace(fig, n).yaxis for n in ("precision", "recall", "judge class agreement")} == {"y2"}
+    unconditional = [{k: v for k, v in r.items() if k != "eval_class_consistency"} for r in logged]
+    assert "judge class agreement" not in {t.name for t in charts.quality_figure(unconditional).data}
+    overlay = charts.overlay_figure({"run": logged}, "eval_fd")
+    assert list(overlay.data[0].x) == [500, 1000, 1500, 2000, 2500, 3000]
+
+
 def test_overlay_has_one_trace_per_run_and_class_balance_has_one_bar_per_class() -> None:
     fig = charts.overlay_figure({"a": rows(3), "b": rows(5), "empty": []}, "loss_d")
     assert [t.name for t in fig.data] == ["a", "b"] and len(fig.data[1].x) == 5

@@ -10,7 +10,7 @@ import pytest
 from app_helpers import TINY, isolate_home, kill_runs, wait_until
 from conftest import write_image_folder
 
-from gan_core.train import build_parser
+from gan_core.train import build_parser, config_from_args
 from ui import jobs
 
 
@@ -48,6 +48,22 @@ def test_spec_args_parse_back_to_the_same_settings() -> None:
     by_epochs = build_parser().parse_args([*jobs.TrainSpec(dataset="mnist", epochs=2.5).args(), "--out", "x"])
     assert by_epochs.epochs == 2.5 and by_epochs.steps is None
     assert "--ndf" not in jobs.TrainSpec(dataset="mnist", ndf=0).args()  # 0 = the architecture's default
+
+
+def test_acgan_objective_and_judge_evaluation_reach_the_trainer(tmp_path: Path) -> None:
+    spec = jobs.TrainSpec(dataset="mnist", model="acgan", image_size=32, aux_weight=3.0, aux_real_only=True,
+                          eval_every=500)
+    cfg = config_from_args(build_parser().parse_args([*spec.args(), "--out", "x"]))
+    assert (cfg.train.aux_weight, cfg.train.aux_on_fake, cfg.train.eval_every) == (3.0, False, 500)
+    # paper defaults add no flags; DCGAN ignores the class options; only judged datasets evaluate
+    assert not {"--aux-weight", "--aux-real-only", "--eval-every"} & set(jobs.TrainSpec(dataset="mnist",
+                                                                                         model="acgan").args())
+    assert "--aux-real-only" not in jobs.TrainSpec(dataset="mnist", aux_real_only=True).args()
+    assert jobs.has_judge("mnist") and jobs.has_judge("orl-faces") and not jobs.has_judge(str(tmp_path))
+    assert "--eval-every" not in jobs.TrainSpec(dataset=str(tmp_path), eval_every=500).args()
+    assert any("class-loss weight" in p for p in jobs.check_spec(
+        jobs.TrainSpec(dataset="mnist", model="acgan", image_size=32, aux_weight=0.0), classes=10))
+    assert any("N >= 0" in p for p in jobs.check_spec(jobs.TrainSpec(dataset="mnist", eval_every=-1), None))
 
 
 def test_default_threads_leave_a_core_for_the_pages() -> None:

@@ -14,11 +14,14 @@ from .live import downsample, series
 COLORS = {"loss_d": "#d62728", "loss_g": "#1f77b4", "d_real": "#2ca02c", "d_fake": "#ff7f0e",
           "acc_real": "#2ca02c", "acc_fake": "#9467bd", "img_per_s": "#17becf", "rss_mb": "#7f7f7f",
           "gpu_mem_mb": "#bcbd22", "diversity": "#1f77b4", "class_agreement": "#9467bd", "nn_real": "#8c564b",
-          "gp": "#e377c2"}
+          "gp": "#e377c2", "eval_fd": "#d62728", "eval_precision": "#1f77b4", "eval_recall": "#2ca02c",
+          "eval_class_consistency": "#9467bd"}
 LABELS = {"loss_d": "loss D", "loss_g": "loss G", "d_real": "D(x)", "d_fake": "D(G(z))",
           "acc_real": "class acc. real", "acc_fake": "class acc. fake", "img_per_s": "images / s",
           "rss_mb": "process RSS (MB)", "gpu_mem_mb": "GPU memory (MB)", "diversity": "diversity",
-          "class_agreement": "class agreement", "nn_real": "nearest-real distance", "gp": "gradient penalty"}
+          "class_agreement": "class agreement", "nn_real": "nearest-real distance", "gp": "gradient penalty",
+          "eval_fd": "judge FD", "eval_precision": "precision", "eval_recall": "recall",
+          "eval_class_consistency": "judge class agreement"}
 
 
 def _layout(fig: go.Figure, title: str, y_title: str = "", height: int = 290, rev: str = "live") -> go.Figure:
@@ -91,11 +94,33 @@ def health_figure(rows: list[dict[str, Any]]) -> go.Figure:
     return fig
 
 
+def quality_figure(rows: list[dict[str, Any]]) -> go.Figure:
+    """The trainer's light judge evaluation: FD (left, log scale: lower is better) and precision,
+    recall and class agreement (right, 0..1: higher is better)."""
+    rows = downsample([r for r in rows if r.get("eval_fd") is not None])
+    fig = go.Figure()
+    xs, ys = series(rows, "eval_fd")
+    fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers", name=LABELS["eval_fd"],
+                             line={"color": COLORS["eval_fd"], "width": 3}))
+    for key in ("eval_precision", "eval_recall", "eval_class_consistency"):
+        xs, ys = series(rows, key)
+        if xs:
+            fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers", name=LABELS[key], yaxis="y2",
+                                     line={"color": COLORS[key], "dash": "dot"}))
+    _layout(fig, "Quality by the judge (1,000 samples)", "FD (lower is better)")
+    fig.update_yaxes(type="log")
+    fig.update_layout(yaxis2={"title": "precision / recall / agreement", "overlaying": "y", "side": "right",
+                              "range": [-0.02, 1.02], "showgrid": False},
+                      legend={"orientation": "h", "y": -0.3, "x": 0, "xanchor": "left", "yanchor": "top"},
+                      margin={"l": 10, "r": 10, "t": 40, "b": 50}, height=320)
+    return fig
+
+
 def overlay_figure(runs: dict[str, list[dict[str, Any]]], key: str = "loss_g") -> go.Figure:
     """One metric of several runs on one chart (the Runs page's comparison)."""
     fig = go.Figure()
     for name, rows in runs.items():
-        xs, ys = series(downsample(rows), key)
+        xs, ys = series(downsample([r for r in rows if r.get(key) is not None]), key)  # sparse keys survive
         if xs:
             fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=name))
     return _layout(fig, f"{LABELS.get(key, key)} across runs", LABELS.get(key, key), height=360, rev="overlay")

@@ -58,6 +58,9 @@ class TrainSpec:
     diffaug: str = ""
     hflip: bool = False
     label_smoothing: float = 0.0
+    aux_weight: float = 1.0  # ACGAN: weight of the class loss
+    aux_real_only: bool = False  # ACGAN: D's classifier learns from real images only
+    eval_every: int = 0  # light judge evaluation every N steps (built-in datasets; 0 = off)
     nz: int = 100
     ngf: int = 64
     ndf: int = 0
@@ -88,12 +91,26 @@ class TrainSpec:
             a.append("--hflip")
         if self.label_smoothing:
             a += ["--label-smoothing", _num(self.label_smoothing)]
+        if self.model == "acgan":
+            if self.aux_weight != 1.0:
+                a += ["--aux-weight", _num(self.aux_weight)]
+            if self.aux_real_only:
+                a.append("--aux-real-only")
+        if self.eval_every > 0 and has_judge(self.dataset):
+            a += ["--eval-every", str(self.eval_every)]
         return a
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "TrainSpec":
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in known})
+
+
+def has_judge(dataset: str) -> bool:
+    """Whether the trainer can judge this dataset's samples as it trains (MNIST and ORL faces)."""
+    from gan_core.evaluate import has_judge as judged  # torch loads only when asked
+
+    return judged(dataset)
 
 
 def _num(x: float) -> str:
@@ -554,6 +571,10 @@ def check_spec(spec: TrainSpec, classes: int | None, images: int | None = None) 
         problems.append("EMA decay must be between 0 and 1 (0 turns it off)")
     if not 0 <= spec.label_smoothing < 0.5:
         problems.append("label smoothing must be between 0 and 0.5")
+    if spec.model == "acgan" and not spec.aux_weight > 0:
+        problems.append("the ACGAN class-loss weight must be above 0 (1 is the paper's)")
+    if spec.eval_every < 0:
+        problems.append("judge evaluation every N steps needs N >= 0 (0 turns it off)")
     return problems
 
 

@@ -1,0 +1,82 @@
+"""AppTest: the Train form's ACGAN objective and judge-evaluation settings reach the trainer, and the
+Monitor charts the judge's scores. The MNIST training is a real (tiny) subprocess."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from app_helpers import ROOT, isolate_home, kill_runs, wait_until
+from conftest import write_image_folder
+from streamlit.testing.v1 import AppTest
+
+from ui import uploads
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    h = isolate_home(tmp_path, monkeypatch)
+    yield h
+    kill_runs(h)
+
+
+def train_page(dataset_key: str) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "studio.py"), default_timeout=60).run()
+    at.session_state["dataset_key"] = dataset_key
+    at.switch_page("pages/train.py").run()
+    assert not at.exception and at.selectbox(key="t_dataset").value == dataset_key
+    return at
+
+
+def test_mnist_preset_brings_the_shipped_objective_and_a_judge_to_the_monitor(home: Path) -> None:
+    at = train_page("builtin:mnist")
+    assert at.selectbox(key="t_preset").value == "MNIST digits"
+    weight, real_only, every = (at.number_input(key="t_aux_weight"), at.checkbox(key="t_aux_real_only"),
+                                at.number_input(key="t_eval_every"))
+    assert (weight.value, real_only.value, every.value) == (3.0, True, 500)
+    assert not weight.disabled and not real_only.disabled and not every.disabled
+
+    at.radio(key="t_model").set_value("dcgan").run()  # the class options mean nothing for DCGAN
+    assert at.number_input(key="t_aux_weight").disabled and at.checkbox(key="t_aux_real_only").disabled
+
+    # a tiny ACGAN with the class options and a judge every 20 steps
+    at.selectbox(key="t_preset").set_value("Tiny smoke test").run()
+    assert at.number_input(key="t_eval_every").value == 0 and not at.checkbox(key="t_aux_real_only").value
+    at.radio(key="t_model").set_value("acgan").run()
+    at.number_input(key="t_steps").set_value(40).run()
+    at.number_input(key="t_aux_weight").set_value(2.5).run()
+    at.checkbox(key="t_aux_real_only").check().run()
+    at.number_input(key="t_eval_every").set_value(20).run()
+    next(b for b in at.button if b.label == "Start training").click().run()
+    assert not at.exception and not at.error
+    run = at.session_state["monitor_run"]
+    config = home / "runs" / run / "config.json"  # written by the trainer once it has loaded the data
+    wait_until(config.is_file, timeout=60, what="the trainer to write config.json")
+    cfg = json.loads(config.read_text())
+    assert (cfg["train"]["aux_weight"], cfg["train"]["aux_on_fake"], cfg["train"]["eval_every"]) == (2.5, False, 20)
+
+    at.switch_page("pages/monitor.py").run()
+
+    def quality_chart():
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        charts = [c for c in at.get("plotly_chart") if "chart_quality" in c.proto.id]
+        if not charts:
+            return None
+        spec = json.loads(charts[0].proto.spec)
+        return spec if len(spec["data"][0]["x"]) >= 2 else None
+
+    spec = wait_until(quality_chart, timeout=120, every=0.5, what="two judge evaluations on the Monitor")
+    names = {t["name"] for t in spec["data"]}
+    assert names == {"judge FD", "precision", "recall", "judge class agreement"}
+    assert spec["data"][0]["x"][:2] == [20, 40] and all(v > 0 for v in spec["data"][0]["y"])
+
+
+def test_uploaded_sets_have_no_judge_to_run(home: Path, tmp_path: Path) -> None:
+    src = write_image_folder(tmp_path / "src", {"red": 6, "blue": 6})
+    saved = uploads.save_files([(str(p.relative_to(src)), p.read_bytes()) for p in sorted(src.rglob("*.png"))],
+                               "shapes")
+    at = train_page(f"upload:{saved.name}")
+    every = at.number_input(key="t_eval_every")
+    assert every.disabled and "Only MNIST and ORL faces have judges" in every.help
