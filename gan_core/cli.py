@@ -22,6 +22,20 @@ def run_main(main: Callable[[list[str] | None], int], argv: list[str] | None = N
         return 130
 
 
+def help_formatter():
+    """argparse formatter that appends "(default: X)" only where X says something: not for
+    None (unset, or decided later, as the help text explains) and not for switches' False."""
+    import argparse
+
+    class Formatter(argparse.ArgumentDefaultsHelpFormatter):
+        def _get_help_string(self, action: argparse.Action) -> str | None:
+            if action.default is None or action.default is False or "default" in (action.help or ""):
+                return action.help
+            return super()._get_help_string(action)
+
+    return Formatter
+
+
 def positive_int(text: str) -> int:
     import argparse
 

@@ -11,14 +11,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .cli import positive_int, run_main
+from .cli import help_formatter, positive_int, run_main
 from .errors import ConfigError
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m gan_core.sample",
                                 description="Render N images from a checkpoint.",
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                                formatter_class=help_formatter())
     p.add_argument("--checkpoint", required=True, help="checkpoint folder, or a run directory (its latest checkpoint)")
     p.add_argument("--n", type=positive_int, default=64, help="number of images")
     cls = p.add_mutually_exclusive_group()
@@ -27,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="first latent seed; image i uses seed+i")
     p.add_argument("--truncation", type=float, default=1.0, help="truncation psi in (0, 1]; lower = more typical")
     p.add_argument("--no-ema", action="store_true", help="use the raw generator instead of its EMA copy")
-    p.add_argument("--device", default="cpu", choices=("auto", "cpu", "cuda", "mps"))
+    p.add_argument("--device", default="cpu", choices=("auto", "cpu", "cuda", "mps"), help="where to render")
     p.add_argument("--batch-size", type=positive_int, default=250, help="images rendered per forward pass")
     p.add_argument("--nrow", type=int, default=0, help="PNG grid: images per row (0 = automatic)")
     p.add_argument("--out", required=True, help="FILE.png (a grid for people) or FILE.npz (images + labels)")

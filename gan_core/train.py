@@ -15,7 +15,7 @@ import sys
 import time
 from typing import Any
 
-from .cli import fraction, positive_int, run_main
+from .cli import fraction, help_formatter, positive_int, run_main
 from .config import (ARCHS, DEVICES, LOSSES, PRECISIONS, DataConfig, ModelConfig, RunConfig,
                      TrainConfig)
 from .errors import ConfigError
@@ -30,7 +30,7 @@ _FROZEN = ("dataset", "model", "image_size", "channels", "nz", "ngf", "ndf", "d_
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m gan_core.train", description="Train a DCGAN or ACGAN; writes a run directory.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=help_formatter())
     d = p.add_argument_group("data")
     d.add_argument("--dataset", help="built-in name (mnist, orl-faces), an image folder "
                    "(subfolders = classes) or a .zip of one")

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -112,3 +113,21 @@ def test_sample_rejects_bad_arguments(tmp_path: Path) -> None:
     assert out.returncode == 2 and out.stderr.startswith("error: checkpoint not found")
     out = run("gan_core.sample", "--checkpoint", "x", "--n", "2", "--out", str(tmp_path / "a.gif"), check=False)
     assert out.returncode == 2 and ".png or .npz" in out.stderr
+
+
+
+def test_help_states_each_default_once() -> None:
+    """`--help` of train and sample: no "(default: None)" noise and no default stated twice."""
+    from gan_core import sample, train
+
+    for parser in (train.build_parser(), sample.build_parser()):
+        text = " ".join(parser.format_help().split())
+        assert "(default: None)" not in text and "(default: False)" not in text
+        formatter = parser._get_formatter()
+        for action in parser._actions:
+            if action.help and action.option_strings:
+                shown = formatter._get_help_string(action) or ""  # "(default: %(default)s)" when added
+                stated = re.findall(r"\(default[ :]", shown)
+                assert len(stated) <= 1, (action.option_strings, shown)
+    assert "where to render (default: cpu)" in " ".join(sample.build_parser().format_help().split())
+    assert "generator width (default 64) --ndf" in " ".join(train.build_parser().format_help().split())
