@@ -128,23 +128,24 @@ with st.expander("Hyper-parameters", icon=":material/tune:"):
     h[1].number_input("Learning rate G", 1e-6, 1.0, key="t_lr_g", format="%.5f", step=1e-5)
     h[2].number_input("Learning rate D", 1e-6, 1.0, key="t_lr_d", format="%.5f", step=1e-5)
     h[3].number_input("Adam beta1", 0.0, 0.999, key="t_beta1", format="%.3f", step=0.05)
-    h = st.columns(4)
+    h = st.columns(4, vertical_alignment="bottom")
     h[0].number_input("EMA decay (0 = off)", 0.0, 0.99999, key="t_ema", format="%.4f", step=0.001)
     h[1].multiselect("DiffAugment", AUG_OPS, key="t_diffaug_ops",
                      help="Differentiable augmentation for small sets (< 1,000 images).")
     h[2].number_input("Label smoothing", 0.0, 0.49, key="t_label_smoothing", format="%.2f", step=0.05)
     h[3].checkbox("Random horizontal flips", key="t_hflip")
-    h = st.columns(4)
+    h = st.columns(4, vertical_alignment="bottom")
     acgan = model == "acgan"
     h[0].number_input("Class-loss weight (ACGAN)", 0.0, 100.0, key="t_aux_weight", format="%.2f", step=0.5,
                       disabled=not acgan, help="Weight of the classification loss against the real/fake loss "
                       "(1 in the ACGAN paper). Higher makes samples follow their class more closely.")
-    h[1].checkbox("Classifier learns from real images only (ACGAN)", key="t_aux_real_only", disabled=not acgan,
-                  help="The paper also trains D's classifier on generated images, which lets G win the class "
-                  "loss with images that are easy to classify rather than right. Real-only made the shipped "
-                  "models follow their classes better (see their model cards).")
+    h[1].checkbox("Real-only class loss", key="t_aux_real_only", disabled=not acgan,
+                  help="ACGAN: D's classifier learns from real images only. The paper also trains it on "
+                  "generated images, which lets G win the class loss with images that are easy to classify "
+                  "rather than right. Real-only made the shipped models follow their classes better (see "
+                  "their model cards).")
     judged = jobs.has_judge(doctor_view.resolve_choice(st.session_state["t_dataset"]).source)
-    h[2].number_input("Judge evaluation every (steps, 0 = off)", 0, 1_000_000, step=100, key="t_eval_every",
+    h[2].number_input("Judge every N steps (0 = off)", 0, 1_000_000, step=100, key="t_eval_every",
                       disabled=not judged,
                       help="Scores 1,000 samples with the shipped judge (FD, precision/recall, class agreement) "
                       "and charts them on the Monitor; the best-scoring checkpoint is kept as 'best'. "

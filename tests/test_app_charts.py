@@ -51,6 +51,7 @@ def test_acgan_memory_speed_and_health_figures() -> None:
     assert list(charts.speed_figure(rows()).data[0].y) == [100, 200, 300, 400, 500]
     h = charts.health_figure(rows())
     assert list(trace(h, "diversity").x) == [20, 40] and trace(h, "nearest-real distance").yaxis == "y2"
+    assert h.layout.yaxis2.tickmode == "auto"  # plotly's default for an overlaying axis is "sync"
 
 
 def test_quality_figure_keeps_every_sparse_evaluation_row() -> None:
@@ -62,6 +63,8 @@ def test_quality_figure_keeps_every_sparse_evaluation_row() -> None:
     fig = charts.quality_figure(logged)
     assert list(trace(fig, "judge FD").x) == [500, 1000, 1500, 2000, 2500, 3000]
     assert trace(fig, "judge FD").y[-1] == 10.0 / 3000 and fig.layout.yaxis.type == "log"
+    right = fig.layout.yaxis2
+    assert right.type != "log" and list(right.range) == [-0.02, 1.02] and right.tickmode != "sync"
     assert {trace(fig, n).yaxis for n in ("precision", "recall", "judge class agreement")} == {"y2"}
     unconditional = [{k: v for k, v in r.items() if k != "eval_class_consistency"} for r in logged]
     assert "judge class agreement" not in {t.name for t in charts.quality_figure(unconditional).data}

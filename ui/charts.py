@@ -88,7 +88,8 @@ def health_figure(rows: list[dict[str, Any]]) -> go.Figure:
     _layout(fig, "Sample health", "diversity / agreement")
     fig.add_hline(y=0.3, line={"color": "#d62728", "width": 1, "dash": "dash"},
                   annotation_text="collapse risk", annotation_position="bottom right")
-    fig.update_layout(yaxis2={"title": "distance", "overlaying": "y", "side": "right", "showgrid": False},
+    fig.update_layout(yaxis2={"title": "distance", "overlaying": "y", "side": "right", "showgrid": False,
+                              "tickmode": "auto"},  # its own ticks, not the left axis's gridlines
                       legend={"orientation": "h", "y": -0.3, "x": 0, "xanchor": "left", "yanchor": "top"},
                       margin={"l": 10, "r": 10, "t": 40, "b": 50}, height=320)
     return fig
@@ -108,9 +109,14 @@ def quality_figure(rows: list[dict[str, Any]]) -> go.Figure:
             fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers", name=LABELS[key], yaxis="y2",
                                      line={"color": COLORS[key], "dash": "dot"}))
     _layout(fig, "Quality by the judge (1,000 samples)", "FD (lower is better)")
-    fig.update_yaxes(type="log")
-    fig.update_layout(yaxis2={"title": "precision / recall / agreement", "overlaying": "y", "side": "right",
-                              "range": [-0.02, 1.02], "showgrid": False},
+    # log on the left axis only; the right one keeps its own round ticks (an overlaying axis would
+    # otherwise put its ticks at the left one's log gridlines: 0.015, 0.055, 0.091, ...)
+    ticks = [m * 10.0 ** e for e in range(-3, 4) for m in (1, 2, 5)]  # 1-2-5 steps, full numbers
+    fig.update_layout(yaxis={"type": "log", "tickmode": "array", "tickvals": ticks,
+                             "ticktext": [f"{t:g}" for t in ticks]},
+                      yaxis2={"title": "precision / recall / agreement", "overlaying": "y", "side": "right",
+                              "range": [-0.02, 1.02], "showgrid": False, "tickmode": "linear", "tick0": 0,
+                              "dtick": 0.2},
                       legend={"orientation": "h", "y": -0.3, "x": 0, "xanchor": "left", "yanchor": "top"},
                       margin={"l": 10, "r": 10, "t": 40, "b": 50}, height=320)
     return fig
