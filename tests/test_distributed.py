@@ -2,7 +2,6 @@
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -14,14 +13,10 @@ ROOT = Path(__file__).resolve().parents[1]
 TOLERANCE = 0.15  # each logged mean loss of the 2-process run within 15% of the 1-process run
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def torchrun(nproc: int, out: Path) -> list[dict]:
-    cmd = [sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={nproc}", f"--master_port={free_port()}",
+    # --standalone: the rendezvous binds its own free port (a port picked here and then released
+    # could be taken by another process before torchrun binds it), as the app launches it
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
            "-m", "gan_core.train", "--dataset", "mnist", "--model", "dcgan", "--image-size", "32", "--steps", "60",
            "--batch-size", "32", "--ngf", "8", "--ndf", "8", "--nz", "16", "--device", "cpu", "--threads", "1",
            "--out", str(out), "--log-every", "10", "--sample-every", "60", "--ckpt-every", "30", "--quiet"]
