@@ -123,6 +123,7 @@ class Reference:
     test_images: np.ndarray
     feats_a: np.ndarray  # one half of the training features
     feats_b: np.ndarray  # the other half (disjoint), for the real-vs-real baseline
+    labels_b: np.ndarray | None = None  # half b's dataset labels, mapped to the judge's classes
 
 
 def prepare_reference(judge: Judge, source: str, image_size: int, channels: int, n: int, seed: int = 0) -> Reference:
@@ -156,7 +157,27 @@ def prepare_reference(judge: Judge, source: str, image_size: int, channels: int,
             os.replace(tmp, cache)
         except OSError:
             pass  # a read-only cache only costs time
-    return Reference(train.images, test.images, feats[:half], feats[half:2 * half])
+    labels_b = None
+    to_judge = class_map(list(train.class_names), judge.cfg)
+    if to_judge is not None and len(train.labels) == len(train.images):
+        labels_b = to_judge[train.labels[perm[half:2 * half]]]
+    return Reference(train.images, test.images, feats[:half], feats[half:2 * half], labels_b)
+
+
+def class_mix_floor(ref: Reference, histogram: np.ndarray) -> float | None:
+    """FD of real images given the samples' judged class mix: real half b reweighted so its
+    classes come in the proportions `histogram` gives, against real half a.
+
+    A generator whose images were perfect but whose classes came in these proportions would
+    score about this; the FD above it is image quality. None without labels, or when the
+    samples land in a class half b lacks."""
+    if ref.labels_b is None:
+        return None
+    real = np.bincount(ref.labels_b, minlength=len(histogram)).astype(np.float64)
+    if np.any((histogram > 0) & (real == 0)):
+        return None
+    weights = np.where(real > 0, histogram / np.maximum(real, 1), 0.0)[ref.labels_b]
+    return frechet_distance(ref.feats_b, ref.feats_a, weights_a=weights)
 
 
 def evaluate_generator(generator: torch.nn.Module, cfg: ModelConfig, judge: Judge, ref: Reference, *,
@@ -187,6 +208,7 @@ def evaluate_generator(generator: torch.nn.Module, cfg: ModelConfig, judge: Judg
         out["note"] = "the generator's class names do not match the judge's; class consistency skipped"
     counts = np.bincount(preds, minlength=judge.cfg.num_classes) / max(1, len(preds))
     out["class_histogram"] = {judge.cfg.class_names[i]: float(c) for i, c in enumerate(counts)}
+    out["fd_class_mix_floor"] = class_mix_floor(ref, counts)
     if memorisation:
         k = min(MEMO_SAMPLES, len(images))
         gen_nn = nearest_distances(images[:k], ref.train_images)
@@ -281,6 +303,10 @@ def format_table(r: dict[str, Any]) -> str:
         lines.append(f"class consistency {r['class_consistency']:.4f} overall; worst class {worst}: {per[worst]:.4f}")
         if len(per) <= 10:
             lines.append("  per class       " + "  ".join(f"{k}:{v:.3f}" for k, v in per.items()))
+    floor = r.get("fd_class_mix_floor")
+    if floor is not None:
+        lines.append(f"class-mix floor   {floor:.3f} (x{floor / max(r['fd_real_baseline'], 1e-12):.2f}): real images "
+                     "in the samples' judged class mix; FD beyond it comes from the images themselves")
     hist = r["class_histogram"]
     if len(hist) <= 10:
         lines.append("judged classes    " + "  ".join(f"{k}:{v:.3f}" for k, v in hist.items()))

@@ -11,15 +11,16 @@ import numpy as np
 import torch
 
 
-def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
+def frechet_distance(a: np.ndarray, b: np.ndarray, weights_a: np.ndarray | None = None) -> float:
     """||mu_a - mu_b||^2 + Tr(S_a + S_b - 2 (S_a S_b)^(1/2)) for feature sets (N, D) and (M, D).
 
-    The trace of the matrix square root is computed from the eigenvalues of
-    S_a^(1/2) S_b S_a^(1/2), which is symmetric, so no complex sqrtm is needed.
+    `weights_a` (N,) fits set a's Gaussian with per-row weights, e.g. to give real features
+    another class mix without resampling them. The trace of the matrix square root is computed
+    from the eigenvalues of S_a^(1/2) S_b S_a^(1/2), which is symmetric, so no complex sqrtm is needed.
     """
     a64, b64 = a.astype(np.float64), b.astype(np.float64)
-    mu_a, mu_b = a64.mean(0), b64.mean(0)
-    s_a, s_b = np.cov(a64, rowvar=False), np.cov(b64, rowvar=False)
+    mu_a, mu_b = np.average(a64, axis=0, weights=weights_a), b64.mean(0)
+    s_a, s_b = np.cov(a64, rowvar=False, aweights=weights_a), np.cov(b64, rowvar=False)
     w, v = np.linalg.eigh(s_a)
     root_a = (v * np.sqrt(np.clip(w, 0, None))) @ v.T
     m = root_a @ s_b @ root_a

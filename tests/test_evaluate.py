@@ -7,7 +7,7 @@ import pytest
 from gan_core.checkpoints import save_checkpoint
 from gan_core.config import ModelConfig
 from gan_core.errors import CheckpointError
-from gan_core.evaluate import class_map, even_subset, main, spread_labels
+from gan_core.evaluate import Reference, class_map, class_mix_floor, even_subset, main, spread_labels
 from gan_core.judges import JudgeConfig, JudgeNet, load_judge, save_judge, train_judge
 from gan_core.networks import build_generator
 
@@ -69,5 +69,21 @@ def test_evaluate_cli_on_tiny_n(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert 0 <= r["precision"] <= 1 and 0 <= r["recall"] <= 1
     assert set(r["class_consistency_per_class"]) == {str(i) for i in range(10)}
     assert r["memorisation"]["samples"] == 200 and r["memorisation"]["heldout_nn_median"] > 0
+    assert 0 <= r["fd_class_mix_floor"] < r["fd"]  # MNIST's labels give the floor
     assert main(["--checkpoint", str(tmp_path / "ck"), "--n", "100"]) == 0
     assert "class consistency" in capsys.readouterr().out
+
+
+def test_class_mix_floor_scores_real_features_in_the_samples_class_mix() -> None:
+    rs = np.random.RandomState(0)
+    labels = np.repeat([0, 1, 2], 2000)
+    centers = np.array([[0.0, 0.0], [8.0, 0.0], [0.0, 8.0]])
+    feats_a = rs.randn(6000, 2) + centers[labels]
+    feats_b = rs.randn(6000, 2) + centers[labels]
+    ref = Reference(np.zeros(1), np.zeros(1), feats_a, feats_b, labels)
+    balanced = class_mix_floor(ref, np.array([1 / 3, 1 / 3, 1 / 3]))
+    skewed = class_mix_floor(ref, np.array([0.6, 0.2, 0.2]))
+    assert balanced < 0.05 < 1.0 < skewed  # the real mix is free; a skewed one costs FD by itself
+    assert class_mix_floor(Reference(np.zeros(1), np.zeros(1), feats_a, feats_b, None), np.ones(3) / 3) is None
+    # samples judged as a class the real half lacks: no floor rather than a wrong one
+    assert class_mix_floor(ref, np.array([0.5, 0.25, 0.0, 0.25])) is None

@@ -40,3 +40,16 @@ def test_nearest_distances() -> None:
     assert np.allclose(d, 0.0, atol=1e-3)  # cdist uses the matmul expansion: tiny rounding
     shifted = np.clip(ref[:5].astype(int) + 51, 0, 255).astype(np.uint8)
     assert np.all(nearest_distances(shifted, ref) > 0)
+
+
+def test_weighted_frechet_distance_changes_the_class_mix() -> None:
+    # two classes 6 apart; a holds them 50/50, b 80/20
+    rs = np.random.RandomState(0)
+    labels_a = np.repeat([0, 1], 5000)
+    a = rs.randn(10_000, 4) + 6.0 * labels_a[:, None]
+    b = np.concatenate([rs.randn(8000, 4), rs.randn(2000, 4) + 6.0])
+    assert frechet_distance(a, b) > 10  # the means alone differ by 1.8 per dim
+    # weights 0.8/0.5 and 0.2/0.5 give a the 80/20 mix: the distance all but vanishes
+    weights = np.where(labels_a == 0, 0.8 / 0.5, 0.2 / 0.5)
+    assert frechet_distance(a, b, weights_a=weights) < 0.05
+    assert frechet_distance(a, a, weights_a=np.ones(len(a))) == pytest.approx(0.0, abs=1e-6)
