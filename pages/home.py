@@ -67,3 +67,6 @@ for entry in entries:
             meta = entry.meta or {}
             if meta.get("step"):
                 st.caption(f"trained {meta['step']:,} steps on {doctor_view.label_for_source(str(meta.get('dataset', '?')))}")
+            quality = gallery.quality_summary(entry.path, meta)
+            if quality:
+                st.caption(quality)

@@ -77,6 +77,32 @@ def test_home_gallery_renders_every_published_checkpoint(home: Path) -> None:
     assert any("CPU" in m.value or "GPU" in m.value for m in at.markdown)  # device info
 
 
+def test_gallery_cards_quote_the_judge(home: Path) -> None:
+    import json
+
+    from ui.gallery import quality_summary
+
+    shipped = tiny_checkpoint(home / "published" / "evaluated", "acgan", 3)
+    (shipped / "evaluation.json").write_text(json.dumps(
+        {"n": 10000, "fd": 0.2151, "fd_ratio": 6.08, "precision": 0.815, "recall": 0.75, "class_consistency": 0.9954}))
+    line = "Judge, 10,000 samples: class agreement 99.5% · FD 0.215 (6.1× real-vs-real) · precision 0.81 / recall 0.75"
+    assert quality_summary(shipped, {}) == line
+    ev = json.loads((shipped / "evaluation.json").read_text())
+    (shipped / "evaluation.json").write_text(json.dumps(dict(ev, fd_class_mix_floor=0.517, fd_real_baseline=0.0354)))
+    assert "FD 0.215 (6.1× real-vs-real; its class mix alone 14.6×)" in quality_summary(shipped, {})
+    (shipped / "evaluation.json").write_text(json.dumps(ev))
+    # a run published from the app: the light evaluation saved with its checkpoint
+    meta = {"step": 500, "metrics": {"step": 500, "eval_fd": 2.555, "eval_fd_ratio": 7.31, "eval_precision": 0.622,
+                                     "eval_recall": 0.894}}
+    assert quality_summary(home, meta) == ("Judge, 1,000 samples at step 500: FD 2.56 (7.3× real-vs-real) · "
+                                           "precision 0.62 / recall 0.89")
+    assert quality_summary(home, {"step": 5, "metrics": {"loss_d": 1.0}}) is None  # never judged
+    (home / "evaluation.json").write_text("{not json")
+    assert quality_summary(home, {}) is None  # unreadable: no line rather than a broken page
+    at = app().run()
+    assert not at.exception and line in [c.value for c in at.caption]
+
+
 def test_gallery_layout_rows_per_class_and_identities() -> None:
     from ui.gallery import gallery_layout
 

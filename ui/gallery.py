@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -45,3 +46,34 @@ def weights_hash(name: str) -> str:
     from .catalog import resolve
 
     return _hash(resolve(name).path)
+
+
+def quality_summary(path: Path, meta: dict[str, Any]) -> str | None:
+    """One line of the judge's figures for a gallery card, or None when nothing was measured.
+
+    A shipped checkpoint carries its full evaluation (evaluation.json, 10,000 samples); one
+    published from a judged run carries the light evaluation of the step it was saved at."""
+    import json
+
+    try:
+        r = json.loads((path / "evaluation.json").read_text())
+        head = f"Judge, {int(r['n']):,} samples"
+        fd, ratio, p, rc = r["fd"], r["fd_ratio"], r["precision"], r["recall"]
+        agree = r.get("class_consistency")
+        floor = r.get("fd_class_mix_floor")
+        mix = floor / r["fd_real_baseline"] if floor is not None and r.get("fd_real_baseline") else None
+    except (OSError, ValueError, KeyError, TypeError):
+        m = meta.get("metrics") or {}
+        if m.get("eval_fd") is None:
+            return None
+        head = f"Judge, 1,000 samples at step {int(m.get('step', meta.get('step', 0))):,}"
+        fd, ratio, p, rc = m["eval_fd"], m.get("eval_fd_ratio"), m.get("eval_precision"), m.get("eval_recall")
+        agree = m.get("eval_class_consistency")
+        mix = None
+    parts = [f"FD {fd:.3g}" + (f" ({ratio:.1f}× real-vs-real" + (f"; its class mix alone {mix:.1f}×" if mix else "")
+                               + ")" if ratio is not None else "")]
+    if p is not None and rc is not None:
+        parts.append(f"precision {p:.2f} / recall {rc:.2f}")
+    if agree is not None:
+        parts.insert(0, f"class agreement {agree:.1%}")
+    return f"{head}: " + " · ".join(parts)
