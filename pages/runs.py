@@ -23,6 +23,12 @@ table = [{"run": r.title, "status": r.state, "dataset": r.dataset,
           "loss D": fmt(r.last.get("loss_d")), "loss G": fmt(r.last.get("loss_g")),
           "D(x)": fmt(r.last.get("d_real")), "D(G(z))": fmt(r.last.get("d_fake")),
           "created": ago(r.created), "folder": r.name} for r in runs]
+if any(r.best for r in runs):  # judged runs: the best checkpoint's score, which Publish takes
+    for row, r in zip(table, runs):
+        tail = {k: row.pop(k) for k in ("created", "folder")}
+        row["best judge FD"] = fmt(r.best.get("eval_fd")) if r.best else ""
+        row["at step"] = f"{int(r.best['step']):,}" if r.best.get("step") is not None else ""
+        row.update(tail)
 st.dataframe(table, hide_index=True, key="runs_table",
              column_config={"progress": st.column_config.ProgressColumn("progress", min_value=0.0, max_value=1.0,
                                                                         format="percent")})

@@ -12,6 +12,7 @@ from conftest import write_image_folder
 from streamlit.testing.v1 import AppTest
 
 from ui import uploads
+from ui.display import fmt
 
 
 @pytest.fixture
@@ -71,6 +72,15 @@ def test_mnist_preset_brings_the_shipped_objective_and_a_judge_to_the_monitor(ho
     names = {t["name"] for t in spec["data"]}
     assert names == {"judge FD", "precision", "recall", "judge class agreement"}
     assert spec["data"][0]["x"][:2] == [20, 40] and all(v > 0 for v in spec["data"][0]["y"])
+
+    # Runs: the best checkpoint's judge FD, the one Publish takes
+    wait_until(lambda: json.loads((home / "runs" / run / "status.json").read_text())["state"] == "finished",
+               timeout=60, what="the run to finish")
+    best = json.loads((home / "runs" / run / "checkpoints" / "best" / "config.json").read_text())["meta"]["metrics"]
+    at.switch_page("pages/runs.py").run()
+    table = at.dataframe[0].value
+    assert list(table["best judge FD"]) == [fmt(best["eval_fd"])] and list(table["at step"]) == [f"{best['step']:,}"]
+    assert list(table.columns)[-2:] == ["created", "folder"]
 
 
 def test_uploaded_sets_have_no_judge_to_run(home: Path, tmp_path: Path) -> None:

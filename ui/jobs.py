@@ -141,6 +141,7 @@ class RunInfo:
     created: float = 0.0
     pid: int | None = None
     last: dict[str, Any] = field(default_factory=dict)
+    best: dict[str, Any] = field(default_factory=dict)  # metrics row of checkpoints/best (judged runs)
     has_checkpoint: bool = False
     note: str = ""  # extra plain-language state detail
 
@@ -267,7 +268,17 @@ def _info(path: Path) -> RunInfo:
         image_size=int(model.get("image_size") or spec.get("image_size") or 0),
         created=float(meta.get("created") or _ctime(path)),
         pid=(launches[-1].get("pid") if launches else status.get("pid")),
-        last=rows, has_checkpoint=rd.has_checkpoint("latest"), note=note)
+        last=rows, best=_best_metrics(rd), has_checkpoint=rd.has_checkpoint("latest"), note=note)
+
+
+def _best_metrics(rd: RunDir) -> dict[str, Any]:
+    """The metrics saved with the run's best checkpoint (lowest judge FD), {} when there is none."""
+    try:
+        meta = json.loads((rd.checkpoint("best") / "config.json").read_text(encoding="utf-8")).get("meta") or {}
+    except (OSError, ValueError, AttributeError):
+        return {}
+    metrics = meta.get("metrics")
+    return metrics if isinstance(metrics, dict) and metrics.get("eval_fd") is not None else {}
 
 
 def _ctime(path: Path) -> float:
