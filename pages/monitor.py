@@ -185,6 +185,12 @@ def panel() -> None:
         else:
             numbers(rows)
             chart_grid(rows, loss, conditional)
+            if info.best:
+                b = info.best
+                st.caption(f"Best so far by the judge: FD {fmt(b.get('eval_fd'))} at step {int(b.get('step', 0)):,}"
+                           + (f", class agreement {b['eval_class_consistency']:.1%}"
+                              if b.get("eval_class_consistency") is not None else "")
+                           + ". That checkpoint is kept as `best`, and Publish on the Runs page takes it.")
     st.divider()
     with st.container():
         samples(info, cfg)

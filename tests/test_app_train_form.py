@@ -73,6 +73,10 @@ def test_mnist_preset_brings_the_shipped_objective_and_a_judge_to_the_monitor(ho
     assert names == {"judge FD", "precision", "recall", "judge class agreement"}
     assert spec["data"][0]["x"][:2] == [20, 40] and all(v > 0 for v in spec["data"][0]["y"])
 
+    best_line = wait_until(lambda: at.run() and [c.value for c in at.caption if c.value.startswith("Best so far")],
+                           timeout=30, what="the best-checkpoint line")
+    assert "class agreement" in best_line[0] and "kept as `best`" in best_line[0]
+
     # Runs: the best checkpoint's judge FD, the one Publish takes
     wait_until(lambda: json.loads((home / "runs" / run / "status.json").read_text())["state"] == "finished",
                timeout=60, what="the run to finish")
