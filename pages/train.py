@@ -90,6 +90,7 @@ st.session_state.setdefault("t_preset", presets.suggest(doctor_view.resolve_choi
 c1, c2 = st.columns([3, 2])
 with c1:
     st.selectbox("Dataset", keys, format_func=labels.get, key="t_dataset", on_change=on_dataset_change)
+    choice = doctor_view.resolve_choice(st.session_state["t_dataset"])
     try:
         facts = facts_for(st.session_state["t_dataset"])
     except doctor_view.DoctorError as exc:
@@ -144,7 +145,7 @@ with st.expander("Hyper-parameters", icon=":material/tune:"):
                   "generated images, which lets G win the class loss with images that are easy to classify "
                   "rather than right. Real-only made the shipped models follow their classes better (see "
                   "their model cards).")
-    judged = jobs.has_judge(doctor_view.resolve_choice(st.session_state["t_dataset"]).source)
+    judged = jobs.has_judge(choice.source)
     h[2].number_input("Judge every N steps (0 = off)", 0, 1_000_000, step=100, key="t_eval_every",
                       disabled=not judged,
                       help="Scores 1,000 samples with the shipped judge (FD, precision/recall, class agreement) "
@@ -188,7 +189,6 @@ if values["device"] == "all-gpus":  # torchrun, one process per GPU; --batch-siz
     values["device"], values["gpus"] = "cuda", len(dev.get("gpus") or [])
 values["epochs"] = float(st.session_state["t_epochs"]) if length == "Epochs" else 0.0
 st.session_state["train_spec"] = values
-choice = doctor_view.resolve_choice(st.session_state["t_dataset"])
 spec = jobs.TrainSpec.from_dict(dict(values, dataset=choice.source, dataset_label=choice.label.split(" (")[0]))
 problems = jobs.check_spec(spec, facts.get("classes"), facts.get("images"))
 for p in problems:

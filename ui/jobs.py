@@ -272,7 +272,10 @@ def _info(path: Path) -> RunInfo:
 
 
 def _best_metrics(rd: RunDir) -> dict[str, Any]:
-    """The metrics saved with the run's best checkpoint (lowest judge FD), {} when there is none."""
+    """The metrics saved with the run's best checkpoint (lowest judge FD), {} when there is none.
+
+    A plain read on purpose: `checkpoints.read_config` would repair a half-swapped folder by
+    renaming it, which a page must not do while the trainer may be saving."""
     try:
         meta = json.loads((rd.checkpoint("best") / "config.json").read_text(encoding="utf-8")).get("meta") or {}
     except (OSError, ValueError, AttributeError):
