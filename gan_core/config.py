@@ -97,6 +97,10 @@ class TrainConfig:
     beta2: float = 0.999
     n_critic: int = 0  # D updates per G update; 0 = the loss's default (5 for wgan-gp, else 1)
     gp_weight: float = 10.0
+    # R1 (Mescheder et al. 2018): gamma/2 * E||grad_x D(x)||^2 on real images, computed every
+    # r1_every D updates and scaled by it (lazy regularisation, Karras et al. 2020); 0 = off
+    r1_gamma: float = 0.0
+    r1_every: int = 16
     aux_weight: float = 1.0  # ACGAN classification loss weight
     # ACGAN: D's classifier also learns the classes of generated images (Odena et al. 2017).
     # False trains it on real images only, so G must satisfy a classifier of real data.
@@ -123,7 +127,7 @@ class TrainConfig:
             raise ConfigError(
                 f"train.precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}"
             )
-        for name in ("steps", "batch_size", "log_every", "sample_every", "ckpt_every"):
+        for name in ("steps", "batch_size", "log_every", "sample_every", "ckpt_every", "r1_every"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"train.{name} must be at least 1, got {getattr(self, name)}")
         if self.eval_every < 0:
@@ -132,6 +136,10 @@ class TrainConfig:
             self.n_critic = 5 if self.loss == "wgan-gp" else 1
         if self.n_critic < 1:
             raise ConfigError(f"train.n_critic must be at least 1, got {self.n_critic}")
+        if self.r1_gamma < 0.0:
+            raise ConfigError(f"train.r1_gamma must be 0 (off) or positive, got {self.r1_gamma}")
+        if self.r1_gamma > 0.0 and self.loss == "wgan-gp":
+            raise ConfigError("train.r1_gamma: wgan-gp already has its own gradient penalty; use one or the other")
         if not 0.0 <= self.ema < 1.0:
             raise ConfigError(f"train.ema must be in [0, 1), got {self.ema}")
         if not 0.0 <= self.label_smoothing < 0.5:

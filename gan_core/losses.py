@@ -60,6 +60,15 @@ def gradient_penalty(critic: Callable[[torch.Tensor], torch.Tensor], real: torch
     return ((grad.flatten(1).norm(2, dim=1) - 1.0) ** 2).mean()
 
 
+def r1_penalty(critic: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor) -> torch.Tensor:
+    """R1 (Mescheder et al. 2018): E[||grad_x D(x)||_2^2] on real images; the caller weights it
+    by gamma / 2. The gradient keeps its graph, so the penalty trains D."""
+    x = real.detach().requires_grad_(True)
+    out = critic(x).float()
+    (grad,) = torch.autograd.grad(out.sum(), x, create_graph=True)
+    return grad.float().pow(2).flatten(1).sum(1).mean()
+
+
 def d_output_mean(kind: str, logits: torch.Tensor) -> torch.Tensor:
     """What to show as D(x) / D(G(z)): the mean probability for bce, the mean raw score otherwise.
 

@@ -24,7 +24,8 @@ from .runs import RunDir
 # flags that describe the model/data/loss: fixed once a run exists, so --resume ignores them
 _FROZEN = ("dataset", "model", "image_size", "channels", "nz", "ngf", "ndf", "d_norm", "loss",
            "batch_size", "lr", "lr_g", "lr_d", "beta1", "beta2", "ema", "diffaug", "hflip",
-           "label_smoothing", "n_critic", "seed", "aux_weight", "gp_weight", "aux_real_only")
+           "label_smoothing", "n_critic", "seed", "aux_weight", "gp_weight", "aux_real_only", "r1",
+           "r1_every")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--beta2", type=fraction, help="Adam beta2 (default 0.999)")
     t.add_argument("--n-critic", type=positive_int, help="D updates per G update (default 5 for wgan-gp, else 1)")
     t.add_argument("--gp-weight", type=fraction, help="WGAN-GP penalty weight (default 10)")
+    t.add_argument("--r1", type=fraction, help="R1 penalty weight gamma on real images (Mescheder et al. "
+                   "2018); 0 = off (default 0)")
+    t.add_argument("--r1-every", type=positive_int, help="apply R1 every N D updates, scaled by N (default 16)")
     t.add_argument("--aux-weight", type=fraction, help="ACGAN class-loss weight (default 1)")
     t.add_argument("--aux-real-only", action="store_true", default=None,
                    help="ACGAN: D's classifier learns from real images only (default: real and generated, "
@@ -107,6 +111,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
                                  precision=args.precision, threads=args.threads)
     for flag, key in (("batch_size", "batch_size"), ("beta1", "beta1"), ("beta2", "beta2"),
                       ("n_critic", "n_critic"), ("gp_weight", "gp_weight"), ("aux_weight", "aux_weight"),
+                      ("r1", "r1_gamma"), ("r1_every", "r1_every"),
                       ("ema", "ema"), ("diffaug", "diffaug"), ("label_smoothing", "label_smoothing"),
                       ("seed", "seed"), ("steps", "steps"), ("log_every", "log_every"),
                       ("sample_every", "sample_every"), ("ckpt_every", "ckpt_every"),

@@ -30,7 +30,7 @@ from .device import Policy, resolve_policy, rss_bytes
 from .errors import CheckpointError, TrainingError
 from .images import make_grid, save_png, to_uint8
 from .latent import z_batch
-from .losses import aux_loss, d_loss, d_output_mean, g_loss, gradient_penalty
+from .losses import aux_loss, d_loss, d_output_mean, g_loss, gradient_penalty, r1_penalty
 from .networks import build_discriminator, build_generator
 from .runs import RunDir
 
@@ -206,6 +206,11 @@ class Trainer:
                     gp = gradient_penalty(lambda x: self.D(x)[0], self._aug(real), self._aug(fake), self.gen)
                 stats["gp"] = gp.detach()
                 loss = loss + tc.gp_weight * gp
+            if tc.r1_gamma > 0.0 and (self.step * tc.n_critic + i) % tc.r1_every == 0:
+                with ac():
+                    r1 = r1_penalty(lambda x: self.D(x)[0], self._aug(real))
+                stats["r1"] = r1.detach()
+                loss = loss + 0.5 * tc.r1_gamma * tc.r1_every * r1
             self._backward_step(loss, self.opt_d)
         stats["loss_d"] = loss.detach()
         stats["d_real"] = d_output_mean(self.loss_kind, out_real)

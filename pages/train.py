@@ -151,6 +151,11 @@ with st.expander("Hyper-parameters", icon=":material/tune:"):
                       help="Scores 1,000 samples with the shipped judge (FD, precision/recall, class agreement) "
                       "and charts them on the Monitor; the best-scoring checkpoint is kept as 'best'. "
                       + ("" if judged else "Only MNIST and ORL faces have judges."))
+    wgan = st.session_state["t_loss"] == "wgan-gp"
+    h[3].number_input("R1 penalty γ (0 = off)", 0.0, 1000.0, key="t_r1", format="%.2f", step=0.1, disabled=wgan,
+                      help="Penalises the discriminator's gradient on real images (Mescheder et al. 2018), "
+                      "which keeps it from overpowering the generator. Try 0.1 to 10; computed every 16 steps. "
+                      + ("WGAN-GP has its own gradient penalty." if wgan else ""))
     h = st.columns(4)
     h[0].number_input("Latent size (nz)", 1, 4096, key="t_nz")
     h[1].number_input("Generator width (ngf)", 1, 4096, key="t_ngf")

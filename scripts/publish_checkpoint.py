@@ -122,6 +122,7 @@ def card(name: str, run: RunDir, command: str, result: dict, wall: float | None,
         f"lr G {t.lr_g} / D {t.lr_d}, betas ({t.beta1}, {t.beta2}), EMA {t.ema}"
         + (f", DiffAugment {t.diffaug}" if t.diffaug else "") + (", h-flip" if cfg.data.hflip else "")
         + (f", one-sided label smoothing {t.label_smoothing}" if t.label_smoothing else "")
+        + (f", R1 penalty gamma {t.r1_gamma:g} (every {t.r1_every} D updates)" if t.r1_gamma else "")
         + (", D's classifier on real images only" if m.conditional and not t.aux_on_fake else "")
         + (f", class-loss weight {t.aux_weight:g}" if m.conditional and t.aux_weight != 1 else "")
         + f", seed {t.seed} |",

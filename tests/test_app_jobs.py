@@ -66,6 +66,14 @@ def test_acgan_objective_and_judge_evaluation_reach_the_trainer(tmp_path: Path) 
     assert any("N >= 0" in p for p in jobs.check_spec(jobs.TrainSpec(dataset="mnist", eval_every=-1), None))
 
 
+def test_r1_penalty_reaches_the_trainer_except_with_wgan_gp() -> None:
+    cfg = config_from_args(build_parser().parse_args([*jobs.TrainSpec(dataset="mnist", r1=0.5).args(), "--out", "x"]))
+    assert cfg.train.r1_gamma == 0.5
+    assert "--r1" not in jobs.TrainSpec(dataset="mnist").args()  # 0 = off adds no flag
+    assert "--r1" not in jobs.TrainSpec(dataset="mnist", loss="wgan-gp", r1=0.5).args()  # its own penalty
+    assert any("R1 penalty" in p for p in jobs.check_spec(jobs.TrainSpec(dataset="mnist", r1=-1.0), None))
+
+
 def test_default_threads_leave_a_core_for_the_pages() -> None:
     assert jobs.default_threads(2) == 1
     assert jobs.default_threads(16) == 15

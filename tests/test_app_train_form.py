@@ -41,6 +41,11 @@ def test_mnist_preset_brings_the_shipped_objective_and_a_judge_to_the_monitor(ho
     at.radio(key="t_model").set_value("dcgan").run()  # the class options mean nothing for DCGAN
     assert at.number_input(key="t_aux_weight").disabled and at.checkbox(key="t_aux_real_only").disabled
 
+    at.selectbox(key="t_loss").set_value("wgan-gp").run()  # it has its own gradient penalty
+    assert at.number_input(key="t_r1").disabled
+    at.selectbox(key="t_loss").set_value("bce").run()
+    assert not at.number_input(key="t_r1").disabled and at.number_input(key="t_r1").value == 0.0
+
     # a tiny ACGAN with the class options and a judge every 20 steps
     at.selectbox(key="t_preset").set_value("Tiny smoke test").run()
     assert at.number_input(key="t_eval_every").value == 0 and not at.checkbox(key="t_aux_real_only").value
@@ -49,6 +54,7 @@ def test_mnist_preset_brings_the_shipped_objective_and_a_judge_to_the_monitor(ho
     at.number_input(key="t_aux_weight").set_value(2.5).run()
     at.checkbox(key="t_aux_real_only").check().run()
     at.number_input(key="t_eval_every").set_value(20).run()
+    at.number_input(key="t_r1").set_value(0.5).run()
     next(b for b in at.button if b.label == "Start training").click().run()
     assert not at.exception and not at.error
     run = at.session_state["monitor_run"]
@@ -56,6 +62,7 @@ def test_mnist_preset_brings_the_shipped_objective_and_a_judge_to_the_monitor(ho
     wait_until(config.is_file, timeout=60, what="the trainer to write config.json")
     cfg = json.loads(config.read_text())
     assert (cfg["train"]["aux_weight"], cfg["train"]["aux_on_fake"], cfg["train"]["eval_every"]) == (2.5, False, 20)
+    assert cfg["train"]["r1_gamma"] == 0.5
 
     at.switch_page("pages/monitor.py").run()
 

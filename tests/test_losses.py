@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from gan_core.losses import aux_loss, d_loss, g_loss, gradient_penalty
+from gan_core.losses import aux_loss, d_loss, g_loss, gradient_penalty, r1_penalty
 
 BIG = 30.0  # a logit this large means "certain"
 
@@ -46,6 +46,21 @@ def test_gradient_penalty_is_zero_for_unit_gradient_and_positive_otherwise() -> 
     w[3] = 1.0  # critic(x) = x[3]: gradient norm exactly 1 everywhere
     assert gradient_penalty(lambda x: x.flatten(1) @ w, real, fake).item() == pytest.approx(0.0, abs=1e-10)
     assert gradient_penalty(lambda x: 3 * x.flatten(1) @ w, real, fake).item() == pytest.approx(4.0)
+
+
+def test_r1_penalty_is_the_squared_gradient_norm_on_real_images() -> None:
+    real = torch.randn(6, 1, 4, 4)
+    w = torch.arange(16, dtype=torch.float32) / 10  # critic(x) = w . x: gradient w for every image
+    assert r1_penalty(lambda x: x.flatten(1) @ w, real).item() == pytest.approx(float(w @ w), rel=1e-6)
+    # critic(x) = sum x^2: gradient 2x, so the penalty is 4 * mean ||x||^2
+    expected = 4 * real.flatten(1).pow(2).sum(1).mean().item()
+    assert r1_penalty(lambda x: x.flatten(1).pow(2).sum(1), real).item() == pytest.approx(expected, rel=1e-5)
+
+
+def test_r1_penalty_trains_the_critic() -> None:
+    w = torch.ones(16, requires_grad=True)
+    r1_penalty(lambda x: x.flatten(1) @ w, torch.randn(3, 1, 4, 4)).backward()
+    assert torch.allclose(w.grad, 2 * w.detach())  # d/dw ||w||^2
 
 
 def test_unknown_loss() -> None:

@@ -149,6 +149,34 @@ def test_evaluator_runs_every_n_steps_and_picks_best(tmp_path: Path) -> None:
     assert load_training_state(run.checkpoint("latest"))["best_score"] == 2.0
 
 
+@pytest.mark.parametrize("arch", ["dcgan", "acgan"])
+def test_r1_runs_every_n_d_updates_scaled_by_n(monkeypatch: pytest.MonkeyPatch, arch: str) -> None:
+    import gan_core.training as training
+
+    calls: list[int] = []
+    real_r1 = training.r1_penalty
+    monkeypatch.setattr(training, "r1_penalty", lambda critic, real: calls.append(1) or real_r1(critic, real))
+    trainer = Trainer(tiny_run(arch, steps=8, r1_gamma=1.0, r1_every=3), *data(), None)
+    logged = [("r1" in trainer.train_step()) for _ in range(7)]
+    assert logged == [True, False, False, True, False, False, True] and len(calls) == 3
+    # the penalty enters D's loss: same start, different D after one step
+    plain, with_r1 = (Trainer(tiny_run(arch, steps=1, **kw), *data(), None) for kw in ({}, {"r1_gamma": 10.0}))
+    plain.train_step()
+    with_r1.train_step()
+    assert not all(torch.equal(a, b) for a, b in zip(plain.D.parameters(), with_r1.D.parameters()))
+
+
+def test_r1_config_is_checked() -> None:
+    from gan_core.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="r1_gamma must be 0"):
+        TrainConfig(r1_gamma=-1.0)
+    with pytest.raises(ConfigError, match="r1_every must be at least 1"):
+        TrainConfig(r1_every=0)
+    with pytest.raises(ConfigError, match="wgan-gp already has its own gradient penalty"):
+        TrainConfig(loss="wgan-gp", r1_gamma=1.0)
+
+
 @pytest.mark.parametrize("aux_on_fake,expected", [(True, 3), (False, 2)])
 def test_aux_real_only_drops_the_fake_class_loss_from_d(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                          aux_on_fake: bool, expected: int) -> None:

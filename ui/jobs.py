@@ -61,6 +61,7 @@ class TrainSpec:
     aux_weight: float = 1.0  # ACGAN: weight of the class loss
     aux_real_only: bool = False  # ACGAN: D's classifier learns from real images only
     eval_every: int = 0  # light judge evaluation every N steps (built-in datasets; 0 = off)
+    r1: float = 0.0  # R1 penalty weight gamma on real images (0 = off; not with wgan-gp)
     nz: int = 100
     ngf: int = 64
     ndf: int = 0
@@ -96,6 +97,8 @@ class TrainSpec:
                 a += ["--aux-weight", _num(self.aux_weight)]
             if self.aux_real_only:
                 a.append("--aux-real-only")
+        if self.r1 > 0 and self.loss != "wgan-gp":
+            a += ["--r1", _num(self.r1)]
         if self.eval_every > 0 and has_judge(self.dataset):
             a += ["--eval-every", str(self.eval_every)]
         return a
@@ -587,6 +590,8 @@ def check_spec(spec: TrainSpec, classes: int | None, images: int | None = None) 
         problems.append("label smoothing must be between 0 and 0.5")
     if spec.model == "acgan" and not spec.aux_weight > 0:
         problems.append("the ACGAN class-loss weight must be above 0 (1 is the paper's)")
+    if spec.r1 < 0:
+        problems.append("the R1 penalty weight must be 0 (off) or above")
     if spec.eval_every < 0:
         problems.append("judge evaluation every N steps needs N >= 0 (0 turns it off)")
     return problems

@@ -20,7 +20,7 @@ class Preset:
 BASE: dict[str, Any] = dict(model="dcgan", image_size=64, loss="bce", lr_g=2e-4, lr_d=2e-4, beta1=0.5,
                             batch_size=64, steps=10000, ema=0.999, diffaug="", hflip=False, nz=100, ngf=64,
                             ndf=0, log_every=50, sample_every=500, ckpt_every=1000, aux_weight=1.0,
-                            aux_real_only=False, eval_every=0)
+                            aux_real_only=False, eval_every=0, r1=0.0)
 # the ACGAN objective the shipped models were trained with: D's classifier learns from real images
 # only, so G cannot make its classes easy by drawing them the way D expects (see their cards)
 HONEST_CLASSES = dict(aux_real_only=True)
