@@ -29,8 +29,8 @@ if [ "$what" = mnist-acgan ] || [ "$what" = all ]; then
     --lr 2e-4 --beta1 0.5 --ema 0.999 --seed 1 --log-every 100 --sample-every 1000 --ckpt-every 1000
 fi
 if [ "$what" = mnist-dcgan ] || [ "$what" = all ]; then
-  train mnist-dcgan --dataset mnist --model dcgan --image-size 32 --steps 48000 --batch-size 64 --eval-every 500 \
-    --ngf 64 --ndf 32 --label-smoothing 0.1 --lr 2e-4 --beta1 0.5 --ema 0.999 --seed 1 --log-every 100 --sample-every 1000 --ckpt-every 1000
+  train mnist-dcgan --dataset mnist --model dcgan --image-size 32 --steps 36000 --batch-size 64 --eval-every 500 \
+    --ngf 64 --ndf 32 --label-smoothing 0.1 --r1 1 --lr 2e-4 --beta1 0.5 --ema 0.999 --seed 1 --log-every 100 --sample-every 1000 --ckpt-every 1000
 fi
 if [ "$what" = orl-faces-acgan ] || [ "$what" = all ]; then
   train orl-faces-acgan --dataset orl-faces:train --model acgan --image-size 64 --steps 36000 --eval-every 1000 --batch-size 32 --ngf 32 --ndf 32 --aux-real-only \

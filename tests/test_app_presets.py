@@ -15,6 +15,7 @@ def test_every_preset_makes_a_valid_trainer_config() -> None:
         cfg = config_from_args(build_parser().parse_args([*spec.args(), "--out", "x"]))
         assert cfg.model.arch == preset.values["model"] and cfg.train.steps == preset.values["steps"], name
         assert cfg.train.diffaug == preset.values["diffaug"] and cfg.data.hflip == preset.values["hflip"], name
+        assert cfg.train.r1_gamma == preset.values["r1"], name
 
 
 def test_suggestions_follow_the_dataset() -> None:
@@ -30,6 +31,9 @@ def test_suggestions_follow_the_dataset() -> None:
     faces = presets.PRESETS["ORL faces (ACGAN)"].values
     assert faces["aux_real_only"] and faces["eval_every"] == 500
     assert presets.PRESETS["Generic"].values["eval_every"] == 0
+    dcgan = presets.PRESETS["MNIST digits (DCGAN)"].values  # the shipped mnist-dcgan's recipe
+    assert (dcgan["model"], dcgan["ndf"], dcgan["label_smoothing"], dcgan["r1"]) == ("dcgan", 32, 0.1, 1.0)
+    assert all(p.values["r1"] == 0.0 for n, p in presets.PRESETS.items() if n != "MNIST digits (DCGAN)")
 
 
 def test_apply_keeps_other_fields_and_falls_back_to_dcgan_without_classes() -> None:
