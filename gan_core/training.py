@@ -368,9 +368,11 @@ class Trainer:
         self._inference = None
 
     # -- the loop --------------------------------------------------------------------------
-    def _log_row(self, acc: dict[str, torch.Tensor], n: int, window_s: float, window_steps: int) -> dict[str, Any]:
+    def _log_row(self, acc: dict[str, torch.Tensor], counts: dict[str, int], window_s: float,
+                 window_steps: int) -> dict[str, Any]:
+        # each stat is averaged over the steps that produced it (R1 runs only every r1_every D updates)
         keys = sorted(acc)
-        vec = distmod.all_mean(torch.stack([acc[k] for k in keys]).float() / max(1, n), self.dist)
+        vec = distmod.all_mean(torch.stack([acc[k].float() / max(1, counts[k]) for k in keys]), self.dist)
         vals = dict(zip(keys, vec.tolist()))
         bad = [k for k in ("loss_d", "loss_g") if not math.isfinite(vals.get(k, 0.0))]
         if bad:
@@ -403,6 +405,7 @@ class Trainer:
             rd.write_status("running", pid=os.getpid(), step=self.step, total_steps=total,
                             device=self.policy.describe())
         acc: dict[str, torch.Tensor] = {}
+        counts: dict[str, int] = {}
         n_acc = 0
         window_start, window_steps, window_train_s = time.perf_counter(), 0, 0.0
         last_metrics: dict[str, Any] = {}
@@ -416,6 +419,7 @@ class Trainer:
                 window_train_s += dt
                 for k, v in stats.items():
                     acc[k] = acc[k] + v if k in acc else v.clone()
+                    counts[k] = counts.get(k, 0) + 1
                 n_acc += 1
                 window_steps += 1
                 step, end = self.step, self.step >= total
@@ -427,7 +431,7 @@ class Trainer:
                 new_best = self.evaluator is None  # without an evaluator, best is simply the newest
                 if step % tc.log_every == 0 or end or stop or eval_due:
                     now = time.perf_counter()
-                    last_metrics = self._log_row(acc, n_acc, window_train_s, window_steps)
+                    last_metrics = self._log_row(acc, counts, window_train_s, window_steps)
                     if eval_due:
                         last_metrics.update(self._evaluate())
                         new_best = last_metrics.get("eval_fd", math.inf) < self.best_score
@@ -439,7 +443,7 @@ class Trainer:
                                         eta_s=round((total - step) * (now - window_start) / window_steps, 1))
                     for fn in self.hooks["on_step"]:
                         fn(self, last_metrics)
-                    acc, n_acc = {}, 0
+                    acc, counts, n_acc = {}, {}, 0
                 if step % tc.ckpt_every == 0 or end or stop or (eval_due and new_best):
                     self._checkpoint(last_metrics, new_best)
                 if n_acc == 0:  # a row was just logged: start a new window

@@ -166,6 +166,27 @@ def test_r1_runs_every_n_d_updates_scaled_by_n(monkeypatch: pytest.MonkeyPatch, 
     assert not all(torch.equal(a, b) for a, b in zip(plain.D.parameters(), with_r1.D.parameters()))
 
 
+def test_logged_r1_is_the_mean_of_the_steps_that_computed_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """R1 runs on 2 of the 6 steps of a logging window: its row holds their mean, not a sixth of their sum."""
+    import gan_core.training as training
+
+    values: list[float] = []
+    real_r1 = training.r1_penalty
+
+    def spy(critic, real):
+        out = real_r1(critic, real)
+        values.append(float(out.detach()))
+        return out
+
+    monkeypatch.setattr(training, "r1_penalty", spy)
+    trainer = Trainer(tiny_run("dcgan", steps=6, log_every=6, r1_gamma=1.0, r1_every=3), *data(), None)
+    rows: list[dict] = []
+    trainer.add_hook("on_step", lambda t, row: rows.append(row))
+    trainer.run()
+    assert len(values) == 2 and len(rows) == 1
+    assert rows[0]["r1"] == pytest.approx(sum(values) / 2, rel=1e-3, abs=1e-5)
+
+
 def test_r1_config_is_checked() -> None:
     from gan_core.errors import ConfigError
 
