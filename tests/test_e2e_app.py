@@ -6,12 +6,14 @@ stage are saved under test-artifacts/ (e2e_*.png).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
 import socket
 import subprocess
 import sys
+import time
 import urllib.request
 from pathlib import Path
 
@@ -127,9 +129,36 @@ def chart_steps(page) -> list[int]:
 def test_upload_train_watch_stop_resume_publish_in_a_browser(server, page, tmp_path: Path) -> None:
     try:
         journey(server, page, tmp_path)
-    except BaseException:
+    except BaseException as exc:
         shot(page, "failure")  # what the page showed when the test gave up
-        raise
+        report = diagnose(page, server[1], tmp_path)
+        (ARTIFACTS / "e2e_failure.txt").write_text(report, encoding="utf-8")
+        raise AssertionError(f"{exc}\n--- what the app and its runs said ---\n{report}") from exc
+
+
+def diagnose(page, home: Path, tmp_path: Path) -> str:
+    """The page's progress text, each run's status, launches and log tail, and the server log's
+    tail: what a failed browser journey needs to be understood from CI's output alone."""
+    from gan_core.runs import pid_alive
+
+    out = []
+    try:
+        bars = page.locator('[data-testid="stProgress"]')
+        out.append(f"progress bars on the page: {bars.count()}"
+                   + (f", first: {bars.first.inner_text(timeout=2000)!r}" if bars.count() else ""))
+    except Exception as e:  # the page itself may be what broke
+        out.append(f"page unreadable: {e}")
+    for run in sorted((home / "runs").glob("*/")):
+        status = (run / "status.json").read_text() if (run / "status.json").is_file() else "(no status.json)"
+        launches = json.loads((run / "app.json").read_text()).get("launches", []) if (run / "app.json").is_file() else []
+        alive = [(la.get("pid"), pid_alive(la.get("pid"))) for la in launches]
+        log = (run / "train.log").read_text(errors="replace").splitlines()[-8:] if (run / "train.log").is_file() else []
+        out.append(f"run {run.name}: status {status.strip()}; launches (pid, alive) {alive}; "
+                   f"{time.time():.1f} now\n  " + "\n  ".join(log))
+    server_log = tmp_path / "server.log"
+    if server_log.is_file():
+        out.append("server log tail:\n" + "\n".join(server_log.read_text(errors="replace").splitlines()[-30:]))
+    return "\n".join(out)
 
 
 def text(pattern: str):
@@ -170,6 +199,7 @@ def journey(server, page, tmp_path: Path) -> None:
     steps = page.locator('[data-testid="stNumberInput"] input[aria-label="Steps"]')
     steps.fill("100000")
     steps.press("Enter")
+    wait_until(lambda: steps.input_value().replace(",", "") == "100000", timeout=30, what="the step count to take")
     page.get_by_label("Run name").fill("e2e tiny")
     page.get_by_label("Run name").press("Enter")
     page.wait_for_timeout(800)
@@ -191,10 +221,14 @@ def journey(server, page, tmp_path: Path) -> None:
     seen(page, "Scrub through the grids").wait_for(timeout=60_000)
     shot(page, "04_monitor_running")
 
-    # a reload (a new browser session) re-attaches to the running job from its run folder
+    # a reload (a new browser session) re-attaches to the running job from its run folder: the
+    # page shows the trainer's progress and keeps following it
+    run_dir = home / "runs" / "e2e-tiny"
+    before = json.loads((run_dir / "status.json").read_text())["step"]
     page.reload()
     seen(page, "e2e tiny").wait_for()
-    wait_until(lambda: (p := progress_step(page)) and p[0] > max(later) and p, timeout=60, what="re-attach")
+    wait_until(lambda: (p := progress_step(page)) and p[1] == 100_000 and p[0] > before and p, timeout=90,
+               what=f"the reloaded page to show progress past step {before}")
 
     button(page, "Stop").click()
     seen(page, text("Stopped at step")).wait_for(timeout=90_000)
