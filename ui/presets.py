@@ -33,8 +33,8 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
            {**BASE, **HONEST_CLASSES, **dict(model="acgan", image_size=32, steps=5000, log_every=25,
                                              sample_every=250, ckpt_every=500, aux_weight=3.0, eval_every=500)}),
     Preset("MNIST digits (DCGAN)", "Unconditional DCGAN 32 px, D width 32, one-sided label smoothing 0.1 and "
-           "an R1 penalty of 1 on real digits (the shipped mnist-dcgan's recipe), 12k steps, judged every 500 "
-           "steps: every digit in its right share, no class labels needed.",
+           "an R1 penalty of 1 on real digits (the shipped mnist-dcgan's recipe), judged every 500 steps. 12k "
+           "steps reached FD 0.66 here; the shipped model went on to 36k for 0.33.",
            {**BASE, **dict(image_size=32, steps=12000, ndf=32, label_smoothing=0.1, r1=1.0, log_every=100,
                            sample_every=500, ckpt_every=1000, eval_every=500)}),
     Preset("ORL faces (ACGAN)", "ACGAN 64 px, one class per person, widths 32 and identities learnt from real "
