@@ -173,7 +173,10 @@ def bench_train(model: str, image_size: int, batch_size: int, steps: int = 7, wa
     med_seed = _median_time(seed.step, steps, warmup)
     fetch = _batch_fetch_time(trainer)
     peak = measure_peak()
-    peak_bf16 = peak.get("bf16_gflops") or peak["fp32_gflops"]
+    # the goal is a share of the bf16 peak; a CPU without native bf16 trains in fp32, so its
+    # fp32 peak is the ceiling (and the seed-style step runs the same fp32 kernels)
+    basis = "bf16" if peak.get("bf16_gflops") else "fp32"
+    peak_ref = peak.get("bf16_gflops") or peak["fp32_gflops"]
     out = {"model": model, "image_size": image_size, "batch_size": batch_size, "dataset": source,
            "threads": threads, "policy": trainer.policy.describe(), "keep_freed_memory": allocator_kept,
            "img_per_s": round(batch_size / med, 1), "ms_per_step": round(med * 1000, 2),
@@ -181,10 +184,13 @@ def bench_train(model: str, image_size: int, batch_size: int, steps: int = 7, wa
            "seed_style_ms_per_step": round(med_seed * 1000, 2),
            "speedup": round(med_seed / med, 2), "speedup_goal": GOALS.get((model, image_size)),
            "gflop_per_step": round(flops / 1e9, 2), "achieved_gflops": round(flops / med / 1e9, 1),
-           "peak": peak, "share_of_bf16_peak": round(flops / med / 1e9 / peak_bf16, 3),
+           "peak": peak, "peak_basis": basis, "share_of_peak": round(flops / med / 1e9 / peak_ref, 3),
            "share_goal": PEAK_SHARE_GOAL, "data_share": round(fetch / med, 4),
            "data_load_s": round(load_s, 2), "peak_rss_mb": round(peak_rss_mb(), 1),
            "timed_steps": steps}
+    if trainer.policy.device.type == "cpu" and trainer.policy.amp_dtype is None:
+        out["note"] = ("this CPU has no native bf16, so the project's step runs fp32 like the seed-style one: "
+                       "the speed-up goals (set with bf16 + channels_last) cannot be reached here")
     return out
 
 
@@ -244,8 +250,8 @@ def _train_text(r: dict[str, Any]) -> dict[str, Any]:
     goal = r["speedup_goal"]
     verdict = {"speedup": f"{r['speedup']}x" + (f" (goal >= {goal}x: {'met' if r['speedup'] >= goal else 'NOT met'})"
                                                if goal else ""),
-               "share_of_bf16_peak": f"{r['share_of_bf16_peak']:.0%} (goal >= {PEAK_SHARE_GOAL:.0%}: "
-                                     f"{'met' if r['share_of_bf16_peak'] >= PEAK_SHARE_GOAL else 'NOT met'})",
+               "share_of_peak": f"{r['share_of_peak']:.0%} of the {r['peak_basis']} peak (goal >= {PEAK_SHARE_GOAL:.0%}: "
+                                f"{'met' if r['share_of_peak'] >= PEAK_SHARE_GOAL else 'NOT met'})",
                "data_share": f"{r['data_share']:.2%} of step time (goal <= 5%: "
                              f"{'met' if r['data_share'] <= 0.05 else 'NOT met'})"}
     return {**r, **verdict}

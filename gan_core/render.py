@@ -1,7 +1,7 @@
 """The render service: the one object every UI calls to turn latents into pixels.
 
-It loads a checkpoint once, keeps the generator in eval mode, runs it under inference mode on
-a fixed number of threads (1 by default, so it can share a 2-core machine with a training
+It loads a checkpoint once, keeps the generator in eval mode with channels_last weights, runs it
+under inference mode on a fixed number of threads (1 by default, so it can share a 2-core machine with a training
 process), serialises calls with a lock, and returns uint8 (H, W, C) numpy arrays. In eval
 mode BatchNorm uses its stored statistics, so an image depends only on its own latent: the
 same seed renders the same pixels alone or in a batch.
@@ -29,6 +29,9 @@ class RenderService:
             torch.set_num_threads(threads)  # process-wide: the renderer's process renders only
         self.device = pick_device(device)
         self.generator, self.cfg, self.meta = load_generator(self.path, ema=ema, device=self.device)
+        # channels_last weights make oneDNN run the convolutions in NHWC: one 64 px face renders in
+        # ~6 ms instead of ~12 ms on a 1-thread AVX2 core (digits ~15% faster); same pixels to ~1e-6
+        self.generator.to(memory_format=torch.channels_last)
         self.name = name or self.path.name
         self.weights_hash = weights_hash(self.path, ema=ema)
         self._lock = threading.Lock()
