@@ -20,7 +20,7 @@ import argparse
 import json
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -87,14 +87,17 @@ def even_subset(n: int, m: int) -> np.ndarray:
 
 @torch.no_grad()
 def render(generator: torch.nn.Module, cfg: ModelConfig, n: int, seed: int = 0,
-           batch: int = 500) -> tuple[np.ndarray, np.ndarray]:
-    """N images (seeds seed..seed+N-1) and their requested labels (-1 for unconditional)."""
-    from .images import to_uint8
+           batch: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """N images (seeds seed..seed+N-1) and their requested labels (-1 for unconditional).
 
+    On a CPU batches of 32 keep a layer's activations in cache: 10,000 faces rendered ~30% faster
+    than in batches of 500 on a 2-core AVX2 machine (digits ~25%). GPUs take 500 at a time."""
     from .device import inference_autocast
+    from .images import to_uint8
 
     labels = spread_labels(n, cfg.num_classes) if cfg.conditional else np.full(n, -1, np.int64)
     device = next(generator.parameters()).device
+    batch = batch or (32 if device.type == "cpu" else 500)
     out = []
     with inference_autocast(device):  # bulk rendering in bf16 where native (2-3x faster on this CPU)
         for i in range(0, n, batch):
@@ -124,6 +127,46 @@ class Reference:
     feats_a: np.ndarray  # one half of the training features
     feats_b: np.ndarray  # the other half (disjoint), for the real-vs-real baseline
     labels_b: np.ndarray | None = None  # half b's dataset labels, mapped to the judge's classes
+    data_key: str = ""  # both splits' fingerprints: names cached arrays derived from the real data only
+    _heldout_nn: np.ndarray | None = field(default=None, init=False, repr=False)
+
+    def heldout_nn(self) -> np.ndarray:
+        """Each of the first MEMO_SAMPLES held-out images' distance to its nearest training image.
+
+        It depends on the real data alone, so it is computed once and cached beside the decoded
+        datasets (a second evaluation of the same dataset skips ~4 s of nearest-neighbour search)."""
+        if self._heldout_nn is None:
+            held = self.test_images[:MEMO_SAMPLES]
+            self._heldout_nn = _cached_array(f"heldout-nn|{self.data_key}|{len(held)}", (len(held),),
+                                             lambda: nearest_distances(held, self.train_images))
+        return self._heldout_nn
+
+
+def _cached_array(key: str, shape: tuple[int, ...], compute: Callable[[], np.ndarray]) -> np.ndarray:
+    """`compute()`, saved as .npy in the data cache folder under a hash of `key` and read back
+    next time when its shape matches; an unwritable cache only costs the time."""
+    import hashlib
+    import os
+
+    from .data.paths import default_cache_dir
+
+    name = key.split("|", 1)[0]
+    path = default_cache_dir() / f"{name}-{hashlib.sha256(key.encode()).hexdigest()[:24]}.npy"
+    try:
+        arr = np.load(path)
+        if arr.shape == shape:
+            return arr
+    except (OSError, ValueError):
+        pass
+    arr = compute()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}.npy")
+        np.save(tmp, arr)
+        os.replace(tmp, path)
+    except OSError:
+        pass
+    return arr
 
 
 def prepare_reference(judge: Judge, source: str, image_size: int, channels: int, n: int, seed: int = 0) -> Reference:
@@ -131,37 +174,17 @@ def prepare_reference(judge: Judge, source: str, image_size: int, channels: int,
 
     The features are cached next to the decoded datasets, keyed by the judge's weights and the
     data's fingerprint, so later evaluations of the same dataset skip the 2n judge passes."""
-    import hashlib
-    import os
-
-    from .data.paths import default_cache_dir
-
     train, test = reference_splits(source, image_size, channels)
     perm = np.random.RandomState(seed).permutation(len(train))
     half = min(n, len(train) // 2)
-    key = hashlib.sha256(f"{judge.weights_id()}|{train.fingerprint}|{half}|{seed}".encode()).hexdigest()[:24]
-    cache = default_cache_dir() / f"judge-features-{key}.npy"
-    feats = None
-    try:
-        feats = np.load(cache)
-        if feats.shape != (2 * half, judge.cfg.feature_dim):
-            feats = None
-    except (OSError, ValueError):
-        pass
-    if feats is None:
-        feats, _ = judge.run(train.images[perm[: 2 * half]])
-        try:
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cache.with_name(f".{cache.name}.tmp-{os.getpid()}.npy")
-            np.save(tmp, feats)
-            os.replace(tmp, cache)
-        except OSError:
-            pass  # a read-only cache only costs time
+    feats = _cached_array(f"judge-features|{judge.weights_id()}|{train.fingerprint}|{half}|{seed}",
+                          (2 * half, judge.cfg.feature_dim), lambda: judge.run(train.images[perm[: 2 * half]])[0])
     labels_b = None
     to_judge = class_map(list(train.class_names), judge.cfg)
     if to_judge is not None and len(train.labels) == len(train.images):
         labels_b = to_judge[train.labels[perm[half:2 * half]]]
-    return Reference(train.images, test.images, feats[:half], feats[half:2 * half], labels_b)
+    return Reference(train.images, test.images, feats[:half], feats[half:2 * half], labels_b,
+                     data_key=f"{train.fingerprint}|{test.fingerprint}")
 
 
 def class_mix_floor(ref: Reference, histogram: np.ndarray) -> float | None:
@@ -212,7 +235,7 @@ def evaluate_generator(generator: torch.nn.Module, cfg: ModelConfig, judge: Judg
     if memorisation:
         k = min(MEMO_SAMPLES, len(images))
         gen_nn = nearest_distances(images[:k], ref.train_images)
-        held_nn = nearest_distances(ref.test_images[:MEMO_SAMPLES], ref.train_images)
+        held_nn = ref.heldout_nn()
         out["memorisation"] = {
             "samples_nn_mean": float(gen_nn.mean()), "samples_nn_median": float(np.median(gen_nn)),
             "heldout_nn_mean": float(held_nn.mean()), "heldout_nn_median": float(np.median(held_nn)),

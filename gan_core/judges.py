@@ -110,10 +110,14 @@ class Judge:
         return x
 
     @torch.inference_mode()
-    def run(self, images: np.ndarray, batch: int = 1000) -> tuple[np.ndarray, np.ndarray]:
-        """(features (N, D) float32, predicted class (N,) int64)."""
+    def run(self, images: np.ndarray, batch: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(features (N, D) float32, predicted class (N,) int64).
+
+        CPU batches of 64 stay in cache: ~30% (digits) to ~40% (faces) faster than batches of
+        1,000 on a 2-core AVX2 machine. GPUs take 1,000 at a time."""
         feats, preds = [], []
         device = next(self.net.parameters()).device
+        batch = batch or (64 if device.type == "cpu" else 1000)
         with inference_autocast(device):  # bf16 where native: the same path for real and fake images
             for i in range(0, len(images), batch):
                 x = self._prepare(images[i:i + batch]).to(device).contiguous(memory_format=torch.channels_last)

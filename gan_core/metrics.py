@@ -29,21 +29,33 @@ def frechet_distance(a: np.ndarray, b: np.ndarray, weights_a: np.ndarray | None 
     return max(d, 0.0)
 
 
+def _sq_norms(x: torch.Tensor) -> torch.Tensor:
+    return (x * x).sum(1)
+
+
 def _kth_nn_radius(x: torch.Tensor, k: int, chunk: int = 2048) -> torch.Tensor:
-    """Distance from each row of x to its k-th nearest other row."""
+    """Distance from each row of x to its k-th nearest other row.
+
+    Squared distances |a|^2 - 2 a.b + |b|^2 come from one matrix product per chunk; only the
+    k+1 smallest per row are kept (+1: the row itself, at distance ~0) before the square root."""
+    x2 = _sq_norms(x)
     out = []
     for i in range(0, len(x), chunk):
-        d = torch.cdist(x[i:i + chunk], x)
-        out.append(d.kthvalue(k + 1, dim=1).values)  # +1: the row itself is at distance 0
-    return torch.cat(out)
+        d2 = torch.addmm(x2[None, :], x[i:i + chunk], x.T, alpha=-2.0).add_(x2[i:i + chunk, None])  # (chunk, N)
+        out.append(d2.topk(k + 1, dim=1, largest=False).values[:, k])
+    return torch.cat(out).clamp_min(0).sqrt()
 
 
 def _inside(query: torch.Tensor, ref: torch.Tensor, radius: torch.Tensor, chunk: int = 2048) -> torch.Tensor:
-    """For each query row: does it fall inside any ball (ref_j, radius_j)?"""
+    """For each query row: does it fall inside any ball (ref_j, radius_j)?
+
+    |q - r_j|^2 <= radius_j^2  <=>  |r_j|^2 - radius_j^2 - 2 q.r_j <= -|q|^2, so one matrix
+    product and a row minimum per chunk decide it, with no distance matrix or square roots."""
+    bias = _sq_norms(ref) - radius * radius  # (M,)
     out = []
     for i in range(0, len(query), chunk):
-        d = torch.cdist(query[i:i + chunk], ref)
-        out.append((d <= radius[None, :]).any(dim=1))
+        qc = query[i:i + chunk]
+        out.append(torch.addmm(bias[None, :], qc, ref.T, alpha=-2.0).min(1).values <= -_sq_norms(qc))
     return torch.cat(out)
 
 

@@ -74,6 +74,21 @@ def test_evaluate_cli_on_tiny_n(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert "class consistency" in capsys.readouterr().out
 
 
+def test_heldout_distances_are_computed_once_and_cached(monkeypatch: pytest.MonkeyPatch) -> None:
+    import gan_core.evaluate as ev
+
+    rs = np.random.RandomState(0)
+    train, test = (rs.randint(0, 256, (n, 8, 8, 1), dtype=np.uint8) for n in (300, 40))
+    key = f"train-{rs.randint(1 << 30)}|test"  # a fresh key: nothing cached under it yet
+    calls: list[int] = []
+    real_nn = ev.nearest_distances
+    monkeypatch.setattr(ev, "nearest_distances", lambda q, r: calls.append(len(q)) or real_nn(q, r))
+    first = Reference(train, test, np.zeros((1, 2)), np.zeros((1, 2)), data_key=key).heldout_nn()
+    again = Reference(train, test, np.zeros((1, 2)), np.zeros((1, 2)), data_key=key).heldout_nn()
+    assert calls == [40] and np.array_equal(first, again)  # the second reference read the cache
+    assert np.allclose(first, real_nn(test, train))
+
+
 def test_class_mix_floor_scores_real_features_in_the_samples_class_mix() -> None:
     rs = np.random.RandomState(0)
     labels = np.repeat([0, 1, 2], 2000)

@@ -34,6 +34,23 @@ def test_collapsed_generator_has_high_precision_low_recall() -> None:
     assert p > 0.9 and r < 0.2
 
 
+def test_precision_recall_match_the_definition() -> None:
+    """Against a brute-force reading of Kynkaanniemi et al.: a sample counts when it lies within
+    some real point's distance to that point's k-th nearest real neighbour (and vice versa)."""
+    real, fake = blobs(300, 5, 0.0, seed=4), blobs(250, 5, 0.8, scale=0.8, seed=5)
+
+    def share_inside(query: np.ndarray, ref: np.ndarray, k: int) -> float:
+        d_ref = np.linalg.norm(ref[:, None] - ref[None], axis=2)
+        radius = np.sort(d_ref, axis=1)[:, k]  # column 0 is the point itself
+        d = np.linalg.norm(query[:, None] - ref[None], axis=2)
+        return float((d <= radius[None]).any(1).mean())
+
+    p, r = precision_recall(real, fake, k=3)
+    assert 0.2 < p < 0.95 and 0.2 < r < 0.95  # a case where neither is trivially 0 or 1
+    assert p == pytest.approx(share_inside(fake, real, 3), abs=1 / 250)
+    assert r == pytest.approx(share_inside(real, fake, 3), abs=1 / 300)
+
+
 def test_nearest_distances() -> None:
     ref = np.random.RandomState(0).randint(0, 256, (50, 4, 4, 1), dtype=np.uint8)
     d = nearest_distances(ref[:5], ref)
