@@ -113,10 +113,16 @@ class _SeedStyle:
     a Softmax head fed to CrossEntropyLoss), D updated then G, with the same networks' shapes."""
 
     def __init__(self, cfg: Any, images: np.ndarray, labels: np.ndarray, batch_size: int):
-        from .networks import build_discriminator, build_generator
+        from .networks import build_discriminator, build_generator, init_weights
+        from .networks.acgan import ACGANGenerator
 
         self.cfg, self.b = cfg, batch_size
-        self.G, self.D = build_generator(cfg), build_discriminator(cfg)
+        if cfg.conditional:  # the tutorial's ACGAN generator: literal Upsample + Conv2d pairs
+            self.G = ACGANGenerator(cfg, fused_upsample=False)
+            init_weights(self.G)
+        else:
+            self.G = build_generator(cfg)
+        self.D = build_discriminator(cfg)
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=2e-4, betas=(0.5, 0.999))
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=2e-4, betas=(0.5, 0.999))
         self.images = torch.from_numpy(images).permute(0, 3, 1, 2).float().div(127.5).sub(1).contiguous()

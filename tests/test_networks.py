@@ -70,3 +70,41 @@ def test_bad_model_configs_are_refused() -> None:
         ModelConfig(arch="acgan", image_size=32, num_classes=1)
     with pytest.raises(ConfigError, match="channels"):
         ModelConfig(channels=2)
+
+
+def test_fused_upsample_conv_is_the_upsample_conv_pair() -> None:
+    """UpsampleConv3x3 (one stride-2 transposed conv) computes conv3x3(upsample2x(x)): same
+    values and same gradients for the 3x3 weights, bias and input."""
+    from gan_core.networks.acgan import UpsampleConv3x3
+
+    torch.manual_seed(0)
+    fused = UpsampleConv3x3(5, 7)
+    plain = torch.nn.Conv2d(5, 7, 3, 1, 1)
+    plain.load_state_dict(fused.state_dict())
+    x1 = torch.randn(2, 5, 6, 6, requires_grad=True)
+    x2 = x1.detach().clone().requires_grad_(True)
+    y1 = fused(x1)
+    y2 = plain(torch.nn.functional.interpolate(x2, scale_factor=2, mode="nearest"))
+    assert y1.shape == (2, 7, 12, 12) and torch.allclose(y1, y2, atol=1e-5)
+    g = torch.randn_like(y1)
+    (y1 * g).sum().backward()
+    (y2 * g).sum().backward()
+    assert torch.allclose(x1.grad, x2.grad, atol=1e-5)
+    assert torch.allclose(fused.weight.grad, plain.weight.grad, atol=1e-4)
+    assert torch.allclose(fused.bias.grad, plain.bias.grad, atol=1e-4)
+
+
+@pytest.mark.parametrize("size", [32, 64])
+def test_acgan_generator_fused_and_plain_share_weights_and_outputs(size: int) -> None:
+    """The fused generator loads the plain layout's state_dict (checkpoints saved before) and
+    renders the same images."""
+    from gan_core.networks.acgan import ACGANGenerator
+
+    cfg = ModelConfig(arch="acgan", image_size=size, channels=1, nz=12, ngf=8, num_classes=4)
+    plain = ACGANGenerator(cfg, fused_upsample=False).eval()
+    fused = build_generator(cfg).eval()
+    assert fused.state_dict().keys() == plain.state_dict().keys()
+    fused.load_state_dict(plain.state_dict())
+    assert not any(isinstance(m, torch.nn.Upsample) for m in fused.modules())
+    z, y = torch.randn(3, 12), torch.tensor([0, 1, 3])
+    assert torch.allclose(fused(z, y), plain(z, y), atol=1e-5)

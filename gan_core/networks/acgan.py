@@ -1,8 +1,9 @@
 """ACGAN (Odena et al. 2017) as the MNIST tutorial builds it (seed 004), with its bugs fixed.
 
 Generator: a class embedding (num_classes x nz) multiplies the noise; a linear layer makes an
-8x8 map; Upsample + 3x3 conv stages double it to the image size. Passing `class_embedding`
-instead of `labels` lets a caller blend classes continuously.
+8x8 map; stages of nearest 2x upsampling + 3x3 conv double it to the image size (each computed
+as one transposed convolution, see `UpsampleConv3x3`). Passing `class_embedding` instead of
+`labels` lets a caller blend classes continuously.
 
 Discriminator: stride-2 conv blocks, then two linear heads on the same features: an
 adversarial logit and class logits. Unlike the tutorial: no Sigmoid/Softmax (losses take
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from ..config import ModelConfig
 from .dcgan import norm_layer
@@ -20,10 +22,47 @@ from .dcgan import norm_layer
 INIT_SIZE = 8  # spatial size of the generator's first feature map
 
 
-class ACGANGenerator(nn.Module):
-    """z (B, nz) + labels (B,) or class_embedding (B, nz) -> image (B, C, S, S) in [-1, 1]."""
+class UpsampleConv3x3(nn.Conv2d):
+    """Nearest 2x upsampling followed by this 3x3 convolution (stride 1, padding 1), in one step.
 
-    def __init__(self, cfg: ModelConfig):
+    Each output pixel of conv3x3(upsample(x)) sees a 2x2 patch of x, with the 3x3 taps summed
+    according to the pixel's position in its 2x2 block. So the pair equals a stride-2 4x4
+    transposed convolution of x whose kernel is built from the 3x3 weights: 16 multiply-adds
+    per input pixel instead of 36, and no upsampled copy of x. The parameters are the 3x3 conv's,
+    so checkpoints and gradients are those of the plain pair (same values up to float rounding).
+    """
+
+    def __init__(self, c_in: int, c_out: int):
+        super().__init__(c_in, c_out, 3, 1, 1)
+
+    def kernel4(self) -> torch.Tensor:
+        """(c_out, c_in, 3, 3) -> the transposed conv's (c_in, c_out, 4, 4) kernel.
+
+        Along each axis the 4 taps are (w2, w1 + w2, w0 + w1, w0); plain adds keep it in the
+        weights' dtype under autocast."""
+        w = self.weight
+        rows = torch.stack([w[:, :, 2], w[:, :, 1] + w[:, :, 2], w[:, :, 0] + w[:, :, 1], w[:, :, 0]], dim=2)
+        k = torch.stack([rows[..., 2], rows[..., 1] + rows[..., 2], rows[..., 0] + rows[..., 1], rows[..., 0]],
+                        dim=3)  # (c_out, c_in, 4, 4)
+        return k.transpose(0, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        k = self.kernel4()
+        if self.weight.is_contiguous(memory_format=torch.channels_last):
+            # follow the module's layout as nn.ConvTranspose2d would: a channels_last kernel makes
+            # the convolution (and every layer after it) run in NHWC even from an NCHW input
+            k = k.contiguous(memory_format=torch.channels_last)
+        # (B, c_in, s, s) -> (B, c_out, 2s, 2s)
+        return F.conv_transpose2d(x, k, self.bias, stride=2, padding=1)
+
+
+class ACGANGenerator(nn.Module):
+    """z (B, nz) + labels (B,) or class_embedding (B, nz) -> image (B, C, S, S) in [-1, 1].
+
+    `fused_upsample=False` builds the literal Upsample + Conv2d pairs (the same function and
+    parameters, ~2x slower), as the benchmark's seed-style step needs them."""
+
+    def __init__(self, cfg: ModelConfig, fused_upsample: bool = True):
         super().__init__()
         self.cfg = cfg
         width = 2 * cfg.ngf  # 128 at the default ngf=64, as in the tutorial
@@ -37,9 +76,12 @@ class ACGANGenerator(nn.Module):
         for i in range(n_up):
             c_out = width if i < n_up - 1 else width // 2
             # (c_in) x s x s -> (c_out) x 2s x 2s
+            # the placeholder keeps each layer's index, so state_dict keys match the plain
+            # Upsample + Conv2d layout (and the checkpoints saved with it)
+            up: list[nn.Module] = ([nn.Identity(), UpsampleConv3x3(c_in, c_out)] if fused_upsample
+                                   else [nn.Upsample(scale_factor=2), nn.Conv2d(c_in, c_out, 3, 1, 1)])
             blocks += [
-                nn.Upsample(scale_factor=2),
-                nn.Conv2d(c_in, c_out, 3, 1, 1),
+                *up,
                 nn.BatchNorm2d(c_out),
                 nn.LeakyReLU(0.2, inplace=True),
             ]
