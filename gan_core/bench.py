@@ -195,8 +195,8 @@ def bench_train(model: str, image_size: int, batch_size: int, steps: int = 7, wa
            "data_load_s": round(load_s, 2), "peak_rss_mb": round(peak_rss_mb(), 1),
            "timed_steps": steps}
     if trainer.policy.device.type == "cpu" and trainer.policy.amp_dtype is None:
-        out["note"] = ("this CPU has no native bf16, so the project's step runs fp32 like the seed-style one: "
-                       "the speed-up goals (set with bf16 + channels_last) cannot be reached here")
+        out["note"] = ("this CPU has no native bf16, so the project's step runs fp32 like the seed-style one; "
+                       "the speed-up goals were set for bf16 + channels_last and are out of reach here")
     return out
 
 

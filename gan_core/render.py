@@ -1,10 +1,10 @@
 """The render service: the one object every UI calls to turn latents into pixels.
 
-It loads a checkpoint once, keeps the generator in eval mode with channels_last weights, runs it
-under inference mode on a fixed number of threads (1 by default, so it can share a 2-core machine with a training
-process), serialises calls with a lock, and returns uint8 (H, W, C) numpy arrays. In eval
-mode BatchNorm uses its stored statistics, so an image depends only on its own latent: the
-same seed renders the same pixels alone or in a batch.
+It loads a checkpoint once, keeps the generator in eval mode with channels_last weights, runs
+it under inference mode on a fixed number of threads (1 by default, so it can share a 2-core
+machine with a training process), serialises calls with a lock, and returns uint8 (H, W, C)
+numpy arrays. In eval mode BatchNorm uses its stored statistics, so an image depends only on
+its own latent: the same seed renders the same pixels alone or in a batch.
 """
 
 from __future__ import annotations
