@@ -33,6 +33,7 @@ from .errors import ConfigError
 from .judges import Judge, JudgeConfig, load_judge, save_judge, train_judge
 from .latent import z_batch
 from .metrics import frechet_distance, nearest_distances, precision_recall
+from .networks import for_inference
 
 JUDGE_ROOT = Path(__file__).resolve().parents[1] / "checkpoints" / "judges"
 # which judge measures which built-in dataset, and how it is trained
@@ -96,6 +97,7 @@ def render(generator: torch.nn.Module, cfg: ModelConfig, n: int, seed: int = 0,
     from .images import to_uint8
 
     labels = spread_labels(n, cfg.num_classes) if cfg.conditional else np.full(n, -1, np.int64)
+    generator = for_inference(generator)  # kernels built once for the whole render, not per batch
     device = next(generator.parameters()).device
     batch = batch or (32 if device.type == "cpu" else 500)
     out = []

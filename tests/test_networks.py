@@ -108,3 +108,21 @@ def test_acgan_generator_fused_and_plain_share_weights_and_outputs(size: int) ->
     assert not any(isinstance(m, torch.nn.Upsample) for m in fused.modules())
     z, y = torch.randn(3, 12), torch.tensor([0, 1, 3])
     assert torch.allclose(fused(z, y), plain(z, y), atol=1e-5)
+
+
+def test_for_inference_builds_the_kernels_once_and_renders_the_same() -> None:
+    """The rendering copy holds each fused layer's 4x4 kernel as a ConvTranspose2d; its images
+    equal the generator's, and the generator itself is left as it was."""
+    from gan_core.networks import for_inference
+    from gan_core.networks.acgan import UpsampleConv3x3
+
+    cfg = ModelConfig(arch="acgan", image_size=64, channels=1, nz=12, ngf=8, num_classes=4)
+    g = build_generator(cfg).train().to(memory_format=torch.channels_last)
+    frozen = for_inference(g)
+    assert g.training and sum(isinstance(m, UpsampleConv3x3) for m in g.modules()) == 3
+    assert not frozen.training and not any(isinstance(m, UpsampleConv3x3) for m in frozen.modules())
+    deconvs = [m for m in frozen.modules() if isinstance(m, torch.nn.ConvTranspose2d)]
+    assert len(deconvs) == 3 and all(d.weight.is_contiguous(memory_format=torch.channels_last) for d in deconvs)
+    z, y = torch.randn(3, 12), torch.tensor([0, 1, 3])
+    with torch.no_grad():
+        assert torch.allclose(frozen(z, y), g.eval()(z, y), atol=1e-5)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch.nn as nn
 
 from ..config import ModelConfig
-from .acgan import ACGANDiscriminator, ACGANGenerator
+from .acgan import ACGANDiscriminator, ACGANGenerator, for_inference
 from .dcgan import DCGANDiscriminator, DCGANGenerator
 
 GENERATORS = {"dcgan": DCGANGenerator, "acgan": ACGANGenerator}
@@ -38,5 +38,5 @@ def build_discriminator(cfg: ModelConfig, init: bool = True) -> nn.Module:
 
 __all__ = [
     "ACGANDiscriminator", "ACGANGenerator", "DCGANDiscriminator", "DCGANGenerator",
-    "build_discriminator", "build_generator", "init_weights",
+    "build_discriminator", "build_generator", "for_inference", "init_weights",
 ]

@@ -56,6 +56,33 @@ class UpsampleConv3x3(nn.Conv2d):
         return F.conv_transpose2d(x, k, self.bias, stride=2, padding=1)
 
 
+def for_inference(generator: nn.Module) -> nn.Module:
+    """An eval-mode copy of a generator whose UpsampleConv3x3 layers are nn.ConvTranspose2d
+    holding their 4x4 kernels, built once; the original is untouched.
+
+    A generator that only renders (the render service, evaluation) would otherwise rebuild every
+    kernel on every call: a quarter of a one-image render. Other layers, the memory layout and
+    the outputs stay as they are; generators without these layers come back as plain copies."""
+    import copy
+
+    g = copy.deepcopy(generator).eval()
+    for parent in list(g.modules()):
+        for name, child in list(parent.named_children()):
+            if isinstance(child, UpsampleConv3x3):
+                w = child.weight
+                d = nn.ConvTranspose2d(child.in_channels, child.out_channels, 4, 2, 1, bias=child.bias is not None,
+                                       device=w.device, dtype=w.dtype)
+                with torch.no_grad():
+                    d.weight.copy_(child.kernel4())
+                    if child.bias is not None:
+                        d.bias.copy_(child.bias)
+                if w.is_contiguous(memory_format=torch.channels_last):
+                    d.to(memory_format=torch.channels_last)
+                d.requires_grad_(w.requires_grad)
+                setattr(parent, name, d)
+    return g
+
+
 class ACGANGenerator(nn.Module):
     """z (B, nz) + labels (B,) or class_embedding (B, nz) -> image (B, C, S, S) in [-1, 1].
 
