@@ -17,11 +17,15 @@ EASINGS = ("linear", "ease-in-out", "ease-in", "ease-out", "cubic")
 MAX_SEED = 2**32 - 1
 
 
-def z_from_seed(seed: int, nz: int) -> np.ndarray:
-    """(nz,) float32, identical on every machine for the same seed (0 <= seed < 2**32)."""
+def _checked_seed(seed: int) -> int:
     if not 0 <= int(seed) <= MAX_SEED:
         raise ValueError(f"seed must be between 0 and {MAX_SEED}, got {seed}")
-    return np.random.RandomState(int(seed)).randn(nz).astype(np.float32)
+    return int(seed)
+
+
+def z_from_seed(seed: int, nz: int) -> np.ndarray:
+    """(nz,) float32, identical on every machine for the same seed (0 <= seed < 2**32)."""
+    return np.random.RandomState(_checked_seed(seed)).randn(nz).astype(np.float32)
 
 
 def z_batch(seeds: Sequence[int], nz: int) -> np.ndarray:
@@ -32,9 +36,7 @@ def z_batch(seeds: Sequence[int], nz: int) -> np.ndarray:
     out = np.zeros((len(seeds), nz), np.float32)
     rs = np.random.RandomState()
     for i, s in enumerate(seeds):
-        if not 0 <= int(s) <= MAX_SEED:
-            raise ValueError(f"seed must be between 0 and {MAX_SEED}, got {s}")
-        rs.seed(int(s))
+        rs.seed(_checked_seed(s))
         out[i] = rs.randn(nz)
     return out
 
