@@ -6,7 +6,6 @@ stage are saved under test-artifacts/ (e2e_*.png).
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
@@ -19,6 +18,8 @@ from pathlib import Path
 
 import pytest
 from app_helpers import ROOT, image_zip, kill_runs, wait_until
+
+from gan_core.runs import RunDir, pid_alive
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts"
@@ -139,7 +140,7 @@ def test_upload_train_watch_stop_resume_publish_in_a_browser(server, page, tmp_p
 def diagnose(page, home: Path, tmp_path: Path) -> str:
     """The page's progress text, each run's status, launches and log tail, and the server log's
     tail: what a failed browser journey needs to be understood from CI's output alone."""
-    from gan_core.runs import pid_alive
+    from ui.jobs import log_tail, read_meta
 
     out = []
     try:
@@ -149,12 +150,10 @@ def diagnose(page, home: Path, tmp_path: Path) -> str:
     except Exception as e:  # the page itself may be what broke
         out.append(f"page unreadable: {e}")
     for run in sorted((home / "runs").glob("*/")):
-        status = (run / "status.json").read_text() if (run / "status.json").is_file() else "(no status.json)"
-        launches = json.loads((run / "app.json").read_text()).get("launches", []) if (run / "app.json").is_file() else []
-        alive = [(la.get("pid"), pid_alive(la.get("pid"))) for la in launches]
-        log = (run / "train.log").read_text(errors="replace").splitlines()[-8:] if (run / "train.log").is_file() else []
-        out.append(f"run {run.name}: status {status.strip()}; launches (pid, alive) {alive}; "
-                   f"{time.time():.1f} now\n  " + "\n  ".join(log))
+        alive = [(la.get("pid"), pid_alive(la.get("pid"))) for la in read_meta(run).get("launches", [])]
+        status = RunDir(run).read_status() or "(none)"
+        out.append(f"run {run.name}: status {status}; launches (pid, alive) {alive}; {time.time():.1f} now\n  "
+                   + log_tail(run, 8).replace("\n", "\n  "))
     server_log = tmp_path / "server.log"
     if server_log.is_file():
         out.append("server log tail:\n" + "\n".join(server_log.read_text(errors="replace").splitlines()[-30:]))
@@ -224,7 +223,7 @@ def journey(server, page, tmp_path: Path) -> None:
     # a reload (a new browser session) re-attaches to the running job from its run folder: the
     # page shows the trainer's progress and keeps following it
     run_dir = home / "runs" / "e2e-tiny"
-    before = json.loads((run_dir / "status.json").read_text())["step"]
+    before = RunDir(run_dir).read_status()["step"]
     page.reload()
     seen(page, "e2e tiny").wait_for()
     wait_until(lambda: (p := progress_step(page)) and p[1] == 100_000 and p[0] > before and p, timeout=90,
