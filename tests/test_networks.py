@@ -94,6 +94,53 @@ def test_fused_upsample_conv_is_the_upsample_conv_pair() -> None:
     assert torch.allclose(fused.bias.grad, plain.bias.grad, atol=1e-4)
 
 
+@pytest.mark.parametrize("c_out", [1, 3])
+def test_image_conv_matches_conv2d_values_and_gradients(c_out: int) -> None:
+    """ImageConv3x3's matrix-product path computes nn.Conv2d(c, k, 3, 1, 1): outputs and the
+    gradients for input, weights and bias, including the border pixels (the zero padding)."""
+    from gan_core.networks.image_conv import ImageConv3x3, _Conv3x3Matmul
+
+    torch.manual_seed(0)
+    conv = ImageConv3x3(6, c_out)
+    plain = torch.nn.Conv2d(6, c_out, 3, 1, 1)
+    plain.load_state_dict(conv.state_dict())
+    x1 = torch.randn(3, 6, 7, 5, requires_grad=True)  # odd, non-square: catches swapped axes
+    x2 = x1.detach().clone().requires_grad_(True)
+    assert conv._fast(x1)
+    y1, y2 = conv(x1), plain(x2)
+    assert y1.shape == (3, c_out, 7, 5) and torch.allclose(y1, y2, atol=1e-5)
+    g = torch.randn_like(y1)
+    (y1 * g).sum().backward()
+    (y2 * g).sum().backward()
+    assert torch.allclose(x1.grad, x2.grad, atol=1e-5)
+    assert torch.allclose(conv.weight.grad, plain.weight.grad, atol=1e-4)
+    assert torch.allclose(conv.bias.grad, plain.bias.grad, atol=1e-4)
+    # the hand-written backward against finite differences, in float64
+    xd = torch.randn(2, 3, 4, 6, dtype=torch.float64, requires_grad=True)
+    wd = torch.randn(c_out, 3, 3, 3, dtype=torch.float64, requires_grad=True)
+    bd = torch.randn(c_out, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(_Conv3x3Matmul.apply, (xd, wd, bd))
+
+
+def test_image_conv_falls_back_to_the_convolution_where_it_is_not_faster() -> None:
+    """channels_last input, bf16 autocast or many output channels take the plain convolution;
+    every path gives the same image."""
+    from gan_core.networks.image_conv import ImageConv3x3
+
+    torch.manual_seed(0)
+    conv = ImageConv3x3(6, 3)
+    x = torch.randn(2, 6, 8, 8)
+    ref = torch.nn.functional.conv2d(x, conv.weight, conv.bias, 1, 1)
+    x_cl = x.contiguous(memory_format=torch.channels_last)
+    assert conv._fast(x) and not conv._fast(x_cl)
+    with torch.no_grad():
+        assert torch.allclose(conv(x_cl), ref, atol=1e-5) and torch.allclose(conv(x), ref, atol=1e-5)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            assert not conv._fast(x)
+            assert torch.allclose(conv(x).float(), ref, atol=0.1)
+    assert not ImageConv3x3(6, 8)._fast(x)
+
+
 @pytest.mark.parametrize("size", [32, 64])
 def test_acgan_generator_fused_and_plain_share_weights_and_outputs(size: int) -> None:
     """The fused generator loads the plain layout's state_dict (checkpoints saved before) and
@@ -101,11 +148,13 @@ def test_acgan_generator_fused_and_plain_share_weights_and_outputs(size: int) ->
     from gan_core.networks.acgan import ACGANGenerator
 
     cfg = ModelConfig(arch="acgan", image_size=size, channels=1, nz=12, ngf=8, num_classes=4)
-    plain = ACGANGenerator(cfg, fused_upsample=False).eval()
+    plain = ACGANGenerator(cfg, fast_layers=False).eval()
     fused = build_generator(cfg).eval()
     assert fused.state_dict().keys() == plain.state_dict().keys()
     fused.load_state_dict(plain.state_dict())
     assert not any(isinstance(m, torch.nn.Upsample) for m in fused.modules())
+    assert type(fused.conv_blocks[-2]).__name__ == "ImageConv3x3"
+    assert type(plain.conv_blocks[-2]) is torch.nn.Conv2d
     z, y = torch.randn(3, 12), torch.tensor([0, 1, 3])
     assert torch.allclose(fused(z, y), plain(z, y), atol=1e-5)
 

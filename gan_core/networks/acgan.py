@@ -2,8 +2,9 @@
 
 Generator: a class embedding (num_classes x nz) multiplies the noise; a linear layer makes an
 8x8 map; stages of nearest 2x upsampling + 3x3 conv double it to the image size (each computed
-as one transposed convolution, see `UpsampleConv3x3`). Passing `class_embedding` instead of
-`labels` lets a caller blend classes continuously.
+as one transposed convolution, see `UpsampleConv3x3`); a 3x3 conv makes the image (on the CPU
+as matrix products, see `ImageConv3x3`). Passing `class_embedding` instead of `labels` lets a
+caller blend classes continuously.
 
 Discriminator: stride-2 conv blocks, then two linear heads on the same features: an
 adversarial logit and class logits. Unlike the tutorial: no Sigmoid/Softmax (losses take
@@ -18,6 +19,7 @@ import torch.nn.functional as F
 
 from ..config import ModelConfig
 from .dcgan import norm_layer
+from .image_conv import ImageConv3x3
 
 INIT_SIZE = 8  # spatial size of the generator's first feature map
 
@@ -86,10 +88,10 @@ def for_inference(generator: nn.Module) -> nn.Module:
 class ACGANGenerator(nn.Module):
     """z (B, nz) + labels (B,) or class_embedding (B, nz) -> image (B, C, S, S) in [-1, 1].
 
-    `fused_upsample=False` builds the literal Upsample + Conv2d pairs (the same function and
-    parameters, ~2x slower), as the benchmark's seed-style step needs them."""
+    `fast_layers=False` builds the literal Upsample + Conv2d pairs and a plain output Conv2d (the
+    same function and parameters, ~2x slower), as the benchmark's seed-style step needs them."""
 
-    def __init__(self, cfg: ModelConfig, fused_upsample: bool = True):
+    def __init__(self, cfg: ModelConfig, fast_layers: bool = True):
         super().__init__()
         self.cfg = cfg
         width = 2 * cfg.ngf  # 128 at the default ngf=64, as in the tutorial
@@ -105,7 +107,7 @@ class ACGANGenerator(nn.Module):
             # (c_in) x s x s -> (c_out) x 2s x 2s
             # the placeholder keeps each layer's index, so state_dict keys match the plain
             # Upsample + Conv2d layout (and the checkpoints saved with it)
-            up: list[nn.Module] = ([nn.Identity(), UpsampleConv3x3(c_in, c_out)] if fused_upsample
+            up: list[nn.Module] = ([nn.Identity(), UpsampleConv3x3(c_in, c_out)] if fast_layers
                                    else [nn.Upsample(scale_factor=2), nn.Conv2d(c_in, c_out, 3, 1, 1)])
             blocks += [
                 *up,
@@ -114,7 +116,8 @@ class ACGANGenerator(nn.Module):
             ]
             c_in = c_out
         # (width/2) x S x S -> (C) x S x S
-        blocks += [nn.Conv2d(c_in, cfg.channels, 3, 1, 1), nn.Tanh()]
+        out_conv = ImageConv3x3(c_in, cfg.channels) if fast_layers else nn.Conv2d(c_in, cfg.channels, 3, 1, 1)
+        blocks += [out_conv, nn.Tanh()]
         self.conv_blocks = nn.Sequential(*blocks)
 
     def embed(self, labels: torch.Tensor) -> torch.Tensor:
