@@ -3,8 +3,8 @@
     train   --model {dcgan,acgan} --image-size N --batch-size N [--json]
             the project's real Trainer step (cached data, both updates, the trainer's own
             device/precision policy) against a plain seed-style fp32 step (Sigmoid + BCELoss,
-            NCHW, as the tutorials write it), same run, same batch; img/s, ms/step, peak RSS,
-            FLOPs per step and the share of the machine's measured peak
+            NCHW, as the tutorials write it), same run, same batch, steps timed in turns;
+            img/s, ms/step, peak RSS, FLOPs per step and the share of the machine's measured peak
     data    folder ingest (decode + resize into the cache) img/s, and the data share of step time
     peak    the machine's conv GFLOP/s in fp32 and bf16
     render  the render service, p50/p95 per image on 1 thread, idle and while a training runs
@@ -45,6 +45,23 @@ def _median_time(fn: Callable[[], Any], steps: int, warmup: int) -> float:
         fn()
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
+
+
+def _median_times_interleaved(fns: list[Callable[[], Any]], steps: int, warmup: int) -> list[float]:
+    """Median seconds of each function, timed in turns (a, b, a, b, ...) after `warmup` untimed
+    turns, so that the machine's slow and fast spells fall on every function alike: on a shared
+    2-core machine, three runs that timed one function's steps after the other's gave ratios from
+    1.25x to 2.0x."""
+    for _ in range(warmup):
+        for fn in fns:
+            fn()
+    times: list[list[float]] = [[] for _ in fns]
+    for _ in range(steps):
+        for fn, ts in zip(fns, times):
+            t0 = time.perf_counter()
+            fn()
+            ts.append(time.perf_counter() - t0)
+    return [statistics.median(ts) for ts in times]
 
 
 def _batch_fetch_time(trainer: Any) -> float:
@@ -118,7 +135,7 @@ class _SeedStyle:
 
         self.cfg, self.b = cfg, batch_size
         if cfg.conditional:  # the tutorial's ACGAN generator: literal Upsample + Conv2d pairs
-            self.G = ACGANGenerator(cfg, fused_upsample=False)
+            self.G = ACGANGenerator(cfg, fast_layers=False)
             init_weights(self.G)
         else:
             self.G = build_generator(cfg)
@@ -173,10 +190,9 @@ def bench_train(model: str, image_size: int, batch_size: int, steps: int = 7, wa
                        num_classes=data.num_classes if model == "acgan" else 0)
     cfg = RunConfig(mcfg, DataConfig(source=source), TrainConfig(steps=10**6, batch_size=batch_size))
     trainer = Trainer(cfg, data.images, data.labels, None)
-    med = _median_time(trainer.train_step, steps, warmup)
-    flops = count_step_flops(trainer)
     seed = _SeedStyle(mcfg, data.images, data.labels, batch_size)
-    med_seed = _median_time(seed.step, steps, warmup)
+    med, med_seed = _median_times_interleaved([trainer.train_step, seed.step], steps, warmup)
+    flops = count_step_flops(trainer)
     fetch = _batch_fetch_time(trainer)
     peak = measure_peak()
     # the goal is a share of the bf16 peak; a CPU without native bf16 trains in fp32, so its
