@@ -94,17 +94,21 @@ def test_fused_upsample_conv_is_the_upsample_conv_pair() -> None:
     assert torch.allclose(fused.bias.grad, plain.bias.grad, atol=1e-4)
 
 
+@pytest.mark.parametrize("layout", ["nchw", "channels_last"])
 @pytest.mark.parametrize("c_out", [1, 3])
-def test_image_conv_matches_conv2d_values_and_gradients(c_out: int) -> None:
+def test_image_conv_matches_conv2d_values_and_gradients(c_out: int, layout: str) -> None:
     """ImageConv3x3's matrix-product path computes nn.Conv2d(c, k, 3, 1, 1): outputs and the
-    gradients for input, weights and bias, including the border pixels (the zero padding)."""
+    gradients for input, weights and bias, including the border pixels (the zero padding), from
+    either memory layout; the input's gradient comes back in the input's layout."""
     from gan_core.networks.image_conv import ImageConv3x3, _Conv3x3Matmul
 
+    mf = torch.channels_last if layout == "channels_last" else torch.contiguous_format
     torch.manual_seed(0)
     conv = ImageConv3x3(6, c_out)
     plain = torch.nn.Conv2d(6, c_out, 3, 1, 1)
     plain.load_state_dict(conv.state_dict())
-    x1 = torch.randn(3, 6, 7, 5, requires_grad=True)  # odd, non-square: catches swapped axes
+    # odd, non-square maps catch swapped axes
+    x1 = torch.randn(3, 6, 7, 5).contiguous(memory_format=mf).requires_grad_(True)
     x2 = x1.detach().clone().requires_grad_(True)
     assert conv._fast(x1)
     y1, y2 = conv(x1), plain(x2)
@@ -113,28 +117,30 @@ def test_image_conv_matches_conv2d_values_and_gradients(c_out: int) -> None:
     (y1 * g).sum().backward()
     (y2 * g).sum().backward()
     assert torch.allclose(x1.grad, x2.grad, atol=1e-5)
+    assert x1.grad.is_contiguous(memory_format=mf)
     assert torch.allclose(conv.weight.grad, plain.weight.grad, atol=1e-4)
     assert torch.allclose(conv.bias.grad, plain.bias.grad, atol=1e-4)
     # the hand-written backward against finite differences, in float64
-    xd = torch.randn(2, 3, 4, 6, dtype=torch.float64, requires_grad=True)
+    xd = torch.randn(2, 3, 4, 6, dtype=torch.float64).contiguous(memory_format=mf).requires_grad_(True)
     wd = torch.randn(c_out, 3, 3, 3, dtype=torch.float64, requires_grad=True)
     bd = torch.randn(c_out, dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(_Conv3x3Matmul.apply, (xd, wd, bd))
 
 
 def test_image_conv_falls_back_to_the_convolution_where_it_is_not_faster() -> None:
-    """channels_last input, bf16 autocast or many output channels take the plain convolution;
-    every path gives the same image."""
+    """bf16 autocast, a strided (sliced) input or many output channels take the plain
+    convolution; every path gives the same image."""
     from gan_core.networks.image_conv import ImageConv3x3
 
     torch.manual_seed(0)
     conv = ImageConv3x3(6, 3)
     x = torch.randn(2, 6, 8, 8)
     ref = torch.nn.functional.conv2d(x, conv.weight, conv.bias, 1, 1)
-    x_cl = x.contiguous(memory_format=torch.channels_last)
-    assert conv._fast(x) and not conv._fast(x_cl)
+    sliced = torch.randn(2, 6, 8, 16)[..., ::2]
+    assert conv._fast(x) and not conv._fast(sliced)
     with torch.no_grad():
-        assert torch.allclose(conv(x_cl), ref, atol=1e-5) and torch.allclose(conv(x), ref, atol=1e-5)
+        assert torch.allclose(conv(sliced), torch.nn.functional.conv2d(sliced, conv.weight, conv.bias, 1, 1),
+                              atol=1e-5)
         with torch.autocast("cpu", dtype=torch.bfloat16):
             assert not conv._fast(x)
             assert torch.allclose(conv(x).float(), ref, atol=0.1)

@@ -62,11 +62,13 @@ class _Conv3x3Matmul(torch.autograd.Function):
         b, c, h, w = x.shape
         k = weight.shape[0]
         wt = weight.permute(0, 2, 3, 1).reshape(k * 9, c)  # rows ordered (k, ky, kx)
-        xm = x.view(b, c, h * w)
+        # (B, C, HW): a view of NCHW and of channels_last memory alike (BLAS reads either)
+        xm = x.reshape(b, c, h * w)
         # an explicit bmm: matmul would fold the batch into one skinny product and copy x for it
         y = torch.bmm(wt.expand(b, k * 9, c), xm)  # (B, 9K, HW)
         ctx.save_for_backward(xm, wt)
         ctx.has_bias = bias is not None
+        ctx.channels_last = not x.is_contiguous()
         return _sum_taps(y.view(b, k, 3, 3, h, w), bias)
 
     @staticmethod
@@ -78,7 +80,11 @@ class _Conv3x3Matmul(torch.autograd.Function):
         g9 = _spread_taps(g).view(b, k * 9, hw)
         gx = gw = gb = None
         if ctx.needs_input_grad[0]:
-            gx = torch.bmm(wt.t().expand(b, c, k * 9), g9).view(b, c, *g.shape[2:])
+            h, w = g.shape[2:]
+            if ctx.channels_last:  # the input's gradient in the input's layout: (B, HW, C) in memory
+                gx = torch.bmm(g9.transpose(1, 2), wt.expand(b, k * 9, c)).view(b, h, w, c).permute(0, 3, 1, 2)
+            else:
+                gx = torch.bmm(wt.t().expand(b, c, k * 9), g9).view(b, c, h, w)
         if ctx.needs_input_grad[1]:
             gw = torch.bmm(g9, xm.transpose(1, 2)).sum(0).view(k, 3, 3, c).permute(0, 3, 1, 2)
         if ctx.has_bias and ctx.needs_input_grad[2]:
@@ -89,16 +95,16 @@ class _Conv3x3Matmul(torch.autograd.Function):
 class ImageConv3x3(nn.Conv2d):
     """nn.Conv2d(c_in, c_out, 3, 1, 1) for a few output channels; same parameters and state_dict.
 
-    On the CPU, for an NCHW input outside autocast, it runs as the matrix products above;
-    anywhere else (CUDA, channels_last, bf16 autocast) as the plain convolution."""
+    On the CPU, for an NCHW or channels_last input outside autocast, it runs as the matrix
+    products above; anywhere else (CUDA, bf16 autocast) as the plain convolution."""
 
     def __init__(self, c_in: int, c_out: int):
         super().__init__(c_in, c_out, 3, 1, 1)
 
     def _fast(self, x: torch.Tensor) -> bool:
         return (x.device.type == "cpu" and x.dim() == 4 and self.out_channels <= MAX_FAST_CHANNELS
-                and x.dtype == self.weight.dtype and x.is_contiguous()
-                and not x.is_contiguous(memory_format=torch.channels_last)
+                and x.dtype == self.weight.dtype
+                and (x.is_contiguous() or x.is_contiguous(memory_format=torch.channels_last))
                 and not torch.is_autocast_enabled("cpu"))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
