@@ -246,7 +246,8 @@ def bench_train(model: str, image_size: int, batch_size: int, steps: int = 7, wa
         out["gpu_mem_peak_mb"] = round(torch.cuda.max_memory_allocated(dev) / 2**20, 1)
         out["gpu_goal_img_per_s"] = GPU_GOALS.get((model, image_size))
     if dev.type == "cpu" and trainer.policy.amp_dtype is None:
-        out["note"] = ("this CPU has no native bf16, so the project's step runs fp32 like the seed-style one; "
+        out["note"] = ("this CPU has no native bf16, so the project's step runs fp32 (channels_last) like the "
+                       "seed-style one (NCHW); "
                        "the speed-up goals were set for bf16 + channels_last and are out of reach here")
     return out
 
