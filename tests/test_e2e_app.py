@@ -160,6 +160,23 @@ def diagnose(page, home: Path, tmp_path: Path) -> str:
     return "\n".join(out)
 
 
+def settle(page, timeout: float = 60.0) -> None:
+    """Wait until the script runs an action started have finished. Acting on the page while an
+    earlier run is still streaming its elements can lose input: a preset's run that arrives late
+    writes its own Steps value over the one just typed (a CI run once trained 300 steps instead of
+    100,000 that way)."""
+    app = page.locator('[data-testid="stApp"]')
+    page.wait_for_timeout(400)  # the rerun request reaches the server and the state flips
+
+    def idle_twice() -> bool:
+        if app.get_attribute("data-test-script-state") != "notRunning":
+            return False
+        page.wait_for_timeout(250)
+        return app.get_attribute("data-test-script-state") == "notRunning"
+
+    wait_until(idle_twice, timeout=timeout, what="the app's script run to finish")
+
+
 def text(pattern: str):
     """A case-sensitive text match (get_by_text with a string ignores case and would also match
     the training log's lines)."""
@@ -194,17 +211,22 @@ def journey(server, page, tmp_path: Path) -> None:
     page.locator('[data-testid="stSelectbox"]', has_text="Preset").click()
     page.get_by_role("option", name="Tiny smoke test").click()
     seen(page, "A tiny model (widths 8").wait_for()
+    settle(page)
     page.locator('[data-testid="stRadioOption"]', has_text="ACGAN").click()
+    settle(page)
     steps = page.locator('[data-testid="stNumberInput"] input[aria-label="Steps"]')
     steps.fill("100000")
     steps.press("Enter")
-    wait_until(lambda: steps.input_value().replace(",", "") == "100000", timeout=30, what="the step count to take")
+    settle(page)
+    assert steps.input_value().replace(",", "") == "100000"
     page.get_by_label("Run name").fill("e2e tiny")
     page.get_by_label("Run name").press("Enter")
-    page.wait_for_timeout(800)
+    settle(page)
     button(page, "Estimate time").click()  # 20 timed steps in a subprocess
     seen(page, "Estimated time").wait_for(timeout=120_000)
     assert "ms" in page.locator('[data-testid="stMetric"]', has_text="Per step").inner_text()
+    # the server's own spec, not just the field's text: the estimate counts the steps it will run
+    assert "100,000" in page.locator('[data-testid="stMetric"]', has_text="Steps").first.inner_text()
     shot(page, "03_train_form")
     button(page, "Start training").click()
 
