@@ -125,6 +125,10 @@ def test_image_conv_matches_conv2d_values_and_gradients(c_out: int, layout: str)
     wd = torch.randn(c_out, 3, 3, 3, dtype=torch.float64, requires_grad=True)
     bd = torch.randn(c_out, dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(_Conv3x3Matmul.apply, (xd, wd, bd))
+    # a second derivative through it is refused, not silently wrong
+    gx, = torch.autograd.grad(_Conv3x3Matmul.apply(xd, wd, bd).square().sum(), xd, create_graph=True)
+    with pytest.raises(RuntimeError):
+        gx.sum().backward()
 
 
 def test_image_conv_falls_back_to_the_convolution_where_it_is_not_faster() -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from torch.autograd.function import once_differentiable
 
 MAX_FAST_CHANNELS = 4  # measured faster than oneDNN for 1 and 3 output channels
 
@@ -72,6 +73,7 @@ class _Conv3x3Matmul(torch.autograd.Function):
         return _sum_taps(y.view(b, k, 3, 3, h, w), bias)
 
     @staticmethod
+    @once_differentiable  # wt is saved from forward, so a second derivative would miss it: refuse one
     def backward(ctx, grad_out: torch.Tensor):  # type: ignore[override]
         xm, wt = ctx.saved_tensors
         b, c, hw = xm.shape
