@@ -162,9 +162,9 @@ def diagnose(page, home: Path, tmp_path: Path) -> str:
 
 def settle(page, timeout: float = 60.0) -> None:
     """Wait until the script runs an action started have finished. Acting on the page while an
-    earlier run is still streaming its elements can lose input: a preset's run that arrives late
-    writes its own Steps value over the one just typed (a CI run once trained 300 steps instead of
-    100,000 that way)."""
+    earlier run is still streaming its elements can lose input: in one CI run the Steps field went
+    back to the preset's 300 after 100,000 had been typed (most likely a late element from the
+    preset's run), and the training ran 300 steps."""
     app = page.locator('[data-testid="stApp"]')
     page.wait_for_timeout(400)  # the rerun request reaches the server and the state flips
 
