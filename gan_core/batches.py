@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from .errors import DatasetError
+from .images import from_uint8
 
 GPU_RESIDENT_LIMIT = 4 * 2**30  # keep datasets up to 4 GiB on the GPU itself
 
@@ -64,7 +65,7 @@ class BatchSource:
         x = x.permute(0, 3, 1, 2)  # (B, C, H, W), stored channels_last
         if not self.channels_last:
             x = x.contiguous()
-        x = x.float().div_(127.5).sub_(1.0)
+        x = from_uint8(x)
         if flip is not None:
             f = flip.to(self.device)[:, None, None, None]
             x = torch.where(f, x.flip(3), x)

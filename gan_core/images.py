@@ -20,6 +20,32 @@ def to_uint8(x: torch.Tensor) -> np.ndarray:
     return x.cpu().numpy()
 
 
+def from_uint8(x: torch.Tensor) -> torch.Tensor:
+    """uint8 pixels (any layout) -> float in [-1, 1]; the inverse of `to_uint8` up to rounding."""
+    return x.float().div_(127.5).sub_(1.0)
+
+
+GRID_ROW = 10  # a conditional grid with few classes: one row per class, this many seeds across
+GRID_COLS = 8  # any other grid: this many images per row
+GRID_IMAGES = 64  # any other grid: this many seeds
+
+
+def grid_layout(num_classes: int) -> tuple[list[int], list[int] | None, int]:
+    """(seeds, labels or None, images per row): the one layout of every sample grid
+    (the trainer's progress grids, the gallery, model cards).
+
+    Conditional with <= GRID_ROW classes: one row per class, seeds 0..GRID_ROW-1 across (each
+    column keeps its z); otherwise seeds 0..GRID_IMAGES-1, GRID_COLS per row, labels cycling
+    through the classes.
+    """
+    if 0 < num_classes <= GRID_ROW:
+        seeds = [s for _ in range(num_classes) for s in range(GRID_ROW)]
+        labels = [c for c in range(num_classes) for _ in range(GRID_ROW)]
+        return seeds, labels, GRID_ROW
+    seeds = list(range(GRID_IMAGES))
+    return seeds, ([s % num_classes for s in seeds] if num_classes else None), GRID_COLS
+
+
 def make_grid(images: np.ndarray, nrow: int = 8, padding: int = 2, pad_value: int = 0) -> np.ndarray:
     """(N, H, W, C) uint8 -> one (rows*(H+p)+p, nrow*(W+p)+p, C) image; nrow images per row."""
     n, h, w, c = images.shape

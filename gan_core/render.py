@@ -18,6 +18,7 @@ import torch
 
 from .checkpoints import load_generator, resolve, weights_hash
 from .device import pick_device
+from .images import to_uint8
 from .latent import Directions, blend_embeddings, find_directions, truncate, z_from_seed
 from .networks import for_inference
 
@@ -108,8 +109,7 @@ class RenderService:
         with self._lock, torch.inference_mode():
             x = self.generator(zt, lab, emb) if (lab is not None or emb is not None) else self.generator(zt)
             # (B, C, H, W) in [-1, 1] -> (B, H, W, C) uint8
-            out = x.float().clamp_(-1, 1).add_(1).mul_(127.5).round_().to(torch.uint8)
-            out = out.permute(0, 2, 3, 1).contiguous().cpu().numpy()
+            out = np.ascontiguousarray(to_uint8(x))
         return out[0] if single else out
 
     def render(self, seed: int, class_index: int = -1, psi: float = 1.0) -> np.ndarray:

@@ -28,7 +28,7 @@ from .checkpoints import DISCRIMINATOR, GENERATOR, GENERATOR_EMA
 from .config import RunConfig
 from .device import Policy, resolve_policy, rss_bytes
 from .errors import CheckpointError, TrainingError
-from .images import make_grid, save_png, to_uint8
+from .images import from_uint8, grid_layout, make_grid, save_png, to_uint8
 from .latent import z_batch
 from .losses import aux_loss, d_loss, d_output_mean, g_loss, gradient_penalty, r1_penalty
 from .networks import build_discriminator, build_generator
@@ -45,20 +45,11 @@ def _unwrap(m: nn.Module) -> nn.Module:
 
 
 def fixed_latents(cfg: RunConfig) -> tuple[np.ndarray, np.ndarray | None, int]:
-    """The progress grid's latents: seeds 0..n-1 (so the panel can reproduce any cell).
-
-    ACGAN with <= 10 classes: one row per class, 10 seeds across (each column keeps its z);
-    otherwise 64 seeds, 8 per row, labels cycling through the classes.
-    """
+    """The progress grid's latents: seeds laid out by `images.grid_layout` (so the panel can
+    reproduce any cell). Returns (z, labels or None, images per row)."""
     mc = cfg.model
-    if mc.conditional and mc.num_classes <= 10:
-        cols = 10
-        z = np.tile(z_batch(range(cols), mc.nz), (mc.num_classes, 1))
-        labels = np.repeat(np.arange(mc.num_classes), cols)
-        return z, labels, cols
-    z = z_batch(range(64), mc.nz)
-    labels = np.arange(64) % mc.num_classes if mc.conditional else None
-    return z, labels, 8
+    seeds, labels, cols = grid_layout(mc.num_classes)
+    return z_batch(seeds, mc.nz), (np.asarray(labels, dtype=np.int64) if labels is not None else None), cols
 
 
 @torch.no_grad()
@@ -293,7 +284,7 @@ class Trainer:
             d = _unwrap(self.D)
             was = d.training
             d.eval()
-            xs = (torch.from_numpy(images).permute(0, 3, 1, 2).float() / 127.5 - 1.0).to(self.device)
+            xs = from_uint8(torch.from_numpy(images).permute(0, 3, 1, 2)).to(self.device)
             _, cls = d(xs)
             d.train(was)
             out["class_agreement"] = float((cls.argmax(1) == self.fixed_labels).float().mean())

@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 from gan_core.checkpoints import CONFIG, GENERATOR_EMA, resolve  # noqa: E402
 from gan_core.evaluate import evaluate_checkpoint, format_table  # noqa: E402
-from gan_core.images import make_grid, save_png  # noqa: E402
+from gan_core.images import grid_layout, make_grid, save_png  # noqa: E402
 from gan_core.render import RenderService  # noqa: E402
 from gan_core.runs import RunDir  # noqa: E402
 
@@ -167,13 +167,8 @@ def main() -> int:
     result = evaluate_checkpoint(dst, n=args.n)
     (dst / "evaluation.json").write_text(json.dumps(result, indent=2) + "\n")
     svc = RenderService(dst, threads=0)
-    k = svc.cfg.num_classes
-    if k and k <= 10:
-        seeds = [s for _ in range(k) for s in range(10)]
-        labels = [c for c in range(k) for _ in range(10)]
-        grid = make_grid(svc.render_seeds(seeds, labels), nrow=10)
-    else:
-        grid = make_grid(svc.render_seeds(list(range(64)), [i % k for i in range(64)] if k else None), nrow=8)
+    seeds, labels, cols = grid_layout(svc.cfg.num_classes)
+    grid = make_grid(svc.render_seeds(seeds, labels), nrow=cols)
     save_png(grid, dst / "samples.png")
     wall_file = run.path / ".wall_seconds"
     wall = float(wall_file.read_text()) if wall_file.exists() else None

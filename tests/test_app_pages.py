@@ -103,15 +103,15 @@ def test_gallery_cards_quote_the_judge(home: Path) -> None:
     assert not at.exception and line in [c.value for c in at.caption]
 
 
-def test_gallery_layout_rows_per_class_and_identities() -> None:
-    from ui.gallery import gallery_layout
+def test_grid_layout_is_one_rule_for_every_grid() -> None:
+    from gan_core.images import grid_layout
 
-    seeds, labels, cols = gallery_layout(10, True)
-    assert cols == 8 and len(seeds) == 80 and labels[:9] == [0] * 8 + [1] and seeds[8] == 0
-    seeds, labels, cols = gallery_layout(40, True)
-    assert labels == list(range(32)) and seeds == list(range(32))
-    seeds, labels, _ = gallery_layout(0, False)
-    assert labels is None and seeds == list(range(32))
+    seeds, labels, cols = grid_layout(10)  # few classes: one row per class, 10 seeds across
+    assert cols == 10 and len(seeds) == 100 and labels[:11] == [0] * 10 + [1] and seeds[10] == 0
+    seeds, labels, cols = grid_layout(40)  # many classes (faces): 64 seeds, labels cycling
+    assert cols == 8 and seeds == list(range(64)) and labels[:41] == list(range(40)) + [0]
+    seeds, labels, cols = grid_layout(0)
+    assert labels is None and seeds == list(range(64)) and cols == 8
 
 
 def test_gallery_grid_is_rendered_by_the_hub(home: Path) -> None:
@@ -119,8 +119,8 @@ def test_gallery_grid_is_rendered_by_the_hub(home: Path) -> None:
 
     tiny_checkpoint(home / "published" / "digits-mini", "acgan", 3)
     grid, info = gallery_grid("digits-mini")
-    # 3 rows (classes) x 8 seeds of 32 px with 2 px padding
-    assert grid.shape == (3 * 34 + 2, 8 * 34 + 2, 1) and grid.dtype == np.uint8
+    # 3 rows (classes) x 10 seeds of 32 px with 2 px padding (images.grid_layout)
+    assert grid.shape == (3 * 34 + 2, 10 * 34 + 2, 1) and grid.dtype == np.uint8
     assert info["num_classes"] == 3
     assert not np.array_equal(grid[2:34, 2:34], grid[36:68, 2:34])  # different classes differ
 
