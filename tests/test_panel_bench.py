@@ -1,6 +1,6 @@
 """Smoke runs of the latency benchmarks (tiny model, few requests): they run and report figures.
 
-The real figures come from running `python -m gan_core.bench_render` / `bench_http` by hand.
+The real figures come from running `python -m bench render` / `python -m bench http` by hand.
 """
 
 from __future__ import annotations
@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from gan_core import bench_http, bench_render
+from bench import http, render, timing
+from bench.__main__ import main
 from panel_support import make_checkpoints
 
 
@@ -26,25 +27,25 @@ def tiny_training(folder: Path) -> list[str]:
 
 def test_render_bench_idle_and_while_training(ckpt: Path, tiny_folder: Path,
                                               capsys: pytest.CaptureFixture[str]) -> None:
-    result = bench_render.run(ckpt, n=30, warmup=3, train=True, train_args=tiny_training(tiny_folder))
+    result = render.run(ckpt, n=30, warmup=3, train=True, train_args=tiny_training(tiny_folder))
     for phase in ("idle", "training"):
         r = result[phase]["render"]
         assert r["n"] == 30 and 0 < r["p50_ms"] <= r["p95_ms"] <= r["max_ms"]
         assert result[phase]["render+png"]["p50_ms"] > 0
     assert result["training"]["train_steps_during"] > 0  # the load was real
-    assert bench_render.main(["--checkpoint", str(ckpt), "--n", "5", "--warmup", "1", "--no-train"]) == 0
+    assert main(["render", "--checkpoint", str(ckpt), "--n", "5", "--warmup", "1", "--no-train"]) == 0
     out = capsys.readouterr().out
-    assert "idle     render" in out and "p95" in out
-    assert bench_render.main(["--checkpoint", str(ckpt.parent / "missing"), "--no-train"]) == 2
+    assert "idle     render" in out and "p95" in out and "goal: p95 <= 10 ms" in out
+    assert main(["render", "--checkpoint", str(ckpt.parent / "missing"), "--no-train"]) == 2
     assert "error:" in capsys.readouterr().err
 
 
 def test_http_bench_16_clients_while_training_without_errors(ckpt: Path, tiny_folder: Path) -> None:
     """The hardening load case at CI scale: 16 concurrent clients (far more than the 2 renders the
     queue runs at once) while a training process runs; every request completes. The full 16 x 50
-    figures come from `python -m gan_core.bench_http` by hand."""
-    result = bench_http.run(str(ckpt), n=10, warmup=2, train=False, load=True, clients=16, requests=4,
-                            train_args=tiny_training(tiny_folder))
+    figures come from `python -m bench http` by hand."""
+    result = http.run(str(ckpt), n=10, warmup=2, train=False, load=True, clients=16, requests=4,
+                      train_args=tiny_training(tiny_folder))
     assert result["checkpoint"] == "plain"
     idle = result["idle"]
     assert idle["call"]["n"] == 10 and 0 < idle["call"]["p50_ms"] <= idle["call+image"]["p50_ms"]
@@ -53,16 +54,16 @@ def test_http_bench_16_clients_while_training_without_errors(ckpt: Path, tiny_fo
     assert load["errors"] == 0, load.get("first_error")
     assert load["n"] == 64 and load["p95_ms"] >= load["p50_ms"] > 0
     assert result["train_steps_during"] > 0  # the training really ran meanwhile
-    assert "load     16 clients x 4 requests while training:" in bench_http.report(result)
+    assert "load     16 clients x 4 requests while training:" in http.report(result)
 
 
 def test_event_stream_parsing() -> None:
-    assert bench_http.parse_sse(b'event: heartbeat\ndata: null\n\nevent: error\ndata: {"error": "x"}\n\n') \
+    assert http.parse_sse(b'event: heartbeat\ndata: null\n\nevent: error\ndata: {"error": "x"}\n\n') \
         == ("error", {"error": "x"})
-    assert bench_http.parse_sse(b'event: complete\ndata: [1]\n\n') == ("complete", [1])
+    assert http.parse_sse(b'event: complete\ndata: [1]\n\n') == ("complete", [1])
 
 
 def test_percentiles_match_numpy_definition() -> None:
-    assert bench_render.percentile([1, 2, 3, 4], 50) == 2.5
-    assert bench_render.percentile([10, 20, 30, 40, 50], 95) == pytest.approx(48.0)
-    assert bench_render.percentiles([5.0])["p95_ms"] == 5.0
+    assert timing.percentile([1, 2, 3, 4], 50) == 2.5
+    assert timing.percentile([10, 20, 30, 40, 50], 95) == pytest.approx(48.0)
+    assert timing.percentiles([5.0])["p95_ms"] == 5.0

@@ -1,7 +1,7 @@
-"""HTTP latency of the panel's /render endpoint, timed with raw HTTP on loopback.
+"""`python -m bench http`: HTTP latency of the panel's /render endpoint, timed with raw HTTP on loopback.
 
-    python -m gan_core.bench_http --checkpoint DIR|NAME [--n 200] [--clients 16 --requests 50]
-                                  [--no-train] [--no-load] [--json]
+    python -m bench http --checkpoint DIR|NAME [--n 200] [--clients 16 --requests 50]
+                         [--no-train] [--no-load] [--json]
 
 Starts `python gradio_app.py` on a free loopback port as a subprocess and times the minimal
 exchange Gradio 6 offers for a named, queued endpoint (the one `gradio_client` uses, without
@@ -38,9 +38,9 @@ from pathlib import Path
 from typing import Any, Sequence
 from urllib.parse import urlsplit
 
-from .bench_render import DEFAULT_ARGS, TrainingLoad, percentiles, stop_process
+from .load import DEFAULT_ARGS, ROOT, TrainingLoad, stop_process
+from .timing import percentiles
 
-ROOT = Path(__file__).resolve().parents[1]
 API = "/gradio_api"
 
 
@@ -291,8 +291,7 @@ def report(r: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m gan_core.bench_http", description=__doc__.splitlines()[0])
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoint", required=True,
                    help="a checkpoint folder (served alone) or the catalogue name of one")
     p.add_argument("--n", type=int, default=200, help="timed sequential requests per phase")
@@ -302,7 +301,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--no-train", action="store_true", help="skip the sequential phase while training")
     p.add_argument("--no-load", action="store_true", help="skip the load test")
     p.add_argument("--json", action="store_true")
-    a = p.parse_args(argv)
+
+
+def run_cli(a: argparse.Namespace) -> int:
     try:
         result = run(a.checkpoint, n=a.n, warmup=a.warmup, train=not a.no_train, load=not a.no_load,
                      clients=a.clients, requests=a.requests)
@@ -311,7 +312,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     print(json.dumps(result) if a.json else report(result))
     return 1 if result.get("load", {}).get("errors") else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
