@@ -12,6 +12,10 @@ Reported, on N generated samples (seeds 0..N-1; ACGAN classes spread evenly):
   memorisation            each sample's RMS pixel distance to its nearest training image, against
                           the same for held-out real images (a generator that replays its training
                           set sits far below the held-out figure)
+
+This module renders the samples, prepares the real reference (its judge features cached beside
+the decoded datasets) and runs the measurement; the formulas are in `metrics`, the judges (their
+registry and training) in `judges`, the printed table in `eval_report`.
 """
 
 from __future__ import annotations
@@ -30,60 +34,19 @@ import torch
 from .cli import positive_int, run_main
 from .config import ModelConfig
 from .errors import ConfigError
-from .judges import Judge, JudgeConfig, load_judge, save_judge, train_judge
+from .eval_report import format_table
+from .judges import JUDGES, Judge, JudgeConfig, build_judge, has_judge, judge_for_dataset, load_judge, reference_splits
 from .latent import z_batch
-from .metrics import frechet_distance, nearest_distances, precision_recall
+from .metrics import (class_consistency, class_mix_fd, even_subset, frechet_distance, memorisation_figures,
+                      nearest_distances, precision_recall)
 from .networks import for_inference
 
-JUDGE_ROOT = Path(__file__).resolve().parents[1] / "checkpoints" / "judges"
-# which judge measures which built-in dataset, and how it is trained
-JUDGES: dict[str, dict[str, Any]] = {
-    "digits": {"dataset": "mnist", "image_size": 32, "channels": 1, "width": 32, "feature_dim": 128,
-               "epochs": 4, "flip": False, "shift": 2, "batch_size": 128, "lr": 3e-3},
-    "faces": {"dataset": "orl-faces", "image_size": 64, "channels": 1, "width": 16, "feature_dim": 64,
-              "epochs": 60, "flip": True, "shift": 4, "batch_size": 32, "lr": 3e-3},
-}
-DATASET_JUDGE = {spec["dataset"]: name for name, spec in JUDGES.items()}
 MEMO_SAMPLES = 2000
-
-
-def base_dataset(source: str) -> str:
-    """'orl-faces:train' -> 'orl-faces'; folders and zips are returned as given."""
-    name, _, _ = source.partition(":")
-    return name if name in DATASET_JUDGE else source
-
-
-def judge_path(name: str) -> Path:
-    return JUDGE_ROOT / name
-
-
-def judge_for_dataset(source: str) -> Judge:
-    base = base_dataset(source)
-    if base not in DATASET_JUDGE:
-        raise ConfigError(f"no judge for dataset {source!r}: judges exist for {', '.join(DATASET_JUDGE)}")
-    return load_judge(judge_path(DATASET_JUDGE[base]))
-
-
-def reference_splits(source: str, image_size: int, channels: int) -> tuple[Any, Any]:
-    """(training split, held-out split) of a built-in dataset as ImageData."""
-    from .data import load_dataset
-
-    base = base_dataset(source)
-    train = load_dataset(base, image_size, channels=channels, split="train")
-    test = load_dataset(base, image_size, channels=channels, split="test")
-    return train, test
 
 
 def spread_labels(n: int, num_classes: int) -> np.ndarray:
     """n labels spread evenly over the classes in label order (as `sample --classes all`)."""
     return (np.arange(n) * num_classes // n).astype(np.int64)
-
-
-def even_subset(n: int, m: int) -> np.ndarray:
-    """m indices spread evenly over range(n) (all of them when m >= n)."""
-    if m >= n:
-        return np.arange(n)
-    return (np.arange(m) * n // m).astype(np.int64)
 
 
 @torch.no_grad()
@@ -190,19 +153,13 @@ def prepare_reference(judge: Judge, source: str, image_size: int, channels: int,
 
 
 def class_mix_floor(ref: Reference, histogram: np.ndarray) -> float | None:
-    """FD of real images given the samples' judged class mix: real half b reweighted so its
-    classes come in the proportions `histogram` gives, against real half a.
+    """FD of real images given the samples' judged class mix: real half b reweighted to the
+    proportions `histogram` gives, against real half a (`metrics.class_mix_fd`).
 
     A generator whose images were perfect but whose classes came in these proportions would
     score about this; the FD above it is image quality. None without labels, or when the
     samples land in a class half b lacks."""
-    if ref.labels_b is None:
-        return None
-    real = np.bincount(ref.labels_b, minlength=len(histogram)).astype(np.float64)
-    if np.any((histogram > 0) & (real == 0)):
-        return None
-    weights = np.where(real > 0, histogram / np.maximum(real, 1), 0.0)[ref.labels_b]
-    return frechet_distance(ref.feats_b, ref.feats_a, weights_a=weights)
+    return class_mix_fd(ref.feats_a, ref.feats_b, ref.labels_b, histogram)
 
 
 def evaluate_generator(generator: torch.nn.Module, cfg: ModelConfig, judge: Judge, ref: Reference, *,
@@ -223,11 +180,8 @@ def evaluate_generator(generator: torch.nn.Module, cfg: ModelConfig, judge: Judg
     out["precision"], out["recall"] = precision_recall(ref.feats_a[:m], subset, k=3)
     mapping = class_map(list(cfg.class_names), judge.cfg) if cfg.conditional else None
     if cfg.conditional and mapping is not None:
-        target = mapping[labels]
-        hit = preds == target
-        out["class_consistency"] = float(hit.mean())
-        out["class_consistency_per_class"] = {name: float(hit[labels == k].mean())
-                                              for k, name in enumerate(cfg.class_names)}
+        out["class_consistency"], out["class_consistency_per_class"] = class_consistency(
+            preds, mapping[labels], labels, list(cfg.class_names))
     elif cfg.conditional:
         out["class_consistency"] = None
         out["note"] = "the generator's class names do not match the judge's; class consistency skipped"
@@ -236,15 +190,7 @@ def evaluate_generator(generator: torch.nn.Module, cfg: ModelConfig, judge: Judg
     out["fd_class_mix_floor"] = class_mix_floor(ref, counts)
     if memorisation:
         k = min(MEMO_SAMPLES, len(images))
-        gen_nn = nearest_distances(images[:k], ref.train_images)
-        held_nn = ref.heldout_nn()
-        out["memorisation"] = {
-            "samples_nn_mean": float(gen_nn.mean()), "samples_nn_median": float(np.median(gen_nn)),
-            "heldout_nn_mean": float(held_nn.mean()), "heldout_nn_median": float(np.median(held_nn)),
-            "ratio": float(np.median(gen_nn) / max(np.median(held_nn), 1e-12)),
-            # share of samples closer to a training image than 99% of held-out real images are
-            "near_copies": float((gen_nn < np.percentile(held_nn, 1)).mean()),
-            "samples": int(k), "heldout": int(len(held_nn))}
+        out["memorisation"] = memorisation_figures(nearest_distances(images[:k], ref.train_images), ref.heldout_nn())
     out["render_seconds"] = round(t_render, 2)
     return out
 
@@ -268,12 +214,6 @@ def evaluate_checkpoint(checkpoint: str | Path, *, n: int = 10_000, seed: int = 
     return out
 
 
-def has_judge(source: str) -> bool:
-    """Whether a shipped judge can evaluate generators of this dataset (mnist, orl-faces)."""
-    base = base_dataset(source)
-    return base in DATASET_JUDGE and judge_path(DATASET_JUDGE[base]).is_dir()
-
-
 def light_evaluator(source: str, cfg: ModelConfig, n: int = 1000) -> Callable[[torch.nn.Module], dict[str, float]] | None:
     """A quick evaluator for the trainer (FD and class consistency on n samples), or None
     when the dataset has no judge."""
@@ -292,62 +232,7 @@ def light_evaluator(source: str, cfg: ModelConfig, n: int = 1000) -> Callable[[t
     return evaluate
 
 
-# -- judges ---------------------------------------------------------------------------------
-def build_judge(name: str, out: Path | None = None, epochs: int | None = None,
-                log: Callable[[str], None] = print) -> tuple[Path, JudgeConfig]:
-    """Train the named judge on its dataset's training split, test it on the held-out split, save it."""
-    if name not in JUDGES:
-        raise ConfigError(f"unknown judge {name!r}; choose {', '.join(JUDGES)}")
-    spec = JUDGES[name]
-    train, test = reference_splits(spec["dataset"], spec["image_size"], spec["channels"])
-    cfg = JudgeConfig(name=name, dataset=spec["dataset"], image_size=spec["image_size"],
-                      channels=spec["channels"], num_classes=train.num_classes,
-                      class_names=list(train.class_names), width=spec["width"], feature_dim=spec["feature_dim"],
-                      train_images=len(train), test_images=len(test), epochs=epochs or spec["epochs"])
-    t0 = time.perf_counter()
-    net, acc = train_judge(cfg, (train.images, train.labels), (test.images, test.labels), epochs=cfg.epochs,
-                           batch_size=spec["batch_size"], lr=spec["lr"], flip=spec["flip"], shift=spec["shift"],
-                           log=log)
-    cfg.test_accuracy = round(acc, 4)
-    cfg.train_seconds = round(time.perf_counter() - t0, 1)
-    path = save_judge(out or judge_path(name), cfg, net)
-    return path, cfg
-
-
-# -- command line ---------------------------------------------------------------------------
-def format_table(r: dict[str, Any]) -> str:
-    lines = [f"checkpoint        {r['checkpoint']}",
-             f"dataset / judge   {r['dataset']} / {r['judge']} (judge test accuracy {r['judge_test_accuracy']:.4f})",
-             f"samples           {r['n']} ({r['arch']}, {r['image_size']}px)",
-             f"FD                {r['fd']:.3f}   real-vs-real baseline {r['fd_real_baseline']:.3f} "
-             f"(x{r['fd_ratio']:.2f}; halves of {r['real_half_size']}); size-matched FD {r['fd_size_matched']:.3f}",
-             f"precision/recall  {r['precision']:.3f} / {r['recall']:.3f}  (k=3)"]
-    if r.get("class_consistency") is not None:
-        per = r["class_consistency_per_class"]
-        worst = min(per, key=per.get)
-        lines.append(f"class consistency {r['class_consistency']:.4f} overall; worst class {worst}: {per[worst]:.4f}")
-        if len(per) <= 10:
-            lines.append("  per class       " + "  ".join(f"{k}:{v:.3f}" for k, v in per.items()))
-    floor = r.get("fd_class_mix_floor")
-    if floor is not None:
-        lines.append(f"class-mix floor   {floor:.3f} (x{floor / max(r['fd_real_baseline'], 1e-12):.2f}): real images "
-                     "in the samples' judged class mix; FD beyond it comes from the images themselves")
-    hist = r["class_histogram"]
-    if len(hist) <= 10:
-        lines.append("judged classes    " + "  ".join(f"{k}:{v:.3f}" for k, v in hist.items()))
-    else:
-        vals = sorted(hist.values())
-        lines.append(f"judged classes    {sum(v > 0 for v in vals)}/{len(vals)} present; "
-                     f"min {vals[0]:.3f}, max {vals[-1]:.3f}")
-    m = r.get("memorisation")
-    if m:
-        lines.append(f"memorisation      nearest-training RMS distance: samples median {m['samples_nn_median']:.4f} "
-                     f"vs held-out real {m['heldout_nn_median']:.4f} (ratio {m['ratio']:.2f}); "
-                     f"near copies {m['near_copies']:.3%}")
-    lines.append(f"time              {r['seconds']:.1f} s (render {r['render_seconds']:.1f} s)")
-    return "\n".join(lines)
-
-
+# -- command line -------------------------------------------------------------------------
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m gan_core.evaluate", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -1,11 +1,15 @@
 """Judge classifiers: small CNNs trained by the project on the real data, used to measure generators.
 
+This module is the judges' one home: the network, loading and saving, the registry of which
+judge measures which built-in dataset (with the hyper-parameters that train it), and training.
+
 Inception-based FID needs weights downloaded at run time; a judge trained here on the same
 data is small enough to ship and measures what matters for these sets (which digit, which
 person), the way many MNIST GAN papers measure. Its penultimate layer gives the features for
 Fréchet distance and precision/recall; its predictions give class consistency and mode coverage.
 
-A judge folder: config.json {"format": "gan-studio-judge", "judge": JudgeConfig} + judge.safetensors.
+A judge folder: config.json {"format": "gan-studio-judge", "judge": JudgeConfig} + judge.safetensors,
+under `locations.judges_dir()` (`checkpoints/judges/<name>`, moved with `GAN_STUDIO_SHIPPED`).
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import dataclasses
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -27,6 +31,7 @@ from .config import from_dict, load_json, save_json
 from .device import inference_autocast
 from .errors import CheckpointError, ConfigError
 from .images import from_uint8
+from .locations import judges_dir
 from .serialize import load_tensors
 
 FORMAT = "gan-studio-judge"
@@ -48,6 +53,32 @@ class JudgeConfig:
     test_images: int = 0
     epochs: int = 0
     train_seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class JudgeSpec:
+    """Which built-in dataset a judge measures, and how it is trained (`build_judge`)."""
+
+    dataset: str
+    image_size: int
+    channels: int
+    width: int
+    feature_dim: int
+    epochs: int
+    flip: bool
+    shift: int
+    batch_size: int
+    lr: float
+
+
+# which judge measures which built-in dataset, and how it is trained
+JUDGES: dict[str, JudgeSpec] = {
+    "digits": JudgeSpec(dataset="mnist", image_size=32, channels=1, width=32, feature_dim=128,
+                        epochs=4, flip=False, shift=2, batch_size=128, lr=3e-3),
+    "faces": JudgeSpec(dataset="orl-faces", image_size=64, channels=1, width=16, feature_dim=64,
+                       epochs=60, flip=True, shift=4, batch_size=32, lr=3e-3),
+}
+DATASET_JUDGE = {spec.dataset: name for name, spec in JUDGES.items()}
 
 
 class JudgeNet(nn.Module):
@@ -230,3 +261,59 @@ def train_judge(cfg: JudgeConfig, train: tuple[np.ndarray, np.ndarray], test: tu
 def accuracy(judge: Judge, images: np.ndarray, labels: np.ndarray) -> float:
     _, pred = judge.run(images)
     return float((pred == labels).mean()) if len(labels) else 0.0
+
+
+# -- the registry: which judge measures which dataset ----------------------------------------
+def base_dataset(source: str) -> str:
+    """'orl-faces:train' -> 'orl-faces'; folders and zips are returned as given."""
+    name, _, _ = source.partition(":")
+    return name if name in DATASET_JUDGE else source
+
+
+def judge_path(name: str) -> Path:
+    """The folder of the named shipped judge."""
+    return judges_dir() / name
+
+
+def has_judge(source: str) -> bool:
+    """Whether a shipped judge can evaluate generators of this dataset (mnist, orl-faces)."""
+    base = base_dataset(source)
+    return base in DATASET_JUDGE and judge_path(DATASET_JUDGE[base]).is_dir()
+
+
+def judge_for_dataset(source: str) -> Judge:
+    base = base_dataset(source)
+    if base not in DATASET_JUDGE:
+        raise ConfigError(f"no judge for dataset {source!r}: judges exist for {', '.join(DATASET_JUDGE)}")
+    return load_judge(judge_path(DATASET_JUDGE[base]))
+
+
+def reference_splits(source: str, image_size: int, channels: int) -> tuple[Any, Any]:
+    """(training split, held-out split) of a built-in dataset as ImageData: what a judge trains and
+    tests on, and what an evaluation compares generated images with."""
+    from .data import load_dataset
+
+    base = base_dataset(source)
+    train = load_dataset(base, image_size, channels=channels, split="train")
+    test = load_dataset(base, image_size, channels=channels, split="test")
+    return train, test
+
+
+def build_judge(name: str, out: Path | None = None, epochs: int | None = None,
+                log: Callable[[str], None] = print) -> tuple[Path, JudgeConfig]:
+    """Train the named judge on its dataset's training split, test it on the held-out split, save it."""
+    if name not in JUDGES:
+        raise ConfigError(f"unknown judge {name!r}; choose {', '.join(JUDGES)}")
+    spec = JUDGES[name]
+    train, test = reference_splits(spec.dataset, spec.image_size, spec.channels)
+    cfg = JudgeConfig(name=name, dataset=spec.dataset, image_size=spec.image_size, channels=spec.channels,
+                      num_classes=train.num_classes, class_names=list(train.class_names), width=spec.width,
+                      feature_dim=spec.feature_dim, train_images=len(train), test_images=len(test),
+                      epochs=epochs or spec.epochs)
+    t0 = time.perf_counter()
+    net, acc = train_judge(cfg, (train.images, train.labels), (test.images, test.labels), epochs=cfg.epochs,
+                           batch_size=spec.batch_size, lr=spec.lr, flip=spec.flip, shift=spec.shift, log=log)
+    cfg.test_accuracy = round(acc, 4)
+    cfg.train_seconds = round(time.perf_counter() - t0, 1)
+    path = save_judge(out or judge_path(name), cfg, net)
+    return path, cfg

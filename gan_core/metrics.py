@@ -2,7 +2,8 @@
 
 - Fréchet distance between Gaussians fitted to two feature sets (Heusel et al. 2017).
 - Precision and recall with k-nearest-neighbour manifolds (Kynkäänniemi et al. 2019).
-- Nearest-neighbour distances, for memorisation checks.
+- Nearest-neighbour distances and the memorisation figures built on them.
+- Class figures: consistency with the requested class, the FD of the real data in a given class mix.
 """
 
 from __future__ import annotations
@@ -83,3 +84,45 @@ def nearest_distances(query: np.ndarray, ref: np.ndarray, chunk: int = 1024) -> 
         d2 = torch.addmm(r2[None, :], qc, r.T, alpha=-2.0)  # |r|^2 - 2 q.r, (chunk, M)
         out.append((d2.min(1).values + (qc * qc).sum(1)).clamp_min(0).sqrt())
     return (torch.cat(out) / np.sqrt(q.shape[1])).numpy()
+
+
+def even_subset(n: int, m: int) -> np.ndarray:
+    """m indices spread evenly over range(n) (all of them when m >= n): a subset of samples in
+    class order that keeps every class."""
+    if m >= n:
+        return np.arange(n)
+    return (np.arange(m) * n // m).astype(np.int64)
+
+
+def class_mix_fd(feats_a: np.ndarray, feats_b: np.ndarray, labels_b: np.ndarray | None,
+                 histogram: np.ndarray) -> float | None:
+    """FD of real features b, reweighted so their classes come in the proportions `histogram`
+    gives, against real features a: what samples with perfect images but this class mix would score.
+
+    None without labels, or when the histogram puts samples in a class b lacks."""
+    if labels_b is None:
+        return None
+    real = np.bincount(labels_b, minlength=len(histogram)).astype(np.float64)
+    if np.any((histogram > 0) & (real == 0)):
+        return None
+    weights = np.where(real > 0, histogram / np.maximum(real, 1), 0.0)[labels_b]
+    return frechet_distance(feats_b, feats_a, weights_a=weights)
+
+
+def class_consistency(preds: np.ndarray, target: np.ndarray, labels: np.ndarray,
+                      names: list[str]) -> tuple[float, dict[str, float]]:
+    """Share of samples judged as the class they were asked for: overall and per requested class
+    (`labels` index `names`; `target` is each sample's requested class in the judge's numbering)."""
+    hit = preds == target
+    return float(hit.mean()), {name: float(hit[labels == k].mean()) for k, name in enumerate(names)}
+
+
+def memorisation_figures(samples_nn: np.ndarray, heldout_nn: np.ndarray) -> dict[str, float | int]:
+    """Samples' nearest-training distances against held-out real images' (`nearest_distances`):
+    a generator that replays its training set sits far below the held-out figures."""
+    return {"samples_nn_mean": float(samples_nn.mean()), "samples_nn_median": float(np.median(samples_nn)),
+            "heldout_nn_mean": float(heldout_nn.mean()), "heldout_nn_median": float(np.median(heldout_nn)),
+            "ratio": float(np.median(samples_nn) / max(np.median(heldout_nn), 1e-12)),
+            # share of samples closer to a training image than 99% of held-out real images are
+            "near_copies": float((samples_nn < np.percentile(heldout_nn, 1)).mean()),
+            "samples": int(len(samples_nn)), "heldout": int(len(heldout_nn))}

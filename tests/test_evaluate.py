@@ -7,8 +7,9 @@ import pytest
 from gan_core.checkpoints import save_checkpoint
 from gan_core.config import ModelConfig
 from gan_core.errors import CheckpointError
-from gan_core.evaluate import Reference, class_map, class_mix_floor, even_subset, main, spread_labels
+from gan_core.evaluate import Reference, class_map, class_mix_floor, main, spread_labels
 from gan_core.judges import JudgeConfig, JudgeNet, load_judge, save_judge, train_judge
+from gan_core.metrics import even_subset
 from gan_core.networks import build_generator
 
 

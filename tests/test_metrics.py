@@ -70,3 +70,23 @@ def test_weighted_frechet_distance_changes_the_class_mix() -> None:
     weights = np.where(labels_a == 0, 0.8 / 0.5, 0.2 / 0.5)
     assert frechet_distance(a, b, weights_a=weights) < 0.05
     assert frechet_distance(a, a, weights_a=np.ones(len(a))) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_class_consistency_overall_and_per_requested_class() -> None:
+    from gan_core.metrics import class_consistency
+
+    labels = np.array([0, 0, 1, 1])  # requested classes, in the generator's numbering
+    target = np.array([5, 5, 7, 7])  # the same classes in the judge's numbering
+    overall, per = class_consistency(np.array([5, 5, 7, 1]), target, labels, ["a", "b"])
+    assert overall == 0.75 and per == {"a": 1.0, "b": 0.5}
+
+
+def test_memorisation_figures_tell_replayed_samples_from_new_ones() -> None:
+    from gan_core.metrics import memorisation_figures
+
+    held = np.linspace(0.1, 0.2, 101)
+    copies = memorisation_figures(np.full(50, 0.01), held)
+    fresh = memorisation_figures(np.full(50, 0.15), held)
+    assert copies["near_copies"] == 1.0 and copies["ratio"] < 0.1
+    assert fresh["near_copies"] == 0.0 and fresh["ratio"] == pytest.approx(1.0)
+    assert (fresh["samples"], fresh["heldout"]) == (50, 101) and fresh["heldout_nn_median"] == pytest.approx(0.15)

@@ -3,6 +3,9 @@
 Every run, upload and published checkpoint lives under the app's home directory
 (`GAN_STUDIO_HOME`, default `<project>/app_data`). Names from the UI go through
 `safe_name` (to create) or `child` (to look up), so no user string can point outside it.
+The shipped checkpoints are where the library says (`gan_core.locations.shipped_dir`:
+`GAN_STUDIO_SHIPPED`, default `<project>/checkpoints`); the dataset cache honours `GAN_STUDIO_CACHE`
+in `gan_core.data.paths`.
 """
 
 from __future__ import annotations
@@ -12,14 +15,19 @@ import re
 import unicodedata
 from pathlib import Path
 
+from gan_core.locations import shipped_dir
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-# GAN_STUDIO_SHIPPED points the shipped-checkpoint folder elsewhere (tests, demos); default <project>/checkpoints
-SHIPPED_DIR = Path(os.environ.get("GAN_STUDIO_SHIPPED") or PROJECT_ROOT / "checkpoints").resolve()
+HOME_ENV = "GAN_STUDIO_HOME"
+# the shipped-checkpoint folder as the process started (tests point it elsewhere with monkeypatch)
+SHIPPED_DIR = shipped_dir().resolve()
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
 def app_home() -> Path:
-    home = Path(os.environ.get("GAN_STUDIO_HOME", PROJECT_ROOT / "app_data")).resolve()
+    """The app's home folder (`$GAN_STUDIO_HOME`, default <project>/app_data), created if missing."""
+    env = os.environ.get(HOME_ENV)
+    home = (Path(env).expanduser() if env else PROJECT_ROOT / "app_data").resolve()
     home.mkdir(parents=True, exist_ok=True)
     return home
 

@@ -1,0 +1,26 @@
+"""Where the library finds the files the project ships: the shipped checkpoints and their judges.
+
+`GAN_STUDIO_SHIPPED` points the shipped-checkpoint folder elsewhere (tests, demos, a Space);
+default `<project>/checkpoints`. The judges live in its `judges/` subfolder. The data and cache
+folders have their own overrides in `gan_core.data.paths` (`GAN_STUDIO_DATA`, `GAN_STUDIO_CACHE`).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .data.paths import project_root
+
+SHIPPED_ENV = "GAN_STUDIO_SHIPPED"
+
+
+def shipped_dir() -> Path:
+    """The shipped-checkpoint folder (`$GAN_STUDIO_SHIPPED`, default <project>/checkpoints), read on each call."""
+    env = os.environ.get(SHIPPED_ENV)
+    return Path(env).expanduser() if env else project_root() / "checkpoints"
+
+
+def judges_dir() -> Path:
+    """The folder of the judge classifiers: `judges/` inside the shipped-checkpoint folder."""
+    return shipped_dir() / "judges"
