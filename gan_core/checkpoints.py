@@ -9,6 +9,10 @@ Layout of a checkpoint folder:
 
 A save writes a hidden sibling folder, fsyncs it, then swaps it in with two renames; if a
 crash falls between the renames, `resolve` finds the previous folder under `<name>.old`.
+
+`version` is the folder's format. A reader upgrades an older config.json in memory, one version
+at a time, through `MIGRATIONS` (version N -> a function returning the dict as version N + 1
+writes it), and refuses a newer one with a message that says so.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import os
 import shutil
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 import torch.nn as nn
@@ -30,7 +34,9 @@ from .errors import CheckpointError, ConfigError
 from .serialize import load_state, load_tensors, save_state
 
 FORMAT = "gan-studio-checkpoint"
-VERSION = 1
+VERSION = 1  # the format this code writes; bump it with a MIGRATIONS entry from the previous one
+# version N -> upgrade of a config.json dict written as version N to version N + 1 (none needed yet)
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
 CONFIG = "config.json"
 GENERATOR = "generator.safetensors"
 GENERATOR_EMA = "generator_ema.safetensors"
@@ -116,13 +122,41 @@ def resolve(path: str | Path) -> Path:
     return path
 
 
-def read_config(path: str | Path) -> tuple[ModelConfig, dict[str, Any]]:
-    """The model config and metadata of a checkpoint folder."""
-    path = resolve(path)
+def upgrade(raw: dict[str, Any], where: str | Path = "checkpoint") -> dict[str, Any]:
+    """A checkpoint's config.json dict brought to the current format `VERSION`.
+
+    Older versions go through `MIGRATIONS` one step at a time; a newer version, or one with no
+    way up, raises CheckpointError. A config.json without a version is the first format."""
+    version = raw.get("version", 1)
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise CheckpointError(f"{where}: format version {version!r} is not a positive whole number")
+    if version > VERSION:
+        raise CheckpointError(f"{where} was written by a newer GAN Studio: format {version}, "
+                              f"this version reads up to {VERSION}; update GAN Studio to load it")
+    while version < VERSION:
+        if version not in MIGRATIONS:
+            raise CheckpointError(f"{where}: no migration from checkpoint format {version} to {version + 1}")
+        raw = dict(MIGRATIONS[version](dict(raw)), version=version + 1)
+        version += 1
+    return raw
+
+
+def _read_raw(path: Path) -> dict[str, Any]:
+    """config.json of a resolved checkpoint folder, checked and upgraded to the current format."""
     try:
         raw = load_json(path / CONFIG, "checkpoint config")
-        if not isinstance(raw, dict) or raw.get("format") != FORMAT:
-            raise ConfigError(f"{path / CONFIG} is not a GAN Studio checkpoint config")
+    except ConfigError as e:
+        raise CheckpointError(str(e)) from None
+    if not isinstance(raw, dict) or raw.get("format") != FORMAT:
+        raise CheckpointError(f"{path / CONFIG} is not a GAN Studio checkpoint config")
+    return upgrade(raw, path)
+
+
+def read_config(path: str | Path) -> tuple[ModelConfig, dict[str, Any]]:
+    """The model config and metadata of a checkpoint folder (an older format upgraded)."""
+    path = resolve(path)
+    raw = _read_raw(path)
+    try:
         cfg = from_dict(ModelConfig, raw.get("model"))
     except ConfigError as e:
         raise CheckpointError(str(e)) from None
@@ -165,6 +199,7 @@ def load_generator(path: str | Path, *, ema: bool = True, device: str | torch.de
 
 def load_training_state(path: str | Path) -> dict[str, Any]:
     path = resolve(path)
+    _read_raw(path)  # a format this version reads
     file = path / TRAINING_STATE
     if not file.is_file():
         raise CheckpointError(f"{path} holds no training state; it can render but not resume")

@@ -123,3 +123,76 @@ def test_pickle_under_any_file_name_is_never_executed(tmp_path: Path, target: st
         load_generator(path)
         load_training_state(path)
     assert not Path("/tmp/gan_studio_pwned").exists()
+
+
+def _rewrite_config(path: Path, **changes) -> None:
+    import json
+
+    raw = json.loads((path / "config.json").read_text())
+    raw.update(changes)
+    (path / "config.json").write_text(json.dumps(raw))
+
+
+def test_a_newer_format_is_refused_with_a_clear_message(tmp_path: Path) -> None:
+    from gan_core import checkpoints
+
+    cfg = tiny_cfg()
+    path = save_checkpoint(tmp_path / "ck", cfg, build_generator(cfg))
+    _rewrite_config(path, version=checkpoints.VERSION + 1)
+    msg = (f"written by a newer GAN Studio: format {checkpoints.VERSION + 1}, "
+           f"this version reads up to {checkpoints.VERSION}")
+    for load in (read_config, load_generator, checkpoints.load_training_state):
+        with pytest.raises(CheckpointError, match=msg):
+            load(path)
+    _rewrite_config(path, version="2")
+    with pytest.raises(CheckpointError, match="format version '2' is not a positive whole number"):
+        read_config(path)
+
+
+def test_an_older_format_is_upgraded_through_the_migration_table(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pretend the format is at version 3 and a version-1 folder spells `ngf` as `width`: v1 -> v2
+    renamed it `g_width`, v2 -> v3 named it `ngf` and added a meta key. The v1 folder loads
+    through both steps, in order, and renders as before."""
+    import dataclasses
+
+    from gan_core import checkpoints
+
+    cfg = tiny_cfg(ngf=6)
+    g = build_generator(cfg).eval()
+    path = save_checkpoint(tmp_path / "ck", cfg, g, meta={"step": 3})
+    seen: list[int] = []
+
+    def rename(raw: dict, old: str, new: str) -> dict:
+        seen.append(raw["version"])
+        m = dict(raw["model"])
+        m[new] = m.pop(old)
+        return {**raw, "model": m}
+
+    monkeypatch.setattr(checkpoints, "VERSION", 3)
+    monkeypatch.setattr(checkpoints, "MIGRATIONS", {
+        1: lambda raw: rename(raw, "width", "g_width"),
+        2: lambda raw: {**rename(raw, "g_width", "ngf"), "meta": {**raw["meta"], "migrated": True}}})
+    v1_model = {("width" if k == "ngf" else k): v for k, v in dataclasses.asdict(cfg).items()}
+    _rewrite_config(path, version=1, model=v1_model)
+    g2, cfg2, meta = load_generator(path)
+    assert seen == [1, 2] and cfg2 == cfg and meta["migrated"] and meta["step"] == 3
+    z = torch.randn(2, 8, 1, 1)
+    with torch.no_grad():
+        assert torch.equal(g(z), g2(z))
+    monkeypatch.delitem(checkpoints.MIGRATIONS, 1)  # no way up from version 1
+    with pytest.raises(CheckpointError, match="no migration from checkpoint format 1 to 2"):
+        read_config(path)
+
+
+@pytest.mark.parametrize("name", ["mnist-acgan", "mnist-dcgan", "orl-faces-acgan"])
+def test_the_shipped_checkpoints_are_in_a_format_this_version_reads(name: str) -> None:
+    import json
+
+    from gan_core import checkpoints
+    from gan_core.locations import shipped_dir
+
+    path = shipped_dir() / name
+    assert json.loads((path / "config.json").read_text())["version"] <= checkpoints.VERSION
+    g, cfg, meta = load_generator(path)
+    assert meta["name"] == name and sum(p.numel() for p in g.parameters()) > 0
