@@ -40,13 +40,9 @@ from .latent import z_batch
 from .metrics import (class_consistency, class_mix_fd, even_subset, frechet_distance, memorisation_figures,
                       nearest_distances, precision_recall)
 from .networks import for_inference
+from .sample import spread_labels
 
 MEMO_SAMPLES = 2000
-
-
-def spread_labels(n: int, num_classes: int) -> np.ndarray:
-    """n labels spread evenly over the classes in label order (as `sample --classes all`)."""
-    return (np.arange(n) * num_classes // n).astype(np.int64)
 
 
 @torch.no_grad()
@@ -189,8 +185,11 @@ def evaluate_generator(generator: torch.nn.Module, cfg: ModelConfig, judge: Judg
     out["class_histogram"] = {judge.cfg.class_names[i]: float(c) for i, c in enumerate(counts)}
     out["fd_class_mix_floor"] = class_mix_floor(ref, counts)
     if memorisation:
-        k = min(MEMO_SAMPLES, len(images))
-        out["memorisation"] = memorisation_figures(nearest_distances(images[:k], ref.train_images), ref.heldout_nn())
+        # samples come in class order: an even subset keeps every class (the first 2,000 of 10,000
+        # MNIST samples would be all 0s and 1s, the digits that sit closest to training images)
+        pick = even_subset(len(images), MEMO_SAMPLES)
+        out["memorisation"] = memorisation_figures(nearest_distances(images[pick], ref.train_images),
+                                                   ref.heldout_nn())
     out["render_seconds"] = round(t_render, 2)
     return out
 

@@ -91,12 +91,6 @@ def save_png(image: np.ndarray, path: str | Path, metadata: dict[str, Any] | Non
     return path
 
 
-def read_png_metadata(path_or_bytes: str | Path | bytes) -> dict[str, str]:
-    src = io.BytesIO(path_or_bytes) if isinstance(path_or_bytes, bytes) else path_or_bytes
-    with Image.open(src) as im:
-        return {k: v for k, v in im.info.items() if isinstance(v, str)}
-
-
 def encode_gif(frames: Sequence[np.ndarray], duration_ms: int = 50, loop: int = 0,
                comment: str | None = None) -> bytes:
     """Frames (H, W, C) uint8 -> animated GIF bytes; `comment` is stored in the GIF (e.g. a recipe)."""

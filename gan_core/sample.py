@@ -34,6 +34,11 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def spread_labels(n: int, num_classes: int) -> np.ndarray:
+    """n labels spread evenly over the classes in label order (`--classes all`, and evaluations)."""
+    return (np.arange(n) * num_classes // n).astype(np.int64)
+
+
 def sample_labels(n: int, num_classes: int, classes: str | None, class_index: int | None,
                   seed: int) -> np.ndarray:
     """Labels for n images: even spread in label order (--classes all), one class, or random."""
@@ -46,7 +51,7 @@ def sample_labels(n: int, num_classes: int, classes: str | None, class_index: in
             raise ConfigError(f"--class must be between 0 and {num_classes - 1}, got {class_index}")
         return np.full(n, class_index, dtype=np.int64)
     if classes == "all":
-        return (np.arange(n) * num_classes // n).astype(np.int64)
+        return spread_labels(n, num_classes)
     return np.random.RandomState(seed).randint(0, num_classes, n).astype(np.int64)
 
 

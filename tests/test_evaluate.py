@@ -7,10 +7,11 @@ import pytest
 from gan_core.checkpoints import save_checkpoint
 from gan_core.config import ModelConfig
 from gan_core.errors import CheckpointError
-from gan_core.evaluate import Reference, class_map, class_mix_floor, main, spread_labels
+from gan_core.evaluate import Reference, class_map, class_mix_floor, main
 from gan_core.judges import JudgeConfig, JudgeNet, load_judge, save_judge, train_judge
 from gan_core.metrics import even_subset
 from gan_core.networks import build_generator
+from gan_core.sample import spread_labels
 
 
 def test_spread_labels_in_label_order() -> None:
@@ -103,3 +104,31 @@ def test_class_mix_floor_scores_real_features_in_the_samples_class_mix() -> None
     assert class_mix_floor(Reference(np.zeros(1), np.zeros(1), feats_a, feats_b, None), np.ones(3) / 3) is None
     # samples judged as a class the real half lacks: no floor rather than a wrong one
     assert class_mix_floor(ref, np.array([0.5, 0.25, 0.0, 0.25])) is None
+
+
+def test_memorisation_is_measured_on_samples_of_every_class(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Samples come in class order; the memorisation check takes an even subset of them, not the
+    first MEMO_SAMPLES (which, for 10,000 MNIST samples, were all 0s and 1s)."""
+    from types import SimpleNamespace
+
+    import gan_core.evaluate as ev
+
+    n, k = 200, 20
+    labels = spread_labels(n, 10)
+    images = np.broadcast_to(labels[:, None, None, None].astype(np.uint8), (n, 4, 4, 1)).copy()  # pixel = class
+    monkeypatch.setattr(ev, "render", lambda g, cfg, n, seed: (images, labels))
+    monkeypatch.setattr(ev, "MEMO_SAMPLES", k)
+    queried: list[np.ndarray] = []
+    real_nn = ev.nearest_distances
+    monkeypatch.setattr(ev, "nearest_distances", lambda q, r: queried.append(q) or real_nn(q, r))
+    rs = np.random.RandomState(1)
+    names = [str(i) for i in range(10)]
+    judge = SimpleNamespace(cfg=JudgeConfig(num_classes=10, class_names=names, feature_dim=3),
+                            run=lambda x: (rs.randn(len(x), 3), x[:, 0, 0, 0].astype(np.int64)))
+    train, test = (rs.randint(0, 10, (m, 4, 4, 1), dtype=np.uint8) for m in (50, 30))
+    ref = Reference(train, test, rs.randn(100, 3), rs.randn(100, 3), data_key=f"memo-{rs.randint(1 << 30)}")
+    cfg = ModelConfig(arch="acgan", image_size=32, channels=1, nz=16, ngf=8, num_classes=10, class_names=names)
+    r = ev.evaluate_generator(None, cfg, judge, ref, n=n)
+    samples = queried[0]  # then the held-out images' own check
+    assert len(samples) == k and sorted(set(samples[:, 0, 0, 0])) == list(range(10))
+    assert r["memorisation"]["samples"] == k and r["class_consistency"] == 1.0
