@@ -32,7 +32,7 @@ with st.container(border=True):
             st.markdown(f":material/memory: **GPU {g['index']}: {g['name']}** · {g['memory_gib']} GiB memory — "
                         "training uses it by default.")
     else:
-        bf16 = "with native bf16 (mixed precision trains 2–3× faster)" if dev.get("cpu_bf16") else "without bf16"
+        bf16 = "with native bf16 (training uses bf16 mixed precision)" if dev.get("cpu_bf16") else "without bf16"
         st.markdown(f":material/memory: **CPU only: {dev.get('cpu_cores')} cores**, {bf16}. No CUDA GPU is visible, "
                     "so training runs on the CPU: small images (32–64 px) train in minutes.")
     if dev.get("mps"):
@@ -57,13 +57,7 @@ for entry in entries:
             st.markdown(f"**{entry.name}**")
             st.caption(f"{entry.kind} · {entry.arch.upper()} · {entry.image_size} px · "
                        f"{'colour' if entry.channels == 3 else 'greyscale'}")
-            if entry.num_classes and entry.num_classes <= 10:
-                st.caption(f"one row per class: {', '.join(entry.class_names)}")
-            elif entry.num_classes:
-                st.caption(f"one image per class (first {min(entry.num_classes, gallery.MAX_IDENTITIES)} of "
-                           f"{entry.num_classes})")
-            else:
-                st.caption("seeds 0–31")
+            st.caption(gallery.grid_caption(entry.num_classes, entry.class_names))
             meta = entry.meta or {}
             if meta.get("step"):
                 st.caption(f"trained {meta['step']:,} steps on {doctor_view.label_for_source(str(meta.get('dataset', '?')))}")

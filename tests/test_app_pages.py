@@ -65,14 +65,16 @@ def test_explore_page_is_in_the_navigation_only_when_its_file_exists(home: Path)
 def test_home_gallery_renders_every_published_checkpoint(home: Path) -> None:
     tiny_checkpoint(home / "published" / "digits-mini", "acgan", 3)
     tiny_checkpoint(home / "published" / "blobs", "dcgan")
+    tiny_checkpoint(home / "published" / "people", "acgan", 12)  # more classes than grid rows (faces)
     at = app().run()
     assert not at.exception and not at.warning
     names = [m.value for m in at.markdown if m.value.startswith("**") and m.value.endswith("**")]
-    assert names == ["**blobs**", "**digits-mini**"]
+    assert names == ["**blobs**", "**digits-mini**", "**people**"]
     images = at.image
-    assert len(images) == 2
+    assert len(images) == 3
     captions = " ".join(c.value for c in at.caption)
-    assert "one row per class: 0, 1, 2" in captions and "seeds 0–31" in captions
+    assert "one row per class: 0, 1, 2" in captions and "seeds 0–63, 8 per row ·" not in captions
+    assert "seeds 0–63, 8 per row" in captions and "seeds 0–63, 8 per row, classes in turn (all 12)" in captions
     assert "trained 1,234 steps on digits" in captions
     assert any("CPU" in m.value or "GPU" in m.value for m in at.markdown)  # device info
 
@@ -101,6 +103,16 @@ def test_gallery_cards_quote_the_judge(home: Path) -> None:
     assert quality_summary(home, {}) is None  # unreadable: no line rather than a broken page
     at = app().run()
     assert not at.exception and line in [c.value for c in at.caption]
+
+
+def test_gallery_captions_say_what_the_grid_shows() -> None:
+    from gan_core.images import grid_layout
+    from ui.gallery import grid_caption
+
+    assert grid_caption(3, ["ann", "bob", "cy"]) == "one row per class: ann, bob, cy"
+    seeds, _, cols = grid_layout(0)
+    assert grid_caption(0, []) == f"seeds 0–{len(seeds) - 1}, {cols} per row"
+    assert grid_caption(40, [f"s{i}" for i in range(40)]).endswith(", classes in turn (all 40)")
 
 
 def test_grid_layout_is_one_rule_for_every_grid() -> None:

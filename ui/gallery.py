@@ -21,6 +21,18 @@ def gallery_grid(name: str) -> tuple[np.ndarray, dict[str, Any]]:
     return make_grid(images, nrow=cols, padding=2), info
 
 
+def grid_caption(num_classes: int, class_names: list[str]) -> str:
+    """What the gallery grid shows, in words, read from the grid's layout (`images.grid_layout`)."""
+    from gan_core.images import grid_layout
+
+    seeds, labels, cols = grid_layout(num_classes)
+    rows = [labels[i:i + cols] for i in range(0, len(labels), cols)] if labels else []
+    if rows and all(len(set(r)) == 1 for r in rows):
+        return f"one row per class: {', '.join(class_names[r[0]] for r in rows)}"
+    classes = f", classes in turn (all {num_classes})" if labels else ""
+    return f"seeds {seeds[0]}–{seeds[-1]}, {cols} per row{classes}"
+
+
 def weights_hash(name: str) -> str:
     """Cache key part: changes when a published name is replaced by other weights."""
     from gan_core.checkpoints import weights_hash as _hash
