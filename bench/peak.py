@@ -42,7 +42,7 @@ def measure_peak(seconds: float = 1.0, rounds: int = 3, device: torch.device | N
         return best
 
     n, batch = (8192, 256) if cuda else (4096, 32)
-    # TODO(coordinator): the GPU's bf16 test belongs in gan_core.device beside cpu_has_bf16
+    # the GPU's bf16 test is to move into gan_core.device beside cpu_has_bf16
     has_bf16 = torch.cuda.is_bf16_supported() if cuda else cpu_has_bf16()
     out: dict[str, float] = {}
     for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):

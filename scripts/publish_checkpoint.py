@@ -1,9 +1,17 @@
-"""Copy a finished run's EMA generator into checkpoints/<name>/ and write its model card.
+"""Publish a finished run as a shipped checkpoint, and write the model cards.
 
     python scripts/publish_checkpoint.py --run runs/ship-mnist-acgan --name mnist-acgan --command "..."
+    python scripts/publish_checkpoint.py --cards-only [NAME ...]
 
-The card records the data, the exact command, steps, wall time on this machine and the
-output of `python -m gan_core.evaluate` (run here, 10,000 samples).
+Publishing copies the run's EMA generator into <shipped>/<name>/ (`GAN_STUDIO_SHIPPED`, default
+checkpoints/) with a training record in its config.json meta (the command, the run's data and
+train settings, wall time, machine), evaluates it with `python -m gan_core.evaluate` (10,000
+samples: evaluation.json), renders samples.png and writes README.md, the model card.
+
+`--cards-only` rewrites the cards of the named shipped checkpoints (default: all of them) and the
+README's "Shipped checkpoints" table from what each folder holds, without training or evaluating
+again. Every figure on a card or in the table is read from the folder's evaluation.json and
+config.json: none is typed here (tests/test_model_cards.py checks the committed files match).
 """
 
 from __future__ import annotations
@@ -16,16 +24,17 @@ import shutil
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from gan_core.checkpoints import CONFIG, GENERATOR_EMA, resolve  # noqa: E402
-from gan_core.evaluate import evaluate_checkpoint, format_table  # noqa: E402
-from gan_core.images import grid_layout, make_grid, save_png  # noqa: E402
-from gan_core.render import RenderService  # noqa: E402
-from gan_core.runs import RunDir  # noqa: E402
+from gan_core.eval_report import format_table  # noqa: E402
+from gan_core.locations import shipped_dir  # noqa: E402
 
+EVALUATION = "evaluation.json"
+CARD = "README.md"
 DATA_NOTES = {
     "mnist": "MNIST training split: 60,000 handwritten digits, 28x28 grey, resized to 32x32 "
              "(LeCun, Cortes, Burges; CC BY-SA 3.0; vendored in data/mnist).",
@@ -35,146 +44,238 @@ DATA_NOTES = {
 }
 
 
-def limits(name: str, r: dict) -> list[str]:
-    """What the numbers mean and what limits each model, in words for the card."""
-    if name == "orl-faces-acgan":
-        m = r["memorisation"]
-        return [
-            "## How far it got, and what limits it", "",
-            f"- **Faces, varied, not copies.** Samples are recognisable, varied faces (glasses, beards, pose, "
-            f"lighting). The median distance of a sample to its nearest training photo is {m['samples_nn_median']:.3f}, "
-            f"above the {m['heldout_nn_median']:.3f} of held-out real photos (ratio {m['ratio']:.2f}; "
-            f"{m['near_copies']:.1%} near copies): the generator does not replay its 320 photos.",
-            f"- **Identity, partly.** The identity judge reads {r['class_consistency']:.1%} of samples as the "
-            "requested person (chance: 2.5%). It grew with training: 29% at step 12,000 and 50% at 24,000 "
-            "(10,000 samples each), and was still rising slowly when the run stopped. With 8 photos per person "
-            "the generator learns what a face is sooner than who it is. Training D's classifier on real photos "
-            "only (`--aux-real-only`) matters: an otherwise similar run where it also learned from generated "
-            "faces reached 17% at step 12,000 (this one: 29%). Trained in three legs (12,000 steps with 1 "
-            "thread, resumed to 24,000 and to 36,000 with 2 threads and a light evaluation every 1,000 steps).",
-            f"- **Few real images.** The real-vs-real FD baseline uses two halves of only {r['real_half_size']} "
-            f"photos, so FD figures are noisy; the size-matched FD ({r['fd_size_matched']:.1f}) compares as many "
-            f"samples as that baseline does, and precision/recall use {r['real_half_size']} samples spread "
-            "evenly over the 40 people.",
-            "- **What would help**: more photos per person, a larger generator (ngf 32 keeps a step fast on "
-            "two CPU cores), and longer training; DiffAugment (translation, cutout, colour) and flips already "
-            "keep D from memorising the set.", ""]
-    if name == "mnist-acgan":
-        m = r["memorisation"]
-        return [
-            "## What the numbers mean", "",
-            f"- **Class control**: the digit judge reads {r['class_consistency']:.2%} of samples as the requested "
-            f"digit; the worst digit is {min(r['class_consistency_per_class'].values()):.1%}. Training D's "
-            "classifier on real digits only (`--aux-real-only`) with a class-loss weight of 3 took this from "
-            "97.7% (16,000 steps of the tutorial's ACGAN objective) to the figure above in 12,000 steps.",
-            f"- **Memorisation**: samples sit closer to their nearest training digit (median "
-            f"{m['samples_nn_median']:.3f}) than held-out test digits do ({m['heldout_nn_median']:.3f}) because "
-            "they are clean, typical strokes; only "
-            f"{m['near_copies']:.2%} are closer than 99% of held-out digits are (1% would be expected of real, "
-            "unseen digits), so the generator is not replaying training images.", ""]
-    if name == "mnist-dcgan":
+# -- the card: a function of the folder ---------------------------------------------------------
+def _fig(x: float) -> str:
+    """A distance as cards and the README print it: three decimals below 1, two above."""
+    return f"{x:.3f}" if abs(x) < 1 else f"{x:.2f}"
+
+
+def _training_text(run: dict[str, Any], conditional: bool, step: int, epoch: float | None) -> str:
+    """The Training row from the run's recorded settings (a setting the record lacks is left out)."""
+    t, d = run.get("train", {}), run.get("data", {})
+    steps = t.get("steps")
+    done = f"{step} steps" if steps in (None, step) else f"{step} of {steps} steps"
+    parts = [f"{done} x batch {t.get('batch_size', '?')}" + (f" ({epoch:.1f} epochs)" if epoch is not None else ""),
+             f"loss {t.get('loss', '?')}",
+             f"Adam lr G {t.get('lr_g')} / D {t.get('lr_d')}, betas ({t.get('beta1')}, {t.get('beta2')})",
+             f"EMA {t.get('ema')}"]
+    if t.get("diffaug"):
+        parts.append(f"DiffAugment {t['diffaug']}")
+    if d.get("hflip"):
+        parts.append("h-flip")
+    if t.get("label_smoothing"):
+        parts.append(f"one-sided label smoothing {t['label_smoothing']}")
+    if t.get("r1_gamma"):
+        parts.append(f"R1 penalty gamma {t['r1_gamma']:g} (every {t.get('r1_every')} D updates)")
+    if conditional and t.get("aux_on_fake") is False:
+        parts.append("D's classifier on real images only")
+    if conditional and t.get("aux_weight", 1) != 1:
+        parts.append(f"class-loss weight {t['aux_weight']:g}")
+    if "seed" in t:
+        parts.append(f"seed {t['seed']}")
+    return ", ".join(parts)
+
+
+def _what_the_numbers_mean(r: dict[str, Any], num_classes: int) -> list[str]:
+    """Plain-words reading of this checkpoint's evaluation (every figure from `r`)."""
+    lines = ["## What the numbers mean", ""]
+    base = r["fd_real_baseline"]
+    if r.get("class_consistency") is not None:
+        per = r["class_consistency_per_class"]
+        worst = min(per, key=per.get)
+        lines.append(f"- **Class control**: the judge reads {r['class_consistency']:.1%} of samples as the requested "
+                     f"class (chance: {1 / num_classes:.1%}); the worst, class {worst}, at {per[worst]:.1%}.")
+    else:
         hist = r["class_histogram"]
-        return [
-            "## What the numbers mean", "",
-            f"- **Every digit in its share**: the digit judge sees each digit in {min(hist.values()):.1%}-"
-            f"{max(hist.values()):.1%} of samples (MNIST itself: 9.0-11.2%).",
-            f"- **FD**: {r['fd']:.3f} in the judge's features, {r['fd_ratio']:.0f}x the real-vs-real baseline of "
-            f"two 10,000-image halves of MNIST ({r['fd_real_baseline']:.3f}, tiny because the halves are nearly "
-            "the same distribution); the class-conditional `mnist-acgan` reaches about 6x. Real digits in this "
-            f"model's judged class mix score {r['fd_class_mix_floor']:.3f} "
-            f"({r['fd_class_mix_floor'] / r['fd_real_baseline']:.1f}x, the `class-mix floor` line), so nearly all "
-            f"of the FD is image quality: precision {r['precision']:.2f} says about one sample in "
-            f"{round(1 / max(1e-9, 1 - r['precision']))} is a digit no real MNIST digit looks like.",
-            "- **What made the difference: the R1 penalty** (`--r1 1`, Mescheder et al. 2018). The same recipe "
-            "without it (48,000 steps) plateaued at FD 2.24 (63x) with digits in 7.6-12.8% of samples (class-mix "
-            "floor 0.52): its D won outright (D(G(z)) fell to about 0.01). With R1, "
-            "D(G(z)) stays near 0.44 and the FD keeps falling: on 10,000 samples 0.658 at step 12,000 and 0.409 "
-            "at step 23,000 (the best of the first 24,000), then the figure above. R1 weight 0.3 trailed (0.724 at "
-            "12,000 steps; light evaluation 0.76 against 0.55 at 20,000); weight 10 drew no digits after 2,000 "
-            "steps (stopped). Trained in three legs: 12,000 steps and a resume to 24,000 with 1 thread each while "
-            "the weight-0.3 run used the other core, then a resume to 36,000 with 2 threads (resume restores "
-            "optimizer, EMA and RNG state exactly).",
-            "- Tried before R1 and not better: DiffAugment translation and the hinge loss (FD 2.82 and 2.63 at "
-            "12,000 steps), D width 16, and D width 64 (best FD 2.33 at 21,000 steps).", ""]
-    return []
+        lines.append(f"- **Mode coverage**: the judge sees each of its {len(hist)} classes in "
+                     f"{min(hist.values()):.1%}-{max(hist.values()):.1%} of samples.")
+    fd_line = (f"- **FD**: {_fig(r['fd'])} in the judge's features, {r['fd_ratio']:.1f}x the distance between "
+               f"two disjoint halves of the real data ({_fig(base)}, halves of {r['real_half_size']:,} images)")
+    floor = r.get("fd_class_mix_floor")
+    if floor is not None:
+        fd_line += (f"; real images in the samples' judged class mix score {_fig(floor)} ({floor / base:.1f}x, the "
+                    "`class-mix floor` line), and the FD beyond that comes from the images themselves")
+    lines.append(fd_line + ".")
+    if r["precision"] < 1:
+        lines.append(f"- **Precision {r['precision']:.2f} / recall {r['recall']:.2f}**: about one sample in "
+                     f"{round(1 / (1 - r['precision']))} lies outside the real images' manifold in the judge's "
+                     f"features; {r['recall']:.0%} of real images lie inside the samples'.")
+    if r["real_half_size"] < 1000:
+        lines.append(f"- **Few real images**: the baseline compares two halves of {r['real_half_size']} images, so "
+                     f"FD figures are noisy; the size-matched FD ({_fig(r['fd_size_matched'])}) compares as many "
+                     "samples, spread evenly over the classes, as the baseline does.")
+    m = r.get("memorisation")
+    if m:
+        lines.append(f"- **Memorisation**: the median distance of a sample to its nearest training image is "
+                     f"{m['samples_nn_median']:.3f}, against {m['heldout_nn_median']:.3f} for held-out real images "
+                     f"(ratio {m['ratio']:.2f}; a generator replaying its training set sits far below 1); "
+                     f"{m['near_copies']:.2%} of "
+                     f"{m['samples']:,} samples are closer to a training image than 99% of held-out images are "
+                     "(1% is what unseen real images would give).")
+    return lines + [""]
 
 
-def card(name: str, run: RunDir, command: str, result: dict, wall: float | None, ckpt_meta: dict) -> str:
-    cfg = run.load_config()
-    m, t = cfg.model, cfg.train
-    rows = run.read_metrics()
-    last = rows[-1] if rows else {}
-    epochs = last.get("epoch", 0)
-    train_s = last.get("time", 0)
-    size_mb = (ROOT / "checkpoints" / name / GENERATOR_EMA).stat().st_size / 2**20
+def card(folder: Path) -> str:
+    """The model card of a shipped checkpoint folder, from its config.json and evaluation.json alone."""
+    from gan_core.checkpoints import read_config
+
+    name = folder.name
+    m, meta = read_config(folder)
+    r = json.loads((folder / EVALUATION).read_text(encoding="utf-8"))
+    rec = meta.get("training") or {}
+    run = rec.get("run_config") or {}
+    at = meta.get("metrics") or {}
+    step = int(meta.get("step", at.get("step", 0)))
+    source = meta.get("dataset") or run.get("data", {}).get("source", "?")
+    size_mb = (folder / GENERATOR_EMA).stat().st_size / 2**20
     cls = f", {m.num_classes} classes" if m.num_classes else ", unconditional"
+    machine = rec.get("machine", "?")
+    n = int(r["n"])
     lines = [
         f"# {name}", "",
         f"{m.arch.upper()} generator, {m.image_size}x{m.image_size}, {m.channels} channel(s){cls}; "
-        f"trained by GAN Studio's own CLI on a 2-core CPU.", "",
+        f"trained by GAN Studio's own CLI ({machine}).", "",
         "| | |", "|---|---|",
         f"| Architecture | {m.arch} {m.image_size}px, nz {m.nz}, ngf {m.ngf}, ndf {m.ndf}, D norm {m.d_norm} |",
-        f"| Data | {DATA_NOTES.get(cfg.data.source, cfg.data.source)} |",
-        f"| Training | {t.steps} steps x batch {t.batch_size} ({epochs:.1f} epochs), loss {t.loss}, Adam "
-        f"lr G {t.lr_g} / D {t.lr_d}, betas ({t.beta1}, {t.beta2}), EMA {t.ema}"
-        + (f", DiffAugment {t.diffaug}" if t.diffaug else "") + (", h-flip" if cfg.data.hflip else "")
-        + (f", one-sided label smoothing {t.label_smoothing}" if t.label_smoothing else "")
-        + (f", R1 penalty gamma {t.r1_gamma:g} (every {t.r1_every} D updates)" if t.r1_gamma else "")
-        + (", D's classifier on real images only" if m.conditional and not t.aux_on_fake else "")
-        + (f", class-loss weight {t.aux_weight:g}" if m.conditional and t.aux_weight != 1 else "")
-        + f", seed {t.seed} |",
-        f"| Command | `{command}` |",
-        f"| Time | {train_s / 60:.1f} min of training steps" + (f", {wall / 60:.1f} min wall clock" if wall else "")
-        + f" on this machine ({platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-        f"{run.read_status().get('device', 'cpu')}); the machine was shared with other work while training |",
-        f"| Weights | `{GENERATOR_EMA}` ({size_mb:.1f} MB): the EMA generator at step {ckpt_meta.get('step')}"
-        + (f" (the lowest light-evaluation FD of the run, {ckpt_meta['metrics']['eval_fd']:.3f} on 1,000 samples)"
-           if "eval_fd" in (ckpt_meta.get("metrics") or {}) else "")
+        f"| Data | {DATA_NOTES.get(source, source)} |",
+        f"| Training | {_training_text(run, m.conditional, step, at.get('epoch'))} |",
+        f"| Command | `{rec.get('command', '?')}` |",
+        f"| Time | {meta.get('train_seconds', 0) / 60:.1f} min of training steps"
+        + (f", {rec['wall_seconds'] / 60:.1f} min wall clock" if rec.get("wall_seconds") else "")
+        + f" on {machine} ({rec.get('device', '?')}) |",
+        f"| Weights | `{GENERATOR_EMA}` ({size_mb:.1f} MB): the EMA generator at step {step}"
+        + (f" (the lowest light-evaluation FD of the run, {at['eval_fd']:.3f} on 1,000 samples)"
+           if "eval_fd" in at else "")
         + ", BatchNorm statistics recalibrated |",
-        f"| Final losses | loss_d {last.get('loss_d', float('nan')):.3f}, loss_g {last.get('loss_g', float('nan')):.3f}"
-        + (f", D aux accuracy real {last['acc_real']:.3f} / fake {last['acc_fake']:.3f}" if "acc_real" in last else "")
+        f"| Losses at step {step} | loss_d {at.get('loss_d', float('nan')):.3f}, "
+        f"loss_g {at.get('loss_g', float('nan')):.3f}"
+        + (f", D aux accuracy real {at['acc_real']:.3f} / fake {at['acc_fake']:.3f}" if "acc_real" in at else "")
         + " |", "",
         "## Evaluation", "",
-        f"`python -m gan_core.evaluate --checkpoint checkpoints/{name}` (10,000 samples, seeds 0-9999):", "",
-        "```", format_table(result).replace(str(ROOT) + "/", ""), "```", "",
+        f"`python -m gan_core.evaluate --checkpoint checkpoints/{name}"
+        + ("" if n == 10_000 else f" --n {n}") + f"` ({n:,} samples, seeds 0-{n - 1}):", "",
+        "```", format_table({**r, "checkpoint": f"checkpoints/{name}"}), "```", "",
         "![samples](samples.png)", "",
-    ] + limits(name, result)
+    ] + _what_the_numbers_mean(r, m.num_classes)
     return "\n".join(lines)
 
 
-def main() -> int:
-    p = argparse.ArgumentParser()
-    p.add_argument("--run", required=True)
-    p.add_argument("--name", required=True)
-    p.add_argument("--command", default="")
-    p.add_argument("--which", default="best", choices=("latest", "best"),
-                   help="best: lowest judge FD when the run evaluated itself (--eval-every), else the newest")
-    p.add_argument("--n", type=int, default=10_000)
-    args = p.parse_args()
-    run = RunDir(args.run)
-    src = resolve(run.checkpoint(args.which))
-    dst = ROOT / "checkpoints" / args.name
-    tmp = dst.with_name(f".{args.name}.tmp")
+def readme_row(folder: Path) -> str:
+    """The README's table row for a shipped checkpoint: its model and headline figures."""
+    from gan_core.checkpoints import read_config
+
+    m, meta = read_config(folder)
+    r = json.loads((folder / EVALUATION).read_text(encoding="utf-8"))
+    model = (f"{m.arch.upper()} {m.image_size} px on {meta.get('dataset', '?')}, "
+             + (f"{m.num_classes} classes" if m.num_classes else "unconditional"))
+    figures = []
+    if r.get("class_consistency") is not None:
+        per = r["class_consistency_per_class"]
+        worst = min(per, key=per.get)
+        figures.append(f"class consistency {r['class_consistency']:.1%} (chance {1 / m.num_classes:.1%}; "
+                       f"worst class {worst}: {per[worst]:.1%})")
+    else:
+        hist = r["class_histogram"].values()
+        figures.append(f"every judged class in {min(hist):.1%}-{max(hist):.1%} of samples")
+    figures.append(f"FD {_fig(r['fd'])} ({r['fd_ratio']:.1f}x the real-vs-real baseline)")
+    figures.append(f"precision/recall {r['precision']:.2f}/{r['recall']:.2f}")
+    if r.get("memorisation"):
+        figures.append(f"nearest-training distance {r['memorisation']['ratio']:.2f}x that of held-out images")
+    n = int(r["n"])
+    return f"| `{folder.name}` | {model} | " + ("" if n == 10_000 else f"{n:,} samples: ") + "; ".join(figures) + " |"
+
+
+README_TABLE_HEAD = "| name | model | evaluation (10,000 samples, `python -m gan_core.evaluate`) |"
+
+
+def readme_table(names: list[str]) -> list[str]:
+    return [README_TABLE_HEAD, "|---|---|---|"] + [readme_row(shipped_dir() / name) for name in names]
+
+
+def write_readme_table(readme: Path, names: list[str]) -> None:
+    """Replace the README's shipped-checkpoints table (from its header to the next blank line);
+    only for the project's own checkpoints/ folder, not one GAN_STUDIO_SHIPPED points elsewhere."""
+    if shipped_dir().resolve() != (ROOT / "checkpoints").resolve():
+        return
+    lines = readme.read_text(encoding="utf-8").split("\n")
+    start = lines.index(README_TABLE_HEAD)
+    end = lines.index("", start)
+    readme.write_text("\n".join(lines[:start] + readme_table(names) + lines[end:]), encoding="utf-8")
+
+
+def write_card(folder: Path) -> Path:
+    path = folder / CARD
+    path.write_text(card(folder), encoding="utf-8")
+    return path
+
+
+def shipped_names() -> list[str]:
+    """The shipped checkpoints that carry an evaluation (the judges' folder has none)."""
+    root = shipped_dir()
+    return sorted(p.name for p in root.iterdir() if (p / CONFIG).is_file() and (p / EVALUATION).is_file())
+
+
+# -- publishing a run ---------------------------------------------------------------------------
+def training_record(run: Any, command: str) -> dict[str, Any]:
+    """What the card says about how the checkpoint was trained, kept in its config.json meta."""
+    cfg = run.load_config().to_dict()
+    wall_file = run.path / ".wall_seconds"
+    return {"command": command, "run_config": {"data": cfg["data"], "train": cfg["train"]},
+            "wall_seconds": float(wall_file.read_text()) if wall_file.exists() else None,
+            "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+            "device": run.read_status().get("device", "cpu")}
+
+
+def publish(run_dir: str, name: str, command: str, which: str, n: int) -> Path:
+    from gan_core.evaluate import evaluate_checkpoint
+    from gan_core.images import grid_layout, make_grid, save_png
+    from gan_core.render import RenderService
+    from gan_core.runs import RunDir
+
+    run = RunDir(run_dir)
+    src = resolve(run.checkpoint(which))
+    dst = shipped_dir() / name
+    tmp = dst.with_name(f".{name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     shutil.copy2(src / GENERATOR_EMA, tmp / GENERATOR_EMA)
     cfg = json.loads((src / CONFIG).read_text())
-    cfg["meta"].update(name=args.name, published_at=time.strftime("%Y-%m-%d"))
+    cfg["meta"].update(name=name, published_at=time.strftime("%Y-%m-%d"), training=training_record(run, command))
     cfg["meta"].pop("run", None)
     (tmp / CONFIG).write_text(json.dumps(cfg, indent=2) + "\n")
     shutil.rmtree(dst, ignore_errors=True)
     os.rename(tmp, dst)
-    result = evaluate_checkpoint(dst, n=args.n)
-    (dst / "evaluation.json").write_text(json.dumps(result, indent=2) + "\n")
+    result = evaluate_checkpoint(dst, n=n)
+    (dst / EVALUATION).write_text(json.dumps(result, indent=2) + "\n")
     svc = RenderService(dst, threads=0)
     seeds, labels, cols = grid_layout(svc.cfg.num_classes)
-    grid = make_grid(svc.render_seeds(seeds, labels), nrow=cols)
-    save_png(grid, dst / "samples.png")
-    wall_file = run.path / ".wall_seconds"
-    wall = float(wall_file.read_text()) if wall_file.exists() else None
-    (dst / "README.md").write_text(card(args.name, run, args.command, result, wall, cfg["meta"]),
-                                   encoding="utf-8")
+    save_png(make_grid(svc.render_seeds(seeds, labels), nrow=cols), dst / "samples.png")
+    write_card(dst)
     print(format_table(result))
+    return dst
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="scripts/publish_checkpoint.py", description=__doc__.splitlines()[0])
+    p.add_argument("--cards-only", nargs="*", metavar="NAME",
+                   help="rewrite these shipped checkpoints' cards (default: all) from their files; nothing else")
+    p.add_argument("--run", help="the run directory to publish")
+    p.add_argument("--name", help="the shipped checkpoint's name")
+    p.add_argument("--command", default="", help="the command that trained it (recorded on the card)")
+    p.add_argument("--which", default="best", choices=("latest", "best"),
+                   help="best: lowest judge FD when the run evaluated itself (--eval-every), else the newest")
+    p.add_argument("--n", type=int, default=10_000, help="samples to evaluate")
+    args = p.parse_args(argv)
+    if args.cards_only is not None:
+        for name in args.cards_only or shipped_names():
+            print(f"wrote {write_card(shipped_dir() / name)}")
+        write_readme_table(ROOT / "README.md", shipped_names())
+        print(f"wrote the shipped-checkpoints table of {ROOT / 'README.md'}")
+        return 0
+    if not args.run or not args.name:
+        p.error("--run and --name are required (or --cards-only)")
+    publish(args.run, args.name, args.command, args.which, args.n)
+    write_readme_table(ROOT / "README.md", shipped_names())
     return 0
 
 

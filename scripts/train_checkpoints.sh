@@ -2,7 +2,9 @@
 # Reproduce the shipped checkpoints (and the judges that measure them) on a CPU.
 # Long runs live here, not in the tests. Usage: scripts/train_checkpoints.sh [judges|mnist-acgan|mnist-dcgan|orl-faces-acgan|all]
 # Each model trains into runs/ship-<name>/, then scripts/publish_checkpoint.py copies its EMA generator
-# into checkpoints/<name>/ and writes the model card (data, command, steps, wall time, evaluate output).
+# into checkpoints/<name>/ (with the command and wall time in its config.json), evaluates it
+# (evaluation.json) and writes the model card and the README's table from those two files.
+# `python scripts/publish_checkpoint.py --cards-only` rewrites the cards alone, without training.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python}
