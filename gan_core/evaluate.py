@@ -241,9 +241,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--n", type=positive_int, default=10_000, help="samples to generate")
     p.add_argument("--seed", type=int, default=0, help="first latent seed")
     p.add_argument("--dataset", help="dataset to compare with (default: the one in the checkpoint's metadata)")
-    p.add_argument("--judge", help="judge folder (default: checkpoints/judges/<digits|faces>)")
+    p.add_argument("--judge", help="judge folder (default: judges/<digits|faces> in the shipped folder, "
+                                   "$GAN_STUDIO_SHIPPED or checkpoints/)")
     p.add_argument("--epochs", type=positive_int, help="with --train-judge: epochs (default per judge)")
-    p.add_argument("--out", help="with --train-judge: folder to write (default checkpoints/judges/NAME)")
+    p.add_argument("--out", help="with --train-judge: folder to write (default: judges/NAME in the shipped folder)")
     p.add_argument("--threads", type=int, default=0, help="CPU threads (0 = all cores)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     args = p.parse_args(argv)

@@ -63,7 +63,8 @@ def test_committed_cards_are_what_the_files_generate(name: str, publish) -> None
 def test_judge_accuracies_in_the_readme_are_the_judges_own() -> None:
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     for judge in ("digits", "faces"):
-        acc = json.loads((ROOT / "checkpoints" / "judges" / judge / "config.json").read_text())["judge"]["test_accuracy"]
+        config = json.loads((ROOT / "checkpoints" / "judges" / judge / "config.json").read_text())
+        acc = config["judge"]["test_accuracy"]
         assert f"{judge} {acc:.2%}" in text
 
 
