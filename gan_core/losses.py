@@ -65,12 +65,16 @@ def input_gradient(critic: Callable[[torch.Tensor], torch.Tensor], x: torch.Tens
 
     `scale`: the GradScaler's current scale under fp16 (None or 1 otherwise): the output is
     scaled before autograd and the gradient unscaled after it (the AMP gradient-penalty recipe)."""
-    out = critic(x).float().sum()
+    out = _at_least_fp32(critic(x)).sum()
     if scale is not None:
         out = out * scale
     (grad,) = torch.autograd.grad(out, x, create_graph=True)
-    grad = grad.float()
+    grad = _at_least_fp32(grad)
     return grad / scale if scale is not None else grad
+
+
+def _at_least_fp32(t: torch.Tensor) -> torch.Tensor:
+    return t.float() if t.dtype in (torch.float16, torch.bfloat16) else t
 
 
 def gradient_penalty(critic: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor,
