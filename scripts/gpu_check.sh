@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Everything that needs a CUDA GPU, sized for one call on a lent GPU machine (about 5-7 minutes
-# on an H200; every step has its own time limit, 10 minutes in all at most):
+# Everything that needs a CUDA GPU, sized for one call on a lent GPU machine (a few minutes on an
+# H200): each step has its own time limit, and all of them share GPU_CHECK_BUDGET seconds
+# (default 540, so one 10-minute call always returns; a step left without time fails):
 #   1. the CUDA tests: autocast/channels_last/GPU-resident data, fp16 with WGAN-GP and R1,
 #      pinned batches, exact resume in deterministic mode, train time synchronised with the GPU;
 #   2. real CLI runs on MNIST: fp16 + WGAN-GP (5 critic steps), R1 with BatchNorm in D (auto
@@ -36,6 +37,13 @@ if ! $py -c "import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)"
   exit 3
 fi
 
+budget=${GPU_CHECK_BUDGET:-540}
+limit() {  # limit SECONDS: that, or what is left of the budget if less (at least 1)
+  local t=$1 left=$((budget - SECONDS))
+  [ "$left" -lt "$t" ] && t=$left
+  [ "$t" -lt 1 ] && t=1
+  echo "$t"
+}
 : > "$out/summary.txt"
 failed=0
 record() {  # record NAME STATUS
@@ -44,7 +52,7 @@ record() {  # record NAME STATUS
 }
 
 # 1. the CUDA tests (each skips itself without CUDA; here none may skip)
-timeout 240 $py -m pytest -q -rs -p no:cacheprovider tests/test_distributed.py tests/test_amp.py \
+timeout "$(limit 240)" $py -m pytest -q -rs -p no:cacheprovider tests/test_distributed.py tests/test_amp.py \
   tests/test_device.py tests/test_training.py -k "cuda or exact_resume or pinned" 2>&1 | tee "$out/pytest_cuda.txt"
 record "pytest CUDA tests" "${PIPESTATUS[0]}"
 if grep -q "SKIPPED" "$out/pytest_cuda.txt"; then record "no CUDA test skipped" 1; fi
@@ -52,7 +60,7 @@ if grep -q "SKIPPED" "$out/pytest_cuda.txt"; then record "no CUDA test skipped" 
 # 2. CLI runs on the GPU
 train() {  # train OUT_NAME ARGS...: a small MNIST DCGAN run on the GPU
   local name=$1; shift
-  timeout 120 $py -m gan_core.train --dataset mnist --model dcgan --image-size 32 --batch-size 64 \
+  timeout "$(limit 120)" $py -m gan_core.train --dataset mnist --model dcgan --image-size 32 --batch-size 64 \
     --device cuda --log-every 10 --sample-every 1000 --ckpt-every 30 --quiet --out "$out/runs/$name" "$@" \
     2>>"$out/cli_checks.txt"
 }
@@ -82,7 +90,7 @@ record "R1 with BatchNorm D, fp16, CLI run" $?
 # a CUDA resume in deterministic mode: 30 steps, then --resume to 60, equals 60 straight
 export GAN_STUDIO_DETERMINISTIC=1
 train straight --steps 60 --ema 0.9 && train resumed --steps 30 --ema 0.9 \
-  && timeout 120 $py -m gan_core.train --out "$out/runs/resumed" --resume --steps 60 --device cuda --quiet \
+  && timeout "$(limit 120)" $py -m gan_core.train --out "$out/runs/resumed" --resume --steps 60 --device cuda --quiet \
        2>>"$out/cli_checks.txt" \
   && $py - "$out/runs" <<'EOF' 2>&1 | tee -a "$out/cli_checks.txt"
 import sys, torch
@@ -105,7 +113,7 @@ unset GAN_STUDIO_DETERMINISTIC
 # 3. timing: the dry-run's estimate beside what the R1 run logged (both synchronised with the GPU)
 {
   echo "dry run (auto precision, R1):"
-  timeout 120 $py -m gan_core.train --dataset mnist --model dcgan --image-size 32 --batch-size 64 --device cuda \
+  timeout "$(limit 120)" $py -m gan_core.train --dataset mnist --model dcgan --image-size 32 --batch-size 64 --device cuda \
     --r1 10 --r1-every 4 --steps 60 --out "$out/runs/dry" --dry-run --json --calibration-steps 20
   echo "logged by the run:"
   tail -n 2 "$out/runs/r1-auto/metrics.jsonl"
@@ -118,11 +126,11 @@ if [ -f bench/__main__.py ]; then bench=(-m bench); else bench=(-m gan_core.benc
 for run in "dcgan 64 64 orl-faces" "dcgan 64 256 orl-faces" "dcgan 64 1024 mnist" "acgan 32 256 mnist"; do
   read -r model size batch data <<< "$run"
   echo "== bench train $model $size px, batch $batch, $data"
-  timeout 150 $py "${bench[@]}" train --model "$model" --image-size "$size" --batch-size "$batch" \
+  timeout "$(limit 150)" $py "${bench[@]}" train --model "$model" --image-size "$size" --batch-size "$batch" \
     --dataset "$data" --device cuda --steps 20 --json 2>>"$out/bench.err" | tee -a "$out/bench_train.jsonl"
   record "bench train $model-$size batch $batch" "${PIPESTATUS[0]}"
 done
 
-echo "== summary"
+echo "== summary ($SECONDS s of the $budget s budget)"
 cat "$out/summary.txt"
 exit $failed
