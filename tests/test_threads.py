@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from gan_core import device
+from gan_core import cores, device
 
 
 @pytest.fixture
 def eight_cores(monkeypatch: pytest.MonkeyPatch) -> None:
     """A process allowed on 8 cores (its CPU affinity) of a 64-core host."""
-    monkeypatch.setattr(device.os, "sched_getaffinity", lambda pid: set(range(8)), raising=False)
-    monkeypatch.setattr(device.os, "cpu_count", lambda: 64)
+    monkeypatch.setattr(cores.os, "sched_getaffinity", lambda pid: set(range(8)), raising=False)
+    monkeypatch.setattr(cores.os, "cpu_count", lambda: 64)
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     monkeypatch.delenv("LOCAL_WORLD_SIZE", raising=False)
 
@@ -28,20 +28,20 @@ def cgroup_v2(root: Path, cpu_max: str, own: str = "/") -> Path:
 
 
 def test_cgroup_v2_quota_caps_the_cores(tmp_path: Path, eight_cores: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(device, "_own_cgroup_v2", lambda: "/")
-    assert device.available_cores(cgroup_v2(tmp_path / "a", "200000 100000")) == 2  # a 2-vCPU Space
-    assert device.available_cores(cgroup_v2(tmp_path / "b", "150000 100000")) == 2  # 1.5 CPUs: rounded up
-    assert device.available_cores(cgroup_v2(tmp_path / "c", "50000 100000")) == 1
-    assert device.available_cores(cgroup_v2(tmp_path / "d", "max 100000")) == 8  # no quota: affinity
-    assert device.available_cores(cgroup_v2(tmp_path / "e", "1600000 100000")) == 8  # quota above affinity
+    monkeypatch.setattr(cores, "_own_cgroup_v2", lambda: "/")
+    assert cores.available_cores(cgroup_v2(tmp_path / "a", "200000 100000")) == 2  # a 2-vCPU Space
+    assert cores.available_cores(cgroup_v2(tmp_path / "b", "150000 100000")) == 2  # 1.5 CPUs: rounded up
+    assert cores.available_cores(cgroup_v2(tmp_path / "c", "50000 100000")) == 1
+    assert cores.available_cores(cgroup_v2(tmp_path / "d", "max 100000")) == 8  # no quota: affinity
+    assert cores.available_cores(cgroup_v2(tmp_path / "e", "1600000 100000")) == 8  # quota above affinity
 
 
 def test_cgroup_v2_quota_of_a_parent_group_counts(tmp_path: Path, eight_cores: None,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     root = cgroup_v2(tmp_path, "max 100000", own="/kubepods/pod1/app")
     (root / "kubepods" / "pod1" / "cpu.max").write_text("300000 100000\n")
-    monkeypatch.setattr(device, "_own_cgroup_v2", lambda: "/kubepods/pod1/app")
-    assert device.available_cores(root) == 3
+    monkeypatch.setattr(cores, "_own_cgroup_v2", lambda: "/kubepods/pod1/app")
+    assert cores.available_cores(root) == 3
 
 
 def test_cgroup_v1_quota(tmp_path: Path, eight_cores: None) -> None:
@@ -49,13 +49,13 @@ def test_cgroup_v1_quota(tmp_path: Path, eight_cores: None) -> None:
     cpu.mkdir()
     (cpu / "cpu.cfs_period_us").write_text("100000\n")
     (cpu / "cpu.cfs_quota_us").write_text("400000\n")
-    assert device.available_cores(tmp_path) == 4
+    assert cores.available_cores(tmp_path) == 4
     (cpu / "cpu.cfs_quota_us").write_text("-1\n")  # unlimited
-    assert device.available_cores(tmp_path) == 8
+    assert cores.available_cores(tmp_path) == 8
 
 
 def test_no_cgroup_files_leave_the_affinity(tmp_path: Path, eight_cores: None) -> None:
-    assert device.available_cores(tmp_path / "missing") == 8
+    assert cores.available_cores(tmp_path / "missing") == 8
 
 
 def test_default_threads_follow_torchrun(monkeypatch: pytest.MonkeyPatch, eight_cores: None) -> None:
@@ -97,4 +97,15 @@ def test_device_summary_counts_the_available_cores(monkeypatch: pytest.MonkeyPat
 def test_available_cores_on_this_machine_is_at_most_os_cpu_count() -> None:
     import os
 
-    assert 1 <= device.available_cores() <= (os.cpu_count() or 1)
+    assert 1 <= cores.available_cores() <= (os.cpu_count() or 1)
+
+
+def test_counting_cores_imports_no_torch() -> None:
+    """The app's job launcher counts cores in the Streamlit process, which does not load torch."""
+    import subprocess
+    import sys
+
+    code = "import sys, gan_core.cores as c; c.available_cores(); print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[1])
+    assert out.stdout.strip() == "False"
