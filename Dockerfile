@@ -18,10 +18,16 @@ ENV HOME=/home/user \
     GAN_STUDIO_HOME=/home/user/app_data
 WORKDIR /home/user/app
 
-# CPU-only torch wheels keep the image small; build with --build-arg TORCH_INDEX= for the default wheels
+# Which torch wheels: a wheel index URL, or "pypi" for PyPI's own wheels (CUDA builds on Linux).
+# The default, CPU-only wheels, keeps the image small. For a GPU, pass a CUDA index such as
+# https://download.pytorch.org/whl/cu130: a Hugging Face Space passes its *variables* (Settings ->
+# Variables and secrets) to the build as build arguments, so a GPU Space sets the variable
+# TORCH_INDEX; elsewhere `docker build --build-arg TORCH_INDEX=... .`
 ARG TORCH_INDEX=https://download.pytorch.org/whl/cpu
 COPY --chown=user requirements.txt .
-RUN pip install --user ${TORCH_INDEX:+--extra-index-url "$TORCH_INDEX"} -r requirements.txt
+RUN if [ -z "$TORCH_INDEX" ] || [ "$TORCH_INDEX" = pypi ]; then set --; else set -- --extra-index-url "$TORCH_INDEX"; fi \
+    && pip install --user "$@" -r requirements.txt \
+    && python -c "import torch; print('installed torch', torch.__version__, 'for CUDA', torch.version.cuda)"
 
 # the code and the shipped checkpoints (nothing is downloaded when the app starts)
 COPY --chown=user . .

@@ -2,7 +2,8 @@
 
 No DataLoader workers and no per-epoch decoding: the images live in one uint8 tensor
 (N, H, W, C) (on the GPU when it fits), each batch is an index gather plus a conversion to
-[-1, 1]. The order is a pure function of (seed, epoch), so resuming at (epoch, position)
+[-1, 1]. A CUDA dataset too large for the GPU stays in host memory, and each batch is gathered
+straight into pinned (page-locked) memory, so its copy to the GPU is asynchronous (`placement`). The order is a pure function of (seed, epoch), so resuming at (epoch, position)
 replays exactly the batches an uninterrupted run would have seen. Under DDP each rank takes
 every world-th index of the same permutation (a disjoint shard).
 """
@@ -18,10 +19,18 @@ from .images import from_uint8
 GPU_RESIDENT_LIMIT = 4 * 2**30  # keep datasets up to 4 GiB on the GPU itself
 
 
+def placement(device: torch.device, nbytes: int, resident_limit: int = GPU_RESIDENT_LIMIT) -> str:
+    """Where the decoded images live: "device" (on the GPU itself), "pinned" (host memory,
+    each batch gathered into pinned memory and copied asynchronously) or "host" (CPU training)."""
+    if device.type == "cuda":
+        return "device" if nbytes <= resident_limit else "pinned"
+    return "host"
+
+
 class BatchSource:
     def __init__(self, images: np.ndarray, labels: np.ndarray, batch_size: int, *, seed: int,
                  device: torch.device, hflip: bool = False, channels_last: bool = False,
-                 rank: int = 0, world: int = 1):
+                 rank: int = 0, world: int = 1, resident_limit: int = GPU_RESIDENT_LIMIT):
         n = len(images)
         self.batch_size, self.seed, self.device = batch_size, seed, device
         self.hflip, self.channels_last, self.rank, self.world = hflip, channels_last, rank, world
@@ -34,11 +43,11 @@ class BatchSource:
                 + "; lower --batch-size")
         images_t = torch.from_numpy(np.ascontiguousarray(images))  # (N, H, W, C) uint8
         labels_t = torch.from_numpy(np.asarray(labels, dtype=np.int64))
-        if device.type == "cuda":
-            if images_t.numel() <= GPU_RESIDENT_LIMIT:
-                images_t, labels_t = images_t.to(device), labels_t.to(device)
-            else:
-                images_t, labels_t = images_t.pin_memory(), labels_t.pin_memory()
+        self.placement = placement(device, images_t.numel(), resident_limit)
+        if self.placement == "device":
+            images_t = images_t.to(device)
+        if device.type == "cuda":  # labels are small: always on the GPU
+            labels_t = labels_t.to(device)
         self.images, self.labels = images_t, labels_t
         self.epoch, self.pos = 0, 0
         self._perm_epoch, self._perm = -1, torch.empty(0, dtype=torch.long)
@@ -57,11 +66,11 @@ class BatchSource:
         idx = self._permutation()[self.pos * self.batch_size:(self.pos + 1) * self.batch_size]
         self.pos += 1
         flip = torch.rand(len(idx), generator=gen) < 0.5 if self.hflip else None
-        idx_d = idx.to(self.images.device)
-        x = self.images[idx_d]  # (B, H, W, C) uint8
-        y = self.labels[idx_d]
-        if x.device != self.device:
-            x, y = x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
+        if self.placement == "pinned":
+            x = self._gather_pinned(idx).to(self.device, non_blocking=True)
+        else:
+            x = self.images[idx.to(self.images.device)]  # (B, H, W, C) uint8
+        y = self.labels[idx.to(self.labels.device)]
         x = x.permute(0, 3, 1, 2)  # (B, C, H, W), stored channels_last
         if not self.channels_last:
             x = x.contiguous()
@@ -70,6 +79,12 @@ class BatchSource:
             f = flip.to(self.device)[:, None, None, None]
             x = torch.where(f, x.flip(3), x)
         return x, y
+
+    def _gather_pinned(self, idx: torch.Tensor) -> torch.Tensor:
+        """The batch's images (B, H, W, C) gathered into fresh pinned host memory (torch's pinned
+        allocator caches these blocks and reuses one only after its copy has completed)."""
+        out = torch.empty((len(idx), *self.images.shape[1:]), dtype=self.images.dtype, pin_memory=True)
+        return torch.index_select(self.images, 0, idx, out=out)
 
     @property
     def epoch_progress(self) -> float:

@@ -1,14 +1,25 @@
 """Device, precision and thread policy, decided in one place.
 
 - `auto` picks CUDA, then Apple MPS, then the CPU.
-- Precision `auto`: CUDA -> bf16 autocast where the GPU supports it, else fp16 with a
-  GradScaler; CPU -> bf16 autocast when the CPU has native bf16 (AVX-512 BF16 / AMX), else fp32;
-  MPS -> fp32. Autocast always comes with channels_last memory layout: on an AMX CPU bf16
-  without channels_last was measured 8x slower, with it 2-3.5x faster than fp32. fp32 on the
-  CPU is channels_last too: on a 2-core AVX2 CPU that made DCGAN steps 11-15% faster (32 and
+- Precision `auto`: bf16 autocast where the device has *native* bf16 (`native_bf16`, the one
+  test every caller uses: a CUDA GPU of compute capability 8.0 or newer, asked of the rank's
+  own GPU; a CPU with AVX-512 BF16 / AMX), else fp16 with a GradScaler on CUDA (T4, V100: torch's
+  `is_bf16_supported()` counts their *emulated* bf16, which is slow), else fp32; MPS -> fp32.
+  Autocast always comes with channels_last memory layout: on an AMX CPU bf16 without
+  channels_last was measured 8x slower, with it 2-3.5x faster than fp32. fp32 on the CPU is
+  channels_last too: on a 2-core AVX2 CPU that made DCGAN steps 11-15% faster (32 and
   64 px), ACGAN-64 7%, ACGAN-32 the same.
-- Threads: a training process takes `threads` (default: every core); the render service takes
-  1. Two processes that both use every core on a 2-core machine triple render latency.
+- Threads: a training process takes `threads` (default: `default_threads()`: OMP_NUM_THREADS
+  when set, which torchrun sets to 1 per process, else the cores this process may use
+  (`cores.available_cores()`: CPU affinity and the container's cgroup CPU quota, which
+  `os.cpu_count()` ignores) shared among torchrun's LOCAL_WORLD_SIZE processes); the render
+  service takes 1. Two processes that both use every core on a 2-core machine triple render
+  latency.
+- Timing: CUDA runs kernels asynchronously; whoever reads a clock around GPU work calls
+  `synchronize(device)` first (a no-op off CUDA/MPS).
+- Deterministic mode (`set_deterministic`, or GAN_STUDIO_DETERMINISTIC=1 for the trainer):
+  deterministic algorithms, cuBLAS's fixed workspace, cuDNN without autotuning, so that a
+  resumed CUDA run reproduces an uninterrupted one bit for bit (the CPU is deterministic anyway).
 - Allocator: a training process keeps the memory it frees (`keep_freed_memory`). glibc's default
   gives the megabytes of each step's activations back to the kernel and faults them in again on
   the next step; keeping them made the ACGAN-32 CPU step ~18% faster here (740 -> 870 img/s).
@@ -25,6 +36,7 @@ from typing import Any
 
 import torch
 
+from .cores import available_cores
 from .errors import ConfigError
 
 
@@ -56,6 +68,28 @@ def cpu_has_bf16() -> bool:
         return False
 
 
+def cuda_has_native_bf16(device: torch.device | int | None = None) -> bool:
+    """Whether this CUDA GPU computes bf16 natively (compute capability 8.0+, Ampere and newer;
+    ROCm GPUs: yes). Asks `device` itself, not the current device, as
+    `torch.cuda.is_bf16_supported(including_emulation=False)` would."""
+    if torch.version.hip:
+        return True
+    if not torch.cuda.is_available():
+        return False
+    major, _ = torch.cuda.get_device_capability(device)
+    return major >= 8
+
+
+def native_bf16(device: torch.device) -> bool:
+    """Whether `device` runs bf16 natively: the one rule for training precision, inference
+    autocast and the benchmark's peak measurement."""
+    if device.type == "cuda":
+        return cuda_has_native_bf16(device)
+    if device.type == "cpu":
+        return cpu_has_bf16()
+    return False
+
+
 def mps_available() -> bool:
     return bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())
 
@@ -85,10 +119,10 @@ def resolve_policy(device: str = "auto", precision: str = "auto",
                    local_rank: int | None = None) -> Policy:
     dev = pick_device(device, local_rank)
     if precision == "auto":
-        if dev.type == "cuda":
-            precision = "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-        elif dev.type == "cpu" and cpu_has_bf16():
+        if native_bf16(dev):
             precision = "bf16"
+        elif dev.type == "cuda":
+            precision = "fp16"
         else:
             precision = "fp32"
     if precision == "fp32":
@@ -108,17 +142,60 @@ def resolve_policy(device: str = "auto", precision: str = "auto",
 
 def inference_autocast(device: torch.device) -> Any:
     """bf16 autocast for bulk inference (evaluation) where the hardware has native bf16, else a no-op."""
-    if device.type == "cpu" and cpu_has_bf16():
-        return torch.autocast("cpu", dtype=torch.bfloat16)
-    if device.type == "cuda" and torch.cuda.is_bf16_supported():
-        return torch.autocast("cuda", dtype=torch.bfloat16)
+    if native_bf16(device):
+        return torch.autocast(device.type, dtype=torch.bfloat16)
     return nullcontext()
 
 
+def synchronize(device: torch.device) -> None:
+    """Wait until the device has finished the work queued so far (call before reading a clock)."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    elif device.type == "mps":
+        torch.mps.synchronize()
+
+
+DETERMINISTIC_ENV = "GAN_STUDIO_DETERMINISTIC"
+
+
+def deterministic_requested() -> bool:
+    """Whether the environment asks for deterministic mode (GAN_STUDIO_DETERMINISTIC=1)."""
+    return os.environ.get(DETERMINISTIC_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def set_deterministic(on: bool = True) -> None:
+    """Deterministic GPU kernels, for bit-exact resume on CUDA (a little slower there).
+
+    cuBLAS needs a fixed workspace configured before it is first used in the process: set
+    CUBLAS_WORKSPACE_CONFIG=:4096:8 in the environment of the launch to be sure; this sets it
+    when the launch did not. An op that has no deterministic kernel raises instead of varying."""
+    if on:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.use_deterministic_algorithms(on)
+    torch.backends.cudnn.deterministic = on
+    torch.backends.cudnn.benchmark = False
+
+
+def default_threads() -> int:
+    """A training process's threads when none are asked for: OMP_NUM_THREADS when the launch set
+    it (torchrun sets 1 per process when it starts several), else the available cores shared
+    among the LOCAL_WORLD_SIZE processes torchrun started on this machine."""
+    try:
+        omp = int(os.environ.get("OMP_NUM_THREADS", ""))
+    except ValueError:
+        omp = 0
+    if omp > 0:
+        return omp
+    try:
+        local = max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
+    except ValueError:
+        local = 1
+    return max(1, available_cores() // local)
+
+
 def set_threads(n: int = 0) -> int:
-    """Set torch's intra-op threads (0 = every core) and return the number in use."""
-    n = n or (os.cpu_count() or 1)
-    torch.set_num_threads(max(1, n))
+    """Set torch's intra-op threads (0 = `default_threads()`) and return the number in use."""
+    torch.set_num_threads(max(1, n or default_threads()))
     return torch.get_num_threads()
 
 
@@ -153,12 +230,12 @@ def describe_device(dev: torch.device | None = None) -> str:
         return f"CUDA {p.name} ({p.total_memory / 2**30:.0f} GiB)"
     if dev.type == "mps":
         return "Apple MPS"
-    return f"CPU ({os.cpu_count()} cores{', bf16' if cpu_has_bf16() else ''})"
+    return f"CPU ({available_cores()} cores{', bf16' if cpu_has_bf16() else ''})"
 
 
 def device_summary() -> dict[str, Any]:
     """What the app's home page shows: every GPU with its memory, or the CPU."""
-    info: dict[str, Any] = {"cpu_cores": os.cpu_count(), "cpu_bf16": cpu_has_bf16(),
+    info: dict[str, Any] = {"cpu_cores": available_cores(), "cpu_bf16": cpu_has_bf16(),
                             "cuda": torch.cuda.is_available(), "mps": mps_available(), "gpus": []}
     if info["cuda"]:
         for i in range(torch.cuda.device_count()):

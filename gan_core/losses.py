@@ -3,6 +3,13 @@
 Every function takes raw logits (never probabilities): the sigmoid, where one is needed, lives
 inside `binary_cross_entropy_with_logits`, which is numerically stable. Losses are computed in
 fp32 even when the networks run under autocast.
+
+Gradient penalties under fp16 autocast follow PyTorch's AMP recipe for gradient penalties: the
+critic runs under autocast (the caller's `critic` enters it), its summed output is multiplied by
+the loss scale before `autograd.grad(create_graph=True)`, so that small fp16 gradients do not
+underflow, and the input gradients are divided by the same scale (in fp32, outside autocast)
+before the penalty is computed. A scale that overflowed gives an inf/NaN penalty, the scaled
+loss's backward then gives inf gradients and the GradScaler skips that step, as it should.
 """
 
 from __future__ import annotations
@@ -49,24 +56,45 @@ def aux_loss(class_logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     return F.cross_entropy(class_logits.float(), labels)
 
 
+Scale = torch.Tensor | float | None
+
+
+def input_gradient(critic: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor,
+                   scale: Scale = None) -> torch.Tensor:
+    """d sum(critic(x)) / dx in fp32, keeping its graph (so a penalty on it trains the critic).
+
+    `scale`: the GradScaler's current scale under fp16 (None or 1 otherwise): the output is
+    scaled before autograd and the gradient unscaled after it (the AMP gradient-penalty recipe)."""
+    out = _at_least_fp32(critic(x)).sum()
+    if scale is not None:
+        out = out * scale
+    (grad,) = torch.autograd.grad(out, x, create_graph=True)
+    grad = _at_least_fp32(grad)
+    return grad / scale if scale is not None else grad
+
+
+def _at_least_fp32(t: torch.Tensor) -> torch.Tensor:
+    return t.float() if t.dtype in (torch.float16, torch.bfloat16) else t
+
+
 def gradient_penalty(critic: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor,
-                     fake: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+                     fake: torch.Tensor, generator: torch.Generator | None = None,
+                     scale: Scale = None) -> torch.Tensor:
     """WGAN-GP (Gulrajani et al. 2017): E[(||grad_x D(x_hat)||_2 - 1)^2] on random interpolates."""
     b = real.shape[0]
     alpha = torch.rand(b, 1, 1, 1, generator=generator).to(real.device, real.dtype)
     x_hat = (alpha * real.detach() + (1.0 - alpha) * fake.detach()).requires_grad_(True)
-    out = critic(x_hat).float()
-    (grad,) = torch.autograd.grad(out.sum(), x_hat, create_graph=True)
+    grad = input_gradient(critic, x_hat, scale)
     return ((grad.flatten(1).norm(2, dim=1) - 1.0) ** 2).mean()
 
 
-def r1_penalty(critic: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor) -> torch.Tensor:
+def r1_penalty(critic: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor,
+               scale: Scale = None) -> torch.Tensor:
     """R1 (Mescheder et al. 2018): E[||grad_x D(x)||_2^2] on real images; the caller weights it
     by gamma / 2. The gradient keeps its graph, so the penalty trains D."""
     x = real.detach().requires_grad_(True)
-    out = critic(x).float()
-    (grad,) = torch.autograd.grad(out.sum(), x, create_graph=True)
-    return grad.float().pow(2).flatten(1).sum(1).mean()
+    grad = input_gradient(critic, x, scale)
+    return grad.pow(2).flatten(1).sum(1).mean()
 
 
 def d_output_mean(kind: str, logits: torch.Tensor) -> torch.Tensor:

@@ -4,6 +4,16 @@ Each step: (1) update D `n_critic` times on a real batch and a detached fake bat
 G once through the freshly updated D. Losses take logits. The caller decides when to stop
 (`request_stop()`), and hooks (`on_step`, `on_sample`, `on_checkpoint`) let an application
 react without the trainer knowing about it.
+
+fp16 (CUDA GPUs without native bf16) trains with one GradScaler per optimiser, each stepped and
+updated after its own optimiser's step, so any number of D updates per G update works; the
+gradient penalties follow PyTorch's AMP recipe (see `losses`). A D pass whose loss overflowed
+is skipped by its scaler and left out of the logged means.
+
+Timing: on CUDA a step returns before its kernels finish, so the loop reads the clock only
+after `device.synchronize` at the steps where other work (metrics, samples, checkpoints,
+evaluation) follows, never every step: `img_per_s` and `train_seconds` are the time of the
+training steps themselves, and a GPU's queue stays full in between.
 """
 
 from __future__ import annotations
@@ -26,7 +36,7 @@ from .batches import BatchSource
 from .checkpoints import copy_checkpoint, load_training_state, load_weights, resolve, save_checkpoint
 from .checkpoints import DISCRIMINATOR, GENERATOR, GENERATOR_EMA
 from .config import RunConfig
-from .device import Policy, resolve_policy, rss_bytes
+from .device import Policy, deterministic_requested, resolve_policy, rss_bytes, set_deterministic, synchronize
 from .errors import CheckpointError, TrainingError
 from .images import from_uint8, grid_layout, make_grid, save_png, to_uint8
 from .latent import z_batch
@@ -77,7 +87,10 @@ def recalibrate_batchnorm(g: nn.Module, nz: int, num_classes: int, device: torch
 class Trainer:
     def __init__(self, cfg: RunConfig, images: np.ndarray, labels: np.ndarray, run: RunDir | None = None, *,
                  policy: Policy | None = None, evaluator: Evaluator | None = None,
-                 dist: distmod.DistInfo | None = None, real_probe: np.ndarray | None = None):
+                 dist: distmod.DistInfo | None = None, real_probe: np.ndarray | None = None,
+                 deterministic: bool | None = None):
+        """`deterministic`: deterministic CUDA kernels for bit-exact resume on a GPU (None: the
+        GAN_STUDIO_DETERMINISTIC environment variable decides; see `device.set_deterministic`)."""
         self.cfg = cfg
         mc, tc = cfg.model, cfg.train
         self.dist = dist or distmod.DistInfo()
@@ -88,6 +101,8 @@ class Trainer:
         self.evaluator = evaluator
         self.loss_kind = tc.loss
         self.aug_ops = tc.diffaug_ops
+        if deterministic if deterministic is not None else deterministic_requested():
+            set_deterministic(True)
 
         # every random draw of the trainer (z, fake labels, flips, augmentation, GP) comes from
         # self.gen; dropout uses torch's global RNG. Both are saved for exact resume.
@@ -101,22 +116,19 @@ class Trainer:
         self.D = build_discriminator(mc).to(self.device, memory_format=mf)
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
         if self.dist.enabled:
-            from torch.nn.parallel import DistributedDataParallel as DDP
-
             distmod.init(self.dist, self.device.type)
-            if self.device.type == "cuda":  # SyncBatchNorm only works on CUDA
-                self.G = nn.SyncBatchNorm.convert_sync_batchnorm(self.G)
-                self.D = nn.SyncBatchNorm.convert_sync_batchnorm(self.D)
-            ids = [self.device.index] if self.device.type == "cuda" else None
-            # D runs twice (real, fake) before one backward; syncing BN buffers inside the second
-            # forward would modify tensors autograd saved, so buffers sync only at construction.
-            self.G = DDP(self.G, device_ids=ids, forward_sync_buffers=False)
-            self.D = DDP(self.D, device_ids=ids, forward_sync_buffers=False)
+            # penalties differentiate D twice, which SyncBatchNorm cannot (see distributed)
+            sync_g, sync_d = distmod.sync_batchnorm_plan(self.device, self.penalised_d)
+            self.G = distmod.wrap(self.G, self.device, sync_g)
+            self.D = distmod.wrap(self.D, self.device, sync_d)
 
         betas = (tc.beta1, tc.beta2)
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=tc.lr_g, betas=betas)
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=tc.lr_d, betas=betas)
-        self.scaler = torch.amp.GradScaler("cuda") if self.policy.use_scaler else None
+        # one loss scaler per optimiser: D steps n_critic times per G step, and a GradScaler
+        # allows one step() per optimiser between update()s
+        scaler = (lambda: torch.amp.GradScaler(self.device.type)) if self.policy.use_scaler else (lambda: None)
+        self.scaler_d, self.scaler_g = scaler(), scaler()
 
         per_rank_batch = tc.batch_size // self.dist.world if self.dist.enabled else tc.batch_size
         self.batches = BatchSource(images, labels, per_rank_batch, seed=tc.seed, device=self.device,
@@ -146,7 +158,23 @@ class Trainer:
         """Ask the loop to stop after the current step (safe to call from a signal handler)."""
         self._stop = True
 
+    @property
+    def penalised_d(self) -> bool:
+        """Whether D's loss differentiates D with respect to its input (WGAN-GP or R1)."""
+        return self.loss_kind == "wgan-gp" or self.cfg.train.r1_gamma > 0.0
+
     # -- one update ------------------------------------------------------------------------
+    def _critic(self, x: torch.Tensor) -> torch.Tensor:
+        """D's adversarial logits under the policy's autocast (what the penalties differentiate)."""
+        with self.policy.autocast():
+            return self.D(x)[0]
+
+    def _penalty_scale(self) -> torch.Tensor | None:
+        """D's current loss scale as a device tensor (no host sync), or None without a scaler."""
+        if self.scaler_d is None:
+            return None
+        return self.scaler_d.scale(torch.ones((), device=self.device))
+
     def _aug(self, x: torch.Tensor) -> torch.Tensor:
         return diff_augment(x, self.aug_ops, self.gen) if self.aug_ops else x
 
@@ -157,11 +185,14 @@ class Trainer:
              if mc.conditional else None)
         return z, y
 
-    def _backward_step(self, loss: torch.Tensor, opt: torch.optim.Optimizer) -> None:
+    @staticmethod
+    def _backward_step(loss: torch.Tensor, opt: torch.optim.Optimizer,
+                       scaler: torch.amp.GradScaler | None) -> None:
         opt.zero_grad(set_to_none=True)
-        if self.scaler is not None:
-            self.scaler.scale(loss).backward()
-            self.scaler.step(opt)
+        if scaler is not None:
+            scaler.scale(loss).backward()
+            scaler.step(opt)  # skipped when the scaled gradients overflowed
+            scaler.update()
         else:
             loss.backward()
             opt.step()
@@ -193,16 +224,15 @@ class Trainer:
                     aux = 0.5 * (aux + aux_loss(cls_fake, fake_y))
                 loss = loss + tc.aux_weight * aux
             if self.loss_kind == "wgan-gp":
-                with ac():
-                    gp = gradient_penalty(lambda x: self.D(x)[0], self._aug(real), self._aug(fake), self.gen)
+                gp = gradient_penalty(self._critic, self._aug(real), self._aug(fake), self.gen,
+                                      scale=self._penalty_scale())
                 stats["gp"] = gp.detach()
                 loss = loss + tc.gp_weight * gp
             if tc.r1_gamma > 0.0 and (self.step * tc.n_critic + i) % tc.r1_every == 0:
-                with ac():
-                    r1 = r1_penalty(lambda x: self.D(x)[0], self._aug(real))
+                r1 = r1_penalty(self._critic, self._aug(real), scale=self._penalty_scale())
                 stats["r1"] = r1.detach()
                 loss = loss + 0.5 * tc.r1_gamma * tc.r1_every * r1
-            self._backward_step(loss, self.opt_d)
+            self._backward_step(loss, self.opt_d, self.scaler_d)
         stats["loss_d"] = loss.detach()
         stats["d_real"] = d_output_mean(self.loss_kind, out_real)
         if cond:
@@ -218,10 +248,8 @@ class Trainer:
         loss_g = g_loss(self.loss_kind, out_gen)
         if cond:
             loss_g = loss_g + tc.aux_weight * aux_loss(cls_gen, fake_y)
-        self._backward_step(loss_g, self.opt_g)
+        self._backward_step(loss_g, self.opt_g, self.scaler_g)
         d_plain.requires_grad_(True)
-        if self.scaler is not None:
-            self.scaler.update()
         self._update_ema()
         stats["loss_g"] = loss_g.detach()
         # D(G(z)) before G's update, as the tutorial reports it
@@ -310,7 +338,9 @@ class Trainer:
         return {"step": self.step, "elapsed": self.elapsed, "best_score": self.best_score,
                 "batches": self.batches.state_dict(), "opt_g": self.opt_g.state_dict(),
                 "opt_d": self.opt_d.state_dict(),
-                "scaler": self.scaler.state_dict() if self.scaler is not None else None, "rng": rng}
+                "scaler": ({"d": self.scaler_d.state_dict(), "g": self.scaler_g.state_dict()}
+                           if self.scaler_d is not None and self.scaler_g is not None else None),
+                "rng": rng}
 
     def save_checkpoint(self, which: str = "latest", metrics: dict[str, Any] | None = None) -> Path | None:
         if self.run_dir is None:
@@ -338,8 +368,12 @@ class Trainer:
         try:
             self.opt_g.load_state_dict(state["opt_g"])
             self.opt_d.load_state_dict(state["opt_d"])
-            if self.scaler is not None and state.get("scaler"):
-                self.scaler.load_state_dict(state["scaler"])
+            scalers = state.get("scaler")
+            if self.scaler_d is not None and self.scaler_g is not None and scalers:
+                if "d" not in scalers:  # written when one scaler served both optimisers
+                    scalers = {"d": scalers, "g": scalers}
+                self.scaler_d.load_state_dict(scalers["d"])
+                self.scaler_g.load_state_dict(scalers["g"])
             self.batches.load_state_dict(state["batches"])
             rng = state["rng"]
             if not self.dist.enabled:  # per-rank RNG streams are re-seeded under DDP
@@ -359,14 +393,37 @@ class Trainer:
         self._inference = None
 
     # -- the loop --------------------------------------------------------------------------
-    def _log_row(self, acc: dict[str, torch.Tensor], counts: dict[str, int], window_s: float,
+    def _accumulate(self, acc: dict[str, torch.Tensor], counts: dict[str, Any],
+                    stats: dict[str, torch.Tensor]) -> None:
+        """Add one step's stats to the window's sums. With loss scalers (fp16) a value that is not
+        finite belongs to a pass its scaler skipped: it is left out, and counted out, on the device."""
+        for k, v in stats.items():
+            if self.scaler_d is not None:
+                ok = torch.isfinite(v)
+                v = torch.where(ok, v, torch.zeros_like(v))
+                n: Any = ok.float()
+            else:
+                n = 1
+            acc[k] = acc[k] + v if k in acc else v.clone()
+            counts[k] = counts[k] + n if k in counts else n
+
+    def _scale_collapsed(self) -> bool:
+        """Whether fp16 loss scaling has given up (every recent pass overflowed): divergence."""
+        return any(s is not None and s.get_scale() < 1.0 for s in (self.scaler_d, self.scaler_g))
+
+    def _log_row(self, acc: dict[str, torch.Tensor], counts: dict[str, Any], window_s: float,
                  window_steps: int) -> dict[str, Any]:
-        # each stat is averaged over the steps that produced it (R1 runs only every r1_every D updates)
+        # each stat is averaged over the steps that produced it (R1 runs only every r1_every D
+        # updates; under fp16, the passes its scaler did not skip)
         keys = sorted(acc)
-        vec = distmod.all_mean(torch.stack([acc[k].float() / max(1, counts[k]) for k in keys]), self.dist)
+        if self.scaler_d is None:
+            means = [acc[k].float() / max(1, counts[k]) for k in keys]
+        else:  # a window whose passes were all skipped has no mean: NaN
+            means = [acc[k].float() / counts[k] if counts[k] > 0 else acc[k].float() * math.nan for k in keys]
+        vec = distmod.all_mean(torch.stack(means), self.dist)
         vals = dict(zip(keys, vec.tolist()))
         bad = [k for k in ("loss_d", "loss_g") if not math.isfinite(vals.get(k, 0.0))]
-        if bad:
+        if bad and (self.scaler_d is None or self._scale_collapsed()):
             raise TrainingError(
                 f"training diverged: {bad[0]} became {vals[bad[0]]} by step {self.step}. "
                 "Resume from the last checkpoint with a lower learning rate (--lr) or another --loss.")
@@ -396,32 +453,40 @@ class Trainer:
             rd.write_status("running", pid=os.getpid(), step=self.step, total_steps=total,
                             device=self.policy.describe())
         acc: dict[str, torch.Tensor] = {}
-        counts: dict[str, int] = {}
+        counts: dict[str, Any] = {}
         n_acc = 0
-        window_start, window_steps, window_train_s = time.perf_counter(), 0, 0.0
+        synchronize(self.device)
+        # `mark` starts the current stretch of training steps; the clock is read (after a device
+        # synchronise) only where other work follows, so GPU steps are timed without a sync each
+        mark = window_start = time.perf_counter()
+        window_steps, window_train_s = 0, 0.0
         last_metrics: dict[str, Any] = {}
         state = "finished"
         try:
             while self.step < total:
-                t0 = time.perf_counter()
                 stats = self.train_step()
-                dt = time.perf_counter() - t0
-                self.elapsed += dt
-                window_train_s += dt
-                for k, v in stats.items():
-                    acc[k] = acc[k] + v if k in acc else v.clone()
-                    counts[k] = counts.get(k, 0) + 1
+                self._accumulate(acc, counts, stats)
                 n_acc += 1
                 window_steps += 1
                 step, end = self.step, self.step >= total
-                stop = distmod.any_flag(self._stop or (rd is not None and rd.stop_requested()),
-                                        self.dist, self.device)
-                if step % tc.sample_every == 0 or end or stop:
-                    self.save_samples()
                 eval_due = self.evaluator is not None and tc.eval_every > 0 and (step % tc.eval_every == 0 or end)
+                log_due = step % tc.log_every == 0 or end or eval_due
+                stop = False
+                if distmod.stop_check_due(step, self.dist, log_due, end):
+                    stop = distmod.any_flag(self._stop or (rd is not None and rd.stop_requested()),
+                                            self.dist, self.device)
+                sample_due = step % tc.sample_every == 0 or end or stop
+                ckpt_due = step % tc.ckpt_every == 0 or end or stop
+                if not (log_due or stop or sample_due or ckpt_due):
+                    continue
+                synchronize(self.device)  # other work follows: close the stretch of training steps
+                now = time.perf_counter()
+                self.elapsed += now - mark
+                window_train_s += now - mark
+                if sample_due:
+                    self.save_samples()
                 new_best = self.evaluator is None  # without an evaluator, best is simply the newest
-                if step % tc.log_every == 0 or end or stop or eval_due:
-                    now = time.perf_counter()
+                if log_due or stop:
                     last_metrics = self._log_row(acc, counts, window_train_s, window_steps)
                     if eval_due:
                         last_metrics.update(self._evaluate())
@@ -435,10 +500,12 @@ class Trainer:
                     for fn in self.hooks["on_step"]:
                         fn(self, last_metrics)
                     acc, counts, n_acc = {}, {}, 0
-                if step % tc.ckpt_every == 0 or end or stop or (eval_due and new_best):
+                if ckpt_due or (eval_due and new_best):
                     self._checkpoint(last_metrics, new_best)
+                synchronize(self.device)
+                mark = time.perf_counter()
                 if n_acc == 0:  # a row was just logged: start a new window
-                    window_start, window_steps, window_train_s = time.perf_counter(), 0, 0.0
+                    window_start, window_steps, window_train_s = mark, 0, 0.0
                 if stop:
                     state = "stopped"
                     break

@@ -86,3 +86,122 @@ def test_cpu_training_is_channels_last_in_fp32_and_bf16() -> None:
     real, _ = tr.batches.next(tr.gen)
     assert real.is_contiguous(memory_format=torch.channels_last)
     tr.train_step()
+
+
+# -- precision: native bf16 of the rank's own GPU, emulation excluded ----------------------------
+def fake_gpus(monkeypatch: pytest.MonkeyPatch, capabilities: dict[int, tuple[int, int]]) -> None:
+    """Pretend CUDA GPUs with these compute capabilities are present (index -> (major, minor)).
+    torch's own is_bf16_supported() says True for all of them, as it does for an emulating T4."""
+    import torch
+
+    def capability(device=None):
+        index = device.index if isinstance(device, torch.device) else device
+        return capabilities[0 if index is None else index]
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: len(capabilities))
+    monkeypatch.setattr(torch.cuda, "get_device_capability", capability)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: True)
+    monkeypatch.setattr(torch.version, "hip", None)
+
+
+def test_auto_precision_is_fp16_on_a_t4_and_bf16_from_ampere_per_rank(monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    from gan_core.device import inference_autocast, native_bf16, resolve_policy
+
+    fake_gpus(monkeypatch, {0: (7, 5), 1: (8, 0), 2: (9, 0)})  # T4, A100, H100 in one machine
+    t4 = resolve_policy("cuda", "auto", local_rank=0)
+    assert (t4.device, t4.precision, t4.use_scaler) == (torch.device("cuda", 0), "fp16", True)
+    for rank in (1, 2):
+        p = resolve_policy("cuda", "auto", local_rank=rank)
+        assert (p.device, p.precision, p.use_scaler) == (torch.device("cuda", rank), "bf16", False)
+    assert not native_bf16(torch.device("cuda", 0)) and native_bf16(torch.device("cuda", 1))
+    # evaluation's autocast follows the same rule: none on the T4, bf16 on the A100
+    assert not isinstance(inference_autocast(torch.device("cuda", 0)), torch.autocast)
+    amp = inference_autocast(torch.device("cuda", 1))
+    assert isinstance(amp, torch.autocast) and amp.fast_dtype == torch.bfloat16
+    # fp32 and fp16 asked for explicitly are honoured on any GPU
+    assert resolve_policy("cuda", "fp16", local_rank=1).use_scaler
+    assert resolve_policy("cuda", "fp32", local_rank=0).amp_dtype is None
+
+
+def test_native_bf16_is_false_without_cuda_and_on_mps(monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    from gan_core.device import cpu_has_bf16, cuda_has_native_bf16, native_bf16
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.version, "hip", None)
+    assert cuda_has_native_bf16(0) is False
+    assert native_bf16(torch.device("mps")) is False
+    assert native_bf16(torch.device("cpu")) == cpu_has_bf16()
+
+
+def test_deterministic_mode_sets_the_flags_exact_resume_needs_on_cuda(monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    from gan_core.device import deterministic_requested, set_deterministic
+
+    cudnn = torch.backends.cudnn
+    before = (torch.are_deterministic_algorithms_enabled(), cudnn.deterministic, cudnn.benchmark)
+    monkeypatch.delenv("CUBLAS_WORKSPACE_CONFIG", raising=False)
+    try:
+        set_deterministic(True)
+        assert torch.are_deterministic_algorithms_enabled()
+        assert cudnn.deterministic and not cudnn.benchmark
+        import os
+
+        assert os.environ["CUBLAS_WORKSPACE_CONFIG"] == ":4096:8"
+        set_deterministic(False)
+        assert not torch.are_deterministic_algorithms_enabled() and not cudnn.deterministic
+    finally:
+        torch.use_deterministic_algorithms(before[0])
+        cudnn.deterministic, cudnn.benchmark = before[1], before[2]
+    for value, on in (("1", True), ("true", True), ("0", False), ("", False)):
+        monkeypatch.setenv("GAN_STUDIO_DETERMINISTIC", value)
+        assert deterministic_requested() is on
+
+
+def test_synchronize_is_a_no_op_off_cuda(monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    from gan_core.device import synchronize
+
+    calls: list = []
+    monkeypatch.setattr(torch.cuda, "synchronize", lambda device=None: calls.append(device))
+    synchronize(torch.device("cpu"))
+    assert calls == []
+    synchronize(torch.device("cuda", 1))
+    assert calls == [torch.device("cuda", 1)]
+
+
+def test_batches_above_the_gpu_limit_take_the_pinned_path() -> None:
+    import torch
+
+    from gan_core.batches import GPU_RESIDENT_LIMIT, placement
+
+    cuda = torch.device("cuda", 0)
+    assert placement(cuda, GPU_RESIDENT_LIMIT) == "device"
+    assert placement(cuda, GPU_RESIDENT_LIMIT + 1) == "pinned"
+    assert placement(torch.device("cpu"), 10 * GPU_RESIDENT_LIMIT) == "host"
+
+
+@pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="needs a CUDA GPU (this machine has none)")
+def test_pinned_batches_are_gathered_into_pinned_memory_and_match_the_resident_path() -> None:
+    import numpy as np
+    import torch
+
+    from gan_core.batches import BatchSource
+
+    images = np.random.RandomState(0).randint(0, 256, (64, 16, 16, 3), dtype=np.uint8)
+    labels = np.arange(64) % 10
+    cuda = torch.device("cuda")
+    pinned = BatchSource(images, labels, 8, seed=1, device=cuda, resident_limit=0)
+    resident = BatchSource(images, labels, 8, seed=1, device=cuda)
+    assert pinned.placement == "pinned" and resident.placement == "device"
+    assert not pinned.images.is_cuda and pinned.labels.is_cuda
+    assert pinned._gather_pinned(torch.arange(8)).is_pinned()
+    for _ in range(3):
+        (xa, ya), (xb, yb) = pinned.next(torch.Generator()), resident.next(torch.Generator())
+        assert xa.is_cuda and torch.equal(xa, xb) and torch.equal(ya, yb)

@@ -64,3 +64,36 @@ def test_the_image_command_serves_the_studio_and_the_panel(tmp_path: Path) -> No
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+def install_command() -> tuple[str, str]:
+    """The default of ARG TORCH_INDEX and the RUN that installs the requirements (continuations joined)."""
+    instructions = dockerfile().replace("\\\n", " ").splitlines()
+    default = next(line for line in instructions if line.startswith("ARG TORCH_INDEX=")).split("=", 1)[1]
+    run = next(line for line in instructions if line.startswith("RUN ") and "pip install" in line)
+    return default, run[len("RUN "):]
+
+
+def test_torch_index_comes_from_a_build_argument_a_space_variable_can_set(tmp_path: Path) -> None:
+    """A Space cannot pass --build-arg, but it passes its variables as build arguments: the
+    variable TORCH_INDEX picks the wheels (a CUDA index for GPU hardware). Runs the image's
+    install command under sh with stand-ins for pip and python that print their arguments."""
+    default, run = install_command()
+    assert default == "https://download.pytorch.org/whl/cpu"
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    for tool in ("pip", "python"):
+        (fake / tool).write_text(f'#!/bin/sh\necho {tool} "$@"\n')
+        (fake / tool).chmod(0o755)
+
+    def pip_args(torch_index: str) -> str:
+        env = dict(os.environ, PATH=f"{fake}:{os.environ['PATH']}", TORCH_INDEX=torch_index)
+        out = subprocess.run(["sh", "-c", run], env=env, capture_output=True, text=True, check=True).stdout
+        return next(line for line in out.splitlines() if line.startswith("pip "))
+
+    assert pip_args(default) == f"pip install --user --extra-index-url {default} -r requirements.txt"
+    cuda = "https://download.pytorch.org/whl/cu130"
+    assert pip_args(cuda) == f"pip install --user --extra-index-url {cuda} -r requirements.txt"
+    assert pip_args("pypi") == pip_args("") == "pip install --user -r requirements.txt"
+    docs = (ROOT / "docs" / "spaces.md").read_text()
+    assert "TORCH_INDEX" in docs and cuda in docs

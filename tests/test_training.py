@@ -56,9 +56,29 @@ def test_few_steps_write_the_run_directory_contract(tmp_path: Path, arch: str, l
     assert RunConfig.from_dict(json.loads(run.config_path.read_text())) == cfg
 
 
+@pytest.fixture
+def deterministic_on_cuda(monkeypatch: pytest.MonkeyPatch):
+    """The trainer's deterministic mode (GAN_STUDIO_DETERMINISTIC) when a CUDA GPU is present;
+    the process-wide settings are put back afterwards."""
+    if not torch.cuda.is_available():
+        yield
+        return
+    monkeypatch.setenv("GAN_STUDIO_DETERMINISTIC", "1")
+    monkeypatch.setenv("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    cudnn = torch.backends.cudnn
+    before = (torch.are_deterministic_algorithms_enabled(), cudnn.deterministic, cudnn.benchmark)
+    yield
+    torch.use_deterministic_algorithms(before[0])
+    cudnn.deterministic, cudnn.benchmark = before[1], before[2]
+
+
 @pytest.mark.parametrize("arch,precision", [("dcgan", "fp32"), ("acgan", "fp32"), ("acgan", "auto")])
-def test_exact_resume(tmp_path: Path, arch: str, precision: str) -> None:
-    """N steps + resume + N steps gives the same weights as 2N steps (data order, RNG, Adam, EMA)."""
+def test_exact_resume(tmp_path: Path, deterministic_on_cuda: None, arch: str, precision: str) -> None:
+    """N steps + resume + N steps gives the same weights as 2N steps (data order, RNG, Adam, EMA).
+
+    On a CUDA GPU (the trainer's `auto` device when one is present) this holds in deterministic
+    mode, which the fixture turns on there: without it, cuDNN's convolutions and the embedding's
+    backward add up in a varying order. scripts/gpu_check.sh runs it on a lent GPU."""
     images, labels = data()
     kw = dict(diffaug="translation,color", ema=0.9)
     full = RunDir(tmp_path / "full")
@@ -155,7 +175,7 @@ def test_r1_runs_every_n_d_updates_scaled_by_n(monkeypatch: pytest.MonkeyPatch, 
 
     calls: list[int] = []
     real_r1 = training.r1_penalty
-    monkeypatch.setattr(training, "r1_penalty", lambda critic, real: calls.append(1) or real_r1(critic, real))
+    monkeypatch.setattr(training, "r1_penalty", lambda critic, real, scale=None: calls.append(1) or real_r1(critic, real, scale))
     trainer = Trainer(tiny_run(arch, steps=8, r1_gamma=1.0, r1_every=3), *data(), None)
     logged = [("r1" in trainer.train_step()) for _ in range(7)]
     assert logged == [True, False, False, True, False, False, True] and len(calls) == 3
@@ -173,8 +193,8 @@ def test_logged_r1_is_the_mean_of_the_steps_that_computed_it(monkeypatch: pytest
     values: list[float] = []
     real_r1 = training.r1_penalty
 
-    def spy(critic, real):
-        out = real_r1(critic, real)
+    def spy(critic, real, scale=None):
+        out = real_r1(critic, real, scale)
         values.append(float(out.detach()))
         return out
 
@@ -209,3 +229,75 @@ def test_aux_real_only_drops_the_fake_class_loss_from_d(tmp_path: Path, monkeypa
     cfg = tiny_run("acgan", steps=1, aux_on_fake=aux_on_fake)
     Trainer(cfg, *data(), None).train_step()
     assert len(calls) == expected  # D: real (+ fake); G: its own class loss
+
+
+def test_cuda_steps_are_timed_with_a_synchronise_at_log_steps_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The loop waits for the device only where other work follows (here the logging steps 2, 4,
+    6, 8 and the sample/checkpoint steps 4, 8), never every step, and then reads the clock:
+    train time covers every training step."""
+    import gan_core.training as training
+
+    synced: list[int] = []
+    trainer = Trainer(tiny_run("dcgan", steps=8, sample_every=4, ckpt_every=4), *data(), None)
+    monkeypatch.setattr(training, "synchronize", lambda device: synced.append(trainer.step))
+    rows: list[dict] = []
+    trainer.add_hook("on_step", lambda t, row: rows.append(row))
+    trainer.run()
+    # one before the first step, then two at each boundary (before reading the clock, after the work)
+    assert synced == [0, 2, 2, 4, 4, 6, 6, 8, 8]
+    assert [r["step"] for r in rows] == [2, 4, 6, 8] and all(r["img_per_s"] > 0 for r in rows)
+    assert 0 < trainer.elapsed and rows[-1]["time"] == round(trainer.elapsed, 2)
+
+
+def test_distributed_stop_check_runs_every_k_steps_and_at_log_steps(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under DDP agreeing on a stop costs an all-reduce and a device read: the ranks do it every
+    STOP_CHECK_EVERY steps and at logging steps, not every step (simulated 2-rank run)."""
+    import torch.nn as nn
+
+    from gan_core import distributed as distmod
+
+    class FakeDDP(nn.Module):
+        def __init__(self, module: nn.Module, **_kw):
+            super().__init__()
+            self.module = module
+
+        def forward(self, *a, **kw):
+            return self.module(*a, **kw)
+
+    checks: list[int] = []
+    monkeypatch.setattr(distmod, "init", lambda info, device_type: None)
+    monkeypatch.setattr(distmod, "DDP", FakeDDP)
+    monkeypatch.setattr(distmod, "all_mean", lambda t, info: t)
+    monkeypatch.setattr(distmod, "barrier", lambda info: None)
+    trainer = Trainer(tiny_run("dcgan", steps=25, batch_size=16, log_every=12, sample_every=100, ckpt_every=100),
+                      *data(), None, dist=distmod.DistInfo(rank=0, world=2, local_rank=0))
+    monkeypatch.setattr(distmod, "any_flag", lambda flag, info, device: checks.append(trainer.step) or flag)
+    trainer.run()
+    assert distmod.STOP_CHECK_EVERY == 10
+    assert checks == [10, 12, 20, 24, 25]
+    # a stop requested on this rank takes effect at the next check
+    trainer.request_stop()
+    checks.clear()
+    assert trainer.run(40) == "stopped" and checks == [30] and trainer.step == 30
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (this machine has none)")
+def test_cuda_train_time_covers_the_gpu_work() -> None:
+    """On a GPU a step returns long before its kernels finish; the trainer's train time must be
+    the GPU's time, not the time to queue the work: within 20% of the externally synchronised
+    wall time of the same steps (unsynchronised, a DCGAN-64 batch of 512 is queued several times
+    faster than an H100-class GPU runs it)."""
+    import time
+
+    cfg = RunConfig(ModelConfig(arch="dcgan", image_size=64, channels=3), DataConfig(source="x"),
+                    TrainConfig(steps=12, batch_size=512, log_every=5, sample_every=1000, ckpt_every=1000,
+                                device="cuda"))
+    images = np.random.RandomState(0).randint(0, 256, (1024, 64, 64, 3), dtype=np.uint8)
+    tr = Trainer(cfg, images, np.zeros(1024, np.int64), None)
+    tr.run(2)  # warm-up: allocations, kernel selection
+    torch.cuda.synchronize()
+    before, t0 = tr.elapsed, time.perf_counter()
+    tr.run(12)
+    torch.cuda.synchronize()
+    wall, train = time.perf_counter() - t0, tr.elapsed - before
+    assert 0.8 * wall <= train <= wall, (train, wall)
