@@ -20,7 +20,7 @@ def measure_peak(seconds: float = 1.0, rounds: int = 3, device: torch.device | N
     3x3 convolutions are left out on purpose: oneDNN may run them as Winograd, which does fewer
     multiplications than it is credited for and reports more than the hardware can do.
     """
-    from gan_core.device import cpu_has_bf16
+    from gan_core.device import native_bf16
 
     device = device or torch.device("cpu")
     cuda = device.type == "cuda"
@@ -42,8 +42,7 @@ def measure_peak(seconds: float = 1.0, rounds: int = 3, device: torch.device | N
         return best
 
     n, batch = (8192, 256) if cuda else (4096, 32)
-    # the GPU's bf16 test is to move into gan_core.device beside cpu_has_bf16
-    has_bf16 = torch.cuda.is_bf16_supported() if cuda else cpu_has_bf16()
+    has_bf16 = native_bf16(device)  # emulated bf16 (T4, V100) does not count
     out: dict[str, float] = {}
     for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
         if dtype == torch.bfloat16 and not has_bf16:

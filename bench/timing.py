@@ -14,11 +14,11 @@ def no_sync() -> None:
 def sync_for(device: Any) -> Callable[[], None]:
     """What a timer must call before reading the clock: CUDA runs kernels asynchronously, so a
     step "returns" long before its work is done."""
-    if device.type == "cuda":
-        import torch
+    if device.type == "cpu":
+        return no_sync
+    from gan_core.device import synchronize
 
-        return lambda: torch.cuda.synchronize(device)
-    return no_sync
+    return lambda: synchronize(device)
 
 
 def median_times(fns: list[Callable[[], Any]], steps: int, warmup: int,
