@@ -20,6 +20,7 @@ def short_peak(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(peak, "measure_peak", lambda **kw: real(seconds=0.05, **kw))
 
 
+@pytest.mark.slow
 def test_train_reports_both_steps_the_ratio_and_the_shares(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["train", "--model", "acgan", "--image-size", "32", "--batch-size", "8", "--steps", "2",
                  "--device", "cpu", "--json"]) == 0
@@ -49,6 +50,7 @@ def test_train_text_prints_each_figure_next_to_its_goal() -> None:
     assert goals.train_verdicts({**r, "image_size": 48})["speedup"] == "3.5x"  # no goal for this size
 
 
+@pytest.mark.slow
 def test_data_reports_ingest_and_the_data_share(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["data", "--images", "20", "--json"]) == 0
     r = json.loads(capsys.readouterr().out)

@@ -13,6 +13,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from gan_core.checkpoints import load_generator, load_training_state
 from gan_core.runs import RunDir
 
@@ -35,6 +37,7 @@ def last_step(run: RunDir) -> int:
     return rows[-1]["step"] if rows else 0
 
 
+@pytest.mark.slow
 def test_sigkill_ten_times_then_finish(tmp_path: Path) -> None:
     rng = random.Random(1234)
     run = RunDir(tmp_path / "run")

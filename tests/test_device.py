@@ -37,6 +37,7 @@ def _faults(mode: str) -> tuple[str, int]:
     return kept, int(faults)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt is Linux-only")
 def test_keep_freed_memory_stops_page_faults_in_training_steps() -> None:
     _, default = _faults("default")

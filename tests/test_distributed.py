@@ -28,6 +28,7 @@ def torchrun(nproc: int, out: Path, *extra: str, steps: int = 60, log_every: int
     return [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
 
 
+@pytest.mark.slow
 def test_two_gloo_processes_match_one_process_at_the_same_global_batch(tmp_path: Path) -> None:
     one = torchrun(1, tmp_path / "one")
     two = torchrun(2, tmp_path / "two")
@@ -45,6 +46,7 @@ def test_two_gloo_processes_match_one_process_at_the_same_global_batch(tmp_path:
 
 @pytest.mark.parametrize("extra,stat", [(("--r1", "1", "--r1-every", "2"), "r1"),
                                         (("--loss", "wgan-gp"), "gp")])
+@pytest.mark.slow
 def test_two_gloo_processes_train_with_a_gradient_penalty(tmp_path: Path, extra: tuple, stat: str) -> None:
     """R1 (with D's BatchNorm, as the MNIST DCGAN preset has it) and WGAN-GP (5 critic steps)
     differentiate D twice under DDP: both run to the end on 2 processes."""

@@ -10,6 +10,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -35,6 +37,7 @@ def test_ports_agree_and_requirements_are_the_pinned_ones() -> None:
     assert "app_file: gradio_app.py" in space and "sdk: gradio" in space and "sdk_version: 6.31.0" in space
 
 
+@pytest.mark.slow
 def test_the_image_command_serves_the_studio_and_the_panel(tmp_path: Path) -> None:
     cmd = json.loads(re.search(r"^CMD (\[.*\])$", dockerfile(), re.M).group(1))
     port = free_port()

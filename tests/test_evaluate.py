@@ -61,6 +61,7 @@ def test_class_map_by_name() -> None:
     assert class_map(["cat"], jc) is None
 
 
+@pytest.mark.slow
 def test_evaluate_cli_on_tiny_n(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     cfg = ModelConfig(arch="acgan", image_size=32, channels=1, nz=16, ngf=8, num_classes=10)
     save_checkpoint(tmp_path / "ck", cfg, build_generator(cfg).eval(), meta={"dataset": "mnist"})

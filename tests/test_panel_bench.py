@@ -25,6 +25,7 @@ def tiny_training(folder: Path) -> list[str]:
             "--sample-every", "100000", "--ckpt-every", "100000"]
 
 
+@pytest.mark.slow
 def test_render_bench_idle_and_while_training(ckpt: Path, tiny_folder: Path,
                                               capsys: pytest.CaptureFixture[str]) -> None:
     result = render.run(ckpt, n=30, warmup=3, train=True, train_args=tiny_training(tiny_folder))
@@ -40,6 +41,7 @@ def test_render_bench_idle_and_while_training(ckpt: Path, tiny_folder: Path,
     assert "error:" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_http_bench_16_clients_while_training_without_errors(ckpt: Path, tiny_folder: Path) -> None:
     """The hardening load case at CI scale: 16 concurrent clients (far more than the 2 renders the
     queue runs at once) while a training process runs; every request completes. The full 16 x 50
