@@ -12,11 +12,10 @@ import pytest
 from PIL import Image
 
 from gan_core.explore import Recipe
-from panel_support import make_checkpoints, use_catalogue
+from panel_support import control_values as values
+from panel_support import make_checkpoints, panel_logic, pixels
 from ui.panel_load import APPLY_OUTPUTS, PanelLoad
-from ui.panel_logic import PanelLogic
-from ui.recipe import CONTROLS, to_controls
-from ui.services import RenderHub
+from ui.recipe import CONTROLS
 
 
 @pytest.fixture(scope="module")
@@ -26,8 +25,7 @@ def shipped(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def load(shipped: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> PanelLoad:
-    use_catalogue(monkeypatch, shipped, tmp_path / "home")
-    return PanelLoad(PanelLogic(RenderHub(threads=0)))
+    return PanelLoad(panel_logic(monkeypatch, shipped, tmp_path / "home"))
 
 
 @pytest.fixture
@@ -37,18 +35,9 @@ def warnings(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return seen
 
 
-def values(**changes: Any) -> dict[str, Any]:
-    return {**to_controls(Recipe(checkpoint="digits")), **changes}
-
-
 class FakeRequest:
     def __init__(self, **params: str):
         self.query_params = params
-
-
-def pixels(im: Image.Image) -> np.ndarray:
-    a = np.array(im)
-    return a[:, :, None] if a.ndim == 2 else a
 
 
 def applied(out: dict[str, Any]) -> tuple[dict[str, Any], np.ndarray]:
@@ -83,8 +72,7 @@ def test_load_without_recipe_and_with_a_broken_one(load: PanelLoad, warnings: li
 
 
 def test_load_with_an_empty_catalogue(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    use_catalogue(monkeypatch, tmp_path / "none", tmp_path / "home")
-    out = PanelLoad(PanelLogic(RenderHub(threads=0))).on_load(FakeRequest())
+    out = PanelLoad(panel_logic(monkeypatch, tmp_path / "none", tmp_path / "home")).on_load(FakeRequest())
     assert "No checkpoints yet" in out["info"] and out["image"] is None
     assert set(out) == {"checkpoint", "classes", "info", "image"}  # the other controls keep their values
 

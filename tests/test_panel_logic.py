@@ -15,13 +15,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gan_core.explore import MAX_DIRECTIONS, PNG_KEY, Recipe, from_bytes, from_json
+from gan_core.explore import MAX_DIRECTIONS, PNG_KEY, from_bytes, from_json
 from gan_core.latent import MAX_SEED
-from panel_support import make_checkpoints, use_catalogue
+from panel_support import control_values as values
+from panel_support import make_checkpoints, panel_logic, pixels
 from ui import panel_exports as ex
 from ui.panel_logic import PanelLogic
-from ui.recipe import CONTROLS, to_controls
-from ui.services import RenderHub
+from ui.recipe import CONTROLS
 
 
 @pytest.fixture(scope="module")
@@ -31,18 +31,7 @@ def shipped(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def logic(shipped: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> PanelLogic:
-    use_catalogue(monkeypatch, shipped, tmp_path / "home")
-    return PanelLogic(RenderHub(threads=0))
-
-
-def values(**changes: Any) -> dict[str, Any]:
-    """The recipe controls' values by name, as the panel passes them (digits, defaults)."""
-    return {**to_controls(Recipe(checkpoint="digits")), **changes}
-
-
-def pixels(im: Image.Image) -> np.ndarray:
-    a = np.array(im)
-    return a[:, :, None] if a.ndim == 2 else a
+    return panel_logic(monkeypatch, shipped, tmp_path / "home")
 
 
 def image(logic: PanelLogic, **changes: Any) -> np.ndarray:
