@@ -90,6 +90,7 @@ def _tampered(**changes: object) -> str:
     (_tampered(extra=1), "unknown recipe field 'extra'"),
     (_tampered(version=2), "version 2 is not supported"),
     (_tampered(version="1"), "version '1' is not supported"),
+    (_tampered(version=True), "version True is not supported"),
     (_tampered(seed_a=-1), "seed_a must be between 0 and 4294967295"),
     (_tampered(seed_b=2**32), "seed_b must be between"),
     (_tampered(seed_a=1.5), "seed_a must be a whole number"),

@@ -132,6 +132,32 @@ def test_a_new_endpoint_is_one_typed_function_and_one_line() -> None:
             for p in info["parameters"]] == [("checkpoint", "str", False, None), ("seed", "int", False, None),
                                              ("scale", "float", True, 2.0)]
     assert info["returns"][0]["component"] == "Image"
-    with pytest.raises(TypeError, match="no API input for parameter 'items'"):
+    with pytest.raises(ValueError, match="must have type hints"):
         with gr.Blocks():
-            publish(lambda items: None, "bad")  # type: ignore[arg-type]
+            publish(lambda items: Image.new("L", (1, 1)), "bad")  # untyped: refused by gr.api
+    with pytest.raises(TypeError, match="no API input for parameter 'items'"):
+
+        def listed(items: list[int]) -> Image.Image:
+            return Image.new("L", (len(items), 1))
+
+        with gr.Blocks():
+            publish(listed, "bad")
+
+
+def test_a_data_endpoint_is_gradios_gr_api() -> None:
+    """A function answering with data goes through gr.api: JSON in and out, typed from its hints."""
+    import asyncio
+
+    import gradio as gr
+    from gradio.state_holder import SessionState
+
+    def seeds_between(first: int, last: int, step: int = 1) -> list[int]:
+        return list(range(first, last + 1, step))
+
+    with gr.Blocks() as demo:
+        publish(seeds_between, "seeds_between")
+    info = demo.get_api_info()["named_endpoints"]["/seeds_between"]
+    assert [p["parameter_name"] for p in info["parameters"]] == ["first", "last", "step"]
+    fn = next(f for f in demo.fns.values() if f.api_name == "seeds_between")
+    out = asyncio.run(demo.process_api(fn, [3, 9, 3], state=SessionState(demo)))
+    assert out["data"] == [[3, 6, 9]]

@@ -4,11 +4,12 @@
     /interpolate(checkpoint, seed_a, seed_b, t=0.0, mode="slerp", class_a=-1, class_b=-1) -> image
     /animate(checkpoint, seed_a, seed_b, frames=24, mode="slerp", class_a=-1, class_b=-1) -> GIF file
 
-`publish(fn, api_name)` reads the function's typed parameters and return type: each
-parameter becomes a hidden input named after it, an `Image.Image` result an image output, a
-`Path` result a file output. (Gradio 6's `gr.api` does the same from type hints but returns
-values unprocessed, as JSON: it fits endpoints that answer with data, not images or files.)
-Every endpoint validates its input and answers mistakes with one readable line.
+`publish(fn, api_name)` reads the function's typed parameters and return type. An endpoint
+that answers with data (a dict, list, text or number) is Gradio 6's `gr.api(fn)`, which
+derives its schema from the type hints and returns the value as JSON. `gr.api` does not turn
+an image or a file into something a client can fetch, so for an `Image.Image` result (an
+image output) or a `Path` result (a file output) each parameter becomes a hidden input named
+after it instead. Every endpoint validates its input and answers mistakes with one readable line.
 """
 
 from __future__ import annotations
@@ -95,10 +96,16 @@ def _output(kind: Any, label: str | None) -> gr.components.Component:
 
 
 def publish(fn: Callable[..., Any], api_name: str, *, slow: bool = False, label: str | None = None) -> None:
-    """A public endpoint /api_name calling fn, inside a Blocks: hidden inputs from fn's typed
-    parameters (int, float, str), the output (named `label`) from its return type (Image.Image, Path).
-    `slow` endpoints run one at a time beside the panel's long jobs; others share the renders' limit."""
+    """A public endpoint /api_name calling fn (inside a Blocks), typed by fn's hints: `gr.api` for
+    data answers; for an Image.Image or Path answer, hidden inputs from fn's parameters (int,
+    float, str) and an output named `label`. `slow` endpoints run one at a time beside the
+    panel's long jobs; others share the renders' limit."""
     hints = typing.get_type_hints(fn)
+    limits: dict[str, Any] = ({"concurrency_id": "slow", "concurrency_limit": 1} if slow
+                              else {"concurrency_id": "render", "concurrency_limit": RENDER_LIMIT})
+    if hints.get("return") not in (Image.Image, Path):
+        gr.api(fn, api_name=api_name, **limits)
+        return
     params = inspect.signature(fn).parameters
     with gr.Column(visible=False):
         inputs = [_input(name, hints.get(name), p.default) for name, p in params.items()]
@@ -106,9 +113,7 @@ def publish(fn: Callable[..., Any], api_name: str, *, slow: bool = False, label:
         button = gr.Button(api_name)
     if hints.get("return") is Path:  # gr.File takes a path as text
         fn = _path_as_text(fn)
-    button.click(fn, inputs, output, api_name=api_name,
-                 **({"concurrency_id": "slow", "concurrency_limit": 1} if slow
-                    else {"concurrency_id": "render", "concurrency_limit": RENDER_LIMIT}))
+    button.click(fn, inputs, output, api_name=api_name, **limits)
 
 
 def _path_as_text(fn: Callable[..., Path]) -> Callable[..., str]:

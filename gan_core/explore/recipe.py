@@ -214,7 +214,7 @@ def _seq(name: str, value: Any) -> Any:
 def _check(r: Recipe) -> None:
     """Validate a Recipe and normalise its field types in place (frozen, hence object.__setattr__)."""
     put = object.__setattr__
-    if r.version != VERSION:
+    if isinstance(r.version, bool) or r.version != VERSION:
         raise RecipeError(f"recipe version {r.version!r} is not supported (this app reads version {VERSION})")
     check_checkpoint(r.checkpoint)
     if not isinstance(r.weights_hash, str) or len(r.weights_hash) > 64 or \
