@@ -1,5 +1,5 @@
-"""gan_core.explore.inputs (recipe -> z and class) and RenderService.render_recipe(s): exact path ends,
-keyframes, class rule and blends, batching, reproduction in another process."""
+"""gan_core.explore.inputs (recipe -> z and class) and its pixels through RenderService.render_recipe: exact
+path ends, keyframes, class rule and blends, reproduction in another process (batches: tests/test_render.py)."""
 
 from __future__ import annotations
 
@@ -116,21 +116,6 @@ def test_class_blend_and_mix_following_t(digits: RenderService) -> None:
     follow = r.replace(mix_follows_t=True, mix=0.9)  # mix is ignored when it follows t
     assert np.array_equal(digits.render_recipe(follow), digits.render(5, 2))
     assert np.array_equal(digits.render_recipe(follow.replace(t=1.0)), digits.render(6, 7))
-
-
-def test_batches_match_lone_renders(digits: RenderService) -> None:
-    """batch=1 is exactly render_recipe (animation frames); bigger batches (grids) within one grey level,
-    also when plain classes and blends share a batch."""
-    r = full_recipe(digits)
-    cells = [r.replace(t=t, mix=m) for t in (0.0, 0.3, 1.0) for m in (0.0, 0.5)]
-    alone = np.stack([digits.render_recipe(c) for c in cells])
-    assert np.array_equal(digits.render_recipes(cells, batch=1), alone)
-    batched = digits.render_recipes(cells, batch=4)
-    assert batched.shape == alone.shape and np.abs(batched.astype(int) - alone.astype(int)).max() <= 1
-    with pytest.raises(ValueError, match="at least 1"):
-        digits.render_recipes(cells, batch=0)
-    with pytest.raises(RecipeError, match="class_a must be between 0 and 9"):
-        digits.render_recipes([r.replace(class_a=12)])
 
 
 def test_recipe_reproduces_in_another_process(digits: RenderService, ckpts: Path) -> None:
