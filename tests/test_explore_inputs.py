@@ -133,3 +133,18 @@ def test_recipe_reproduces_in_another_process(digits: RenderService, ckpts: Path
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == here
+
+
+def test_no_ui_module_does_latent_maths() -> None:
+    """The explorer's model lives in the library: ui/ never builds latents or picks classes itself."""
+    import ast
+    import re
+
+    maths = {"z_from_seed", "z_batch", "interpolate", "lerp", "slerp", "truncate", "walk", "walk_position",
+             "ease", "blend_embeddings", "seed_class", "recipe_inputs"}
+    for path in sorted((ROOT / "ui").glob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.ImportFrom):
+                assert not maths & {a.name for a in node.names}, f"{path.name} imports latent maths"
+        assert not re.search(r"%\s*(self\.)?(svc\.)?(cfg\.)?num_classes", text), f"{path.name} restates the class rule"
