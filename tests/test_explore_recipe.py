@@ -178,10 +178,3 @@ def test_the_checkpoint_name_rule_is_the_apps() -> None:
     from ui import paths
 
     assert rc.NAME_RE.pattern == paths.NAME_RE.pattern
-
-
-def test_describe_names_the_path_and_what_differs_from_defaults() -> None:
-    text = full_recipe().describe()
-    assert text.startswith("digits: seeds 11 -> 4000000000 -> 5 -> 77 at t=0.370 (lerp, ease-in-out)")
-    assert "classes 2/7 mix 0.40" in text and "psi 0.8" in text and "+1.50" in text
-    assert Recipe(checkpoint="p").describe() == "p: seeds 0 -> 1 at t=0.000 (slerp, linear)"

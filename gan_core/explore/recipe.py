@@ -115,19 +115,6 @@ class Recipe:
         n = check_frames(self.frames if frames is None else frames)
         return [self.replace(t=i / (n - 1)) for i in range(n)]
 
-    def describe(self) -> str:
-        """A one-line summary for people (e.g. a caption)."""
-        path = " -> ".join(str(s) for s in self.path_seeds)
-        parts = [f"{self.checkpoint}: seeds {path} at t={self.t:.3f} ({self.mode}, {self.easing})"]
-        if self.class_a >= 0 or self.class_b >= 0:
-            parts.append(f"classes {self.class_a}/{self.class_b} mix "
-                         f"{'t' if self.mix_follows_t else f'{self.mix:.2f}'}")
-        if self.psi != 1.0:
-            parts.append(f"psi {self.psi:g}")
-        if any(self.directions):
-            parts.append("directions " + ", ".join(f"{v:+.2f}" for v in self.directions))
-        return "; ".join(parts)
-
 
 # -- single values (also used by the named API for its parameters) ------------------------------
 def check_int(name: str, value: Any, lo: int, hi: int) -> int:
