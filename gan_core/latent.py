@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 EASINGS = ("linear", "ease-in-out", "ease-in", "ease-out", "cubic")
+MODES = ("slerp", "lerp")  # interpolation paths between two latents
 MAX_SEED = 2**32 - 1
 
 
@@ -95,7 +96,7 @@ def interpolate(a: np.ndarray, b: np.ndarray, t: float, mode: str = "slerp") -> 
         return lerp(a, b, t)
     if mode == "slerp":
         return slerp(a, b, t)
-    raise ValueError(f"interpolation mode must be 'lerp' or 'slerp', got {mode!r}")
+    raise ValueError(f"interpolation mode must be one of {', '.join(MODES)}, got {mode!r}")
 
 
 def ease(t: float, kind: str = "linear") -> float:

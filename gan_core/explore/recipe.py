@@ -25,10 +25,9 @@ from typing import Any, Iterable
 import numpy as np
 
 from ..errors import ConfigError
-from ..latent import EASINGS, MAX_SEED
+from ..latent import EASINGS, MAX_SEED, MODES
 
 VERSION = 1  # written into every recipe; see codec.MIGRATIONS for reading older ones
-MODES = ("slerp", "lerp")
 PSI_RANGE = (0.05, 2.0)
 DIRECTION_RANGE = (-5.0, 5.0)
 MAX_DIRECTIONS = 8  # sliders the panel shows; recipes may use 1..MAX_DIRECTIONS
