@@ -1,7 +1,8 @@
-"""Latent-space tools: seeded z, truncation, lerp/slerp, keyframe walks, class blends, directions.
+"""Latent-space tools: seeded z, the seed's class, truncation, lerp/slerp, keyframe walks, class blends, directions.
 
 A latent is named by its seed: `z_from_seed(seed, nz)` uses NumPy's legacy Mersenne Twister
-Gaussian (as StyleGAN does), which gives the same numbers on every machine and platform.
+Gaussian (as StyleGAN does), which gives the same numbers on every machine and platform. So is
+its class when none is chosen: `seed_class(seed, num_classes)` is the one rule for that.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import numpy as np
 import torch
 
 EASINGS = ("linear", "ease-in-out", "ease-in", "ease-out", "cubic")
+MODES = ("slerp", "lerp")  # interpolation paths between two latents
 MAX_SEED = 2**32 - 1
 
 
@@ -39,6 +41,14 @@ def z_batch(seeds: Sequence[int], nz: int) -> np.ndarray:
         rs.seed(_checked_seed(s))
         out[i] = rs.randn(nz)
     return out
+
+
+def seed_class(seed: int, num_classes: int) -> int:
+    """THE class rule: the class a class-conditional model draws for a seed when no class is
+    chosen is seed % num_classes (renders, recipes, grids and the API all call this)."""
+    if num_classes < 1:
+        raise ValueError("an unconditional model has no classes")
+    return int(seed) % int(num_classes)
 
 
 def truncate(z: np.ndarray, psi: float, center: np.ndarray | None = None) -> np.ndarray:
@@ -86,7 +96,7 @@ def interpolate(a: np.ndarray, b: np.ndarray, t: float, mode: str = "slerp") -> 
         return lerp(a, b, t)
     if mode == "slerp":
         return slerp(a, b, t)
-    raise ValueError(f"interpolation mode must be 'lerp' or 'slerp', got {mode!r}")
+    raise ValueError(f"interpolation mode must be one of {', '.join(MODES)}, got {mode!r}")
 
 
 def ease(t: float, kind: str = "linear") -> float:

@@ -4,7 +4,12 @@ It loads a checkpoint once, keeps the generator in eval mode with channels_last 
 it under inference mode on a fixed number of threads (1 by default, so it can share a 2-core
 machine with a training process), serialises calls with a lock, and returns uint8 (H, W, C)
 numpy arrays. In eval mode BatchNorm uses its stored statistics, so an image depends only on
-its own latent: the same seed renders the same pixels alone or in a batch.
+its own latent: the same seed renders the same pixels alone or in a batch (up to one grey
+level: batched convolutions may round differently, so images that must match a still exactly,
+such as animation frames, are rendered one at a time).
+
+Every image of the explorer is `render_recipe(recipe)` (or `render_recipes` for a batch): the
+recipe becomes generator inputs in `gan_core.explore.inputs`, and only here become pixels.
 """
 
 from __future__ import annotations
@@ -19,8 +24,11 @@ import torch
 from .checkpoints import load_generator, resolve, weights_hash
 from .device import pick_device
 from .images import to_uint8
-from .latent import Directions, blend_embeddings, find_directions, truncate, z_from_seed
+from .explore import Inputs, Recipe, recipe_inputs
+from .latent import Directions, blend_embeddings, find_directions, seed_class, truncate, z_from_seed
 from .networks import for_inference
+
+BATCH = 32  # images per generator call in `render_recipes` (lets other renders interleave with long jobs)
 
 
 class RenderService:
@@ -115,13 +123,47 @@ class RenderService:
     def render(self, seed: int, class_index: int = -1, psi: float = 1.0) -> np.ndarray:
         """One image for a seed; class_index -1 means no class (DCGAN) or seed % classes (ACGAN)."""
         if self.conditional and class_index < 0:
-            class_index = seed % self.cfg.num_classes
+            class_index = seed_class(seed, self.cfg.num_classes)
         return self.render_z(self.z(seed, psi), class_index if self.conditional else None)
 
     def render_seeds(self, seeds: Sequence[int], labels: Sequence[int] | None = None,
                      psi: float = 1.0) -> np.ndarray:
-        """(len(seeds), H, W, C) uint8; for ACGAN one label per seed (default seed % classes)."""
+        """(len(seeds), H, W, C) uint8; for ACGAN one label per seed (default: each seed's class)."""
         z = np.stack([self.z(s, psi) for s in seeds])
         if self.conditional and labels is None:
-            labels = [s % self.cfg.num_classes for s in seeds]
+            labels = [seed_class(s, self.cfg.num_classes) for s in seeds]
         return self.render_z(z, labels if self.conditional else None)
+
+    # -- recipes ---------------------------------------------------------------------------
+    def inputs(self, recipe: Recipe) -> Inputs:
+        """The generator inputs of a recipe for this model (RecipeError for classes it lacks)."""
+        return recipe_inputs(recipe, self.cfg.nz, self.cfg.num_classes if self.conditional else 0,
+                             self.directions)
+
+    def render_recipe(self, recipe: Recipe) -> np.ndarray:
+        """(H, W, C) uint8: the one image a recipe names (the same pixels in every process)."""
+        return self.render_recipes([recipe], batch=1)[0]
+
+    def render_recipes(self, recipes: Sequence[Recipe], batch: int = BATCH) -> np.ndarray:
+        """(N, H, W, C) uint8 for N recipes, `batch` per generator call.
+
+        batch=1 renders each image alone, exactly as `render_recipe` (animation frames); larger
+        batches are faster for grids and strips but may differ from a lone render by one level.
+        """
+        if batch < 1:
+            raise ValueError("batch must be at least 1")
+        inputs = [self.inputs(r) for r in recipes]
+        if not inputs:
+            raise ValueError("no recipes to render")
+        return np.concatenate([self._render_inputs(inputs[i:i + batch]) for i in range(0, len(inputs), batch)])
+
+    def _render_inputs(self, part: Sequence[Inputs]) -> np.ndarray:
+        """(B, H, W, C) uint8 for B inputs: plain labels, or class embeddings for every row if any row blends."""
+        z = np.stack([x.z for x in part])  # (B, nz)
+        if not self.conditional:
+            return self.render_z(z)
+        if all(x.blend is None for x in part):
+            return self.render_z(z, [x.label for x in part])
+        emb = np.stack([self.class_embedding(*x.blend) if x.blend is not None else self.class_embedding(x.label)
+                        for x in part])  # (B, nz)
+        return self.render_z(z, class_embedding=emb)

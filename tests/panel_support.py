@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import socket
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 import torch
 
@@ -41,6 +43,29 @@ def use_catalogue(monkeypatch: pytest.MonkeyPatch, shipped: Path, home: Path) ->
     monkeypatch.setenv("GAN_STUDIO_HOME", str(home))
     monkeypatch.setattr(ui.paths, "SHIPPED_DIR", shipped)
     monkeypatch.setattr(ui.catalog, "SHIPPED_DIR", shipped)
+
+
+def panel_logic(monkeypatch: pytest.MonkeyPatch, shipped: Path, home: Path) -> Any:
+    """A PanelLogic over a catalogue of `shipped` checkpoints, rendering on the calling thread."""
+    from ui.panel_logic import PanelLogic
+    from ui.services import RenderHub
+
+    use_catalogue(monkeypatch, shipped, home)
+    return PanelLogic(RenderHub(threads=0))
+
+
+def control_values(**changes: Any) -> dict[str, Any]:
+    """The panel's recipe controls by name, as Gradio passes them: a default digits recipe, some changed."""
+    from gan_core.explore import Recipe
+    from ui.recipe import to_controls
+
+    return {**to_controls(Recipe(checkpoint="digits")), **changes}
+
+
+def pixels(im: Any) -> np.ndarray:
+    """(H, W, C) uint8 of a PIL image (greyscale gets its channel axis back)."""
+    a = np.array(im)
+    return a[:, :, None] if a.ndim == 2 else a
 
 
 def free_port() -> int:

@@ -19,7 +19,7 @@ from playwright.sync_api import Browser, Frame, FrameLocator, Page, sync_playwri
 
 from gan_core.bench_http import RawClient
 from panel_support import CHROMIUM_ARGS, free_port, make_checkpoints
-from ui import recipe as rc
+from gan_core import explore as rc
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"

@@ -3,8 +3,8 @@ import pytest
 import torch
 
 from gan_core.config import ModelConfig
-from gan_core.latent import (blend_embeddings, ease, find_directions, interpolate, lerp, slerp, truncate,
-                             walk, z_batch, z_from_seed)
+from gan_core.latent import (blend_embeddings, ease, find_directions, interpolate, lerp, seed_class, slerp,
+                             truncate, walk, z_batch, z_from_seed)
 from gan_core.networks import build_generator
 
 
@@ -16,6 +16,12 @@ def test_seeded_z_is_deterministic_and_machine_independent() -> None:
     assert np.allclose(z_from_seed(0, 3), [1.7640524, 0.4001572, 0.978738], atol=1e-6)
     with pytest.raises(ValueError):
         z_from_seed(-1, 4)
+
+
+def test_a_seed_names_its_class_too() -> None:
+    assert [seed_class(s, 3) for s in (0, 1, 2, 3, 2**32 - 1)] == [0, 1, 2, 0, (2**32 - 1) % 3]
+    with pytest.raises(ValueError, match="unconditional"):
+        seed_class(5, 0)
 
 
 def test_slerp_endpoints_exact_and_norm_preserved() -> None:

@@ -1,4 +1,5 @@
-"""The panel's named API through gradio_client, against the panel launched in this process."""
+"""The panel's named API through gradio_client, against the panel launched in this process; and how an
+endpoint is published (ui/panel_api.py)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from gradio_client import Client
 from PIL import Image
 
 from panel_support import free_port, make_checkpoints, use_catalogue
-from ui import recipe as rc
+from gan_core.explore import from_bytes
 from ui.panel import build_panel, launch_options
+from ui.panel_api import publish
 from ui.services import RenderHub
 
 
@@ -53,7 +55,7 @@ def test_render(client: Client) -> None:
     path = client.predict("digits", 5, 3, 0.8, api_name="/render")
     a = img(path)
     assert a.shape == (32, 32) and a.dtype == np.uint8
-    r = rc.from_bytes(Path(path).read_bytes())  # the PNG carries its recipe
+    r = from_bytes(Path(path).read_bytes())  # the PNG carries its recipe
     assert (r.checkpoint, r.seed_a, r.class_a, r.psi) == ("digits", 5, 3, 0.8)
     assert np.array_equal(render(client, "digits", 5, 3, 0.8), a)  # deterministic
     assert not np.array_equal(render(client, "digits", 6, 3, 0.8), a)  # different seeds differ
@@ -85,7 +87,7 @@ def test_animate_returns_a_gif_with_the_requested_frames(client: Client) -> None
     # grey frames keep a grey palette, so they are exact
     assert np.array_equal(first, render(client, "digits", 11, 2, 1.0))
     assert np.array_equal(last, render(client, "digits", 12, 7, 1.0))
-    r = rc.from_bytes(Path(path).read_bytes())
+    r = from_bytes(Path(path).read_bytes())
     assert (r.frames, r.seed_a, r.seed_b, r.class_b) == (7, 11, 12, 7)
 
 
@@ -114,3 +116,48 @@ def test_bad_inputs_get_readable_errors(client: Client, api: str, args: tuple[An
 def test_private_events_are_not_callable(client: Client) -> None:
     with pytest.raises(Exception):
         client.predict(*(["digits"] + [0] * 22), api_name="/update")
+
+
+def test_a_new_endpoint_is_one_typed_function_and_one_line() -> None:
+    """publish() derives the inputs (names, types, defaults) and the output from the function's signature."""
+    import gradio as gr
+
+    def thumbnail(checkpoint: str, seed: int, scale: float = 2.0) -> Image.Image:
+        return Image.new("L", (int(scale), int(scale)))
+
+    with gr.Blocks() as demo:
+        publish(thumbnail, "thumbnail")
+    info = demo.get_api_info()["named_endpoints"]["/thumbnail"]
+    assert [(p["parameter_name"], p["python_type"]["type"], p["parameter_has_default"], p["parameter_default"])
+            for p in info["parameters"]] == [("checkpoint", "str", False, None), ("seed", "int", False, None),
+                                             ("scale", "float", True, 2.0)]
+    assert info["returns"][0]["component"] == "Image"
+    with pytest.raises(ValueError, match="must have type hints"):
+        with gr.Blocks():
+            publish(lambda items: Image.new("L", (1, 1)), "bad")  # untyped: refused by gr.api
+    with pytest.raises(TypeError, match="no API input for parameter 'items'"):
+
+        def listed(items: list[int]) -> Image.Image:
+            return Image.new("L", (len(items), 1))
+
+        with gr.Blocks():
+            publish(listed, "bad")
+
+
+def test_a_data_endpoint_is_gradios_gr_api() -> None:
+    """A function answering with data goes through gr.api: JSON in and out, typed from its hints."""
+    import asyncio
+
+    import gradio as gr
+    from gradio.state_holder import SessionState
+
+    def seeds_between(first: int, last: int, step: int = 1) -> list[int]:
+        return list(range(first, last + 1, step))
+
+    with gr.Blocks() as demo:
+        publish(seeds_between, "seeds_between")
+    info = demo.get_api_info()["named_endpoints"]["/seeds_between"]
+    assert [p["parameter_name"] for p in info["parameters"]] == ["first", "last", "step"]
+    fn = next(f for f in demo.fns.values() if f.api_name == "seeds_between")
+    out = asyncio.run(demo.process_api(fn, [3, 9, 3], state=SessionState(demo)))
+    assert out["data"] == [[3, 6, 9]]

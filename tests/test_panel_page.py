@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from ui import recipe as rc
+from gan_core import explore as rc
 from ui.server import MOUNT_PATH, panel_url
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from gan_core.checkpoints import save_checkpoint
+from gan_core.explore import Recipe, RecipeError
 from gan_core.config import ModelConfig
 from gan_core.networks import build_generator
 from gan_core.render import RenderService
@@ -104,3 +105,20 @@ def test_directions_are_cached(acgan_ckpt: Path) -> None:
     svc = RenderService(acgan_ckpt, threads=0)
     d = svc.directions(4)
     assert d.vectors.shape == (4, 16) and svc.directions(4) is d
+
+
+def test_recipe_batches_match_lone_renders(acgan_ckpt: Path) -> None:
+    """render_recipes(batch=1) is exactly render_recipe (animation frames); bigger batches (grids) agree
+    within one grey level, also when plain classes and class blends share a batch."""
+    svc = RenderService(acgan_ckpt, threads=0)
+    r = Recipe(checkpoint="ac", seed_a=11, seed_b=12, class_a=0, class_b=2, psi=0.8)
+    cells = [r.replace(t=t, mix=m) for t in (0.0, 0.3, 1.0) for m in (0.0, 0.5)]
+    alone = np.stack([svc.render_recipe(c) for c in cells])
+    assert alone.shape == (6, 32, 32, 1) and len({a.tobytes() for a in alone}) == 6
+    assert np.array_equal(svc.render_recipes(cells, batch=1), alone)
+    batched = svc.render_recipes(cells, batch=4)
+    assert batched.shape == alone.shape and np.abs(batched.astype(int) - alone.astype(int)).max() <= 1
+    with pytest.raises(ValueError, match="at least 1"):
+        svc.render_recipes(cells, batch=0)
+    with pytest.raises(RecipeError, match="class_a must be between 0 and 2"):
+        svc.render_recipes([r.replace(class_a=5)])

@@ -17,7 +17,7 @@ from typing import Sequence
 
 import numpy as np
 
-from . import recipe as rc
+from gan_core.explore import Recipe, gif_bytes, png_bytes
 
 KEEP = 64
 SCALES = (1, 2, 4, 8)
@@ -43,7 +43,7 @@ def _new_dir() -> Path:
     return Path(tempfile.mkdtemp(dir=root))
 
 
-def _stem(r: rc.Recipe) -> str:
+def _stem(r: Recipe) -> str:
     # the checkpoint name was checked by Recipe (letters, digits, . _ -); seeds are ints
     path = "-".join(str(s) for s in r.path_seeds) if r.keyframes else f"{r.seed_a}-{r.seed_b}"
     return f"{r.checkpoint}_{path}"
@@ -56,20 +56,20 @@ def upscale(image: np.ndarray, scale: int) -> np.ndarray:
     return image if scale == 1 else image.repeat(scale, axis=0).repeat(scale, axis=1)
 
 
-def write_png(image: np.ndarray, recipe: rc.Recipe) -> Path:
+def write_png(image: np.ndarray, recipe: Recipe) -> Path:
     """The still image at its native size, recipe in an iTXt chunk."""
     path = _new_dir() / f"{_stem(recipe)}_t{recipe.t:.3f}.png"
-    path.write_bytes(rc.png_bytes(image, recipe))
+    path.write_bytes(png_bytes(image, recipe))
     return path
 
 
-def write_gif(frames: Sequence[np.ndarray], recipe: rc.Recipe, scale: int = 1) -> Path:
+def write_gif(frames: Sequence[np.ndarray], recipe: Recipe, scale: int = 1) -> Path:
     path = _new_dir() / f"{_stem(recipe)}_{len(frames)}f.gif"
-    path.write_bytes(rc.gif_bytes([upscale(f, scale) for f in frames], recipe))
+    path.write_bytes(gif_bytes([upscale(f, scale) for f in frames], recipe))
     return path
 
 
-def write_json(recipe: rc.Recipe) -> Path:
+def write_json(recipe: Recipe) -> Path:
     path = _new_dir() / f"{_stem(recipe)}.recipe.json"
     path.write_text(recipe.to_json(indent=2) + "\n", encoding="utf-8")
     return path
@@ -90,7 +90,7 @@ def ffmpeg() -> str | None:
         return None
 
 
-def write_mp4(frames: Sequence[np.ndarray], recipe: rc.Recipe, scale: int = 4) -> Path:
+def write_mp4(frames: Sequence[np.ndarray], recipe: Recipe, scale: int = 4) -> Path:
     """H.264 MP4 through an installed ffmpeg (frames piped raw; the recipe in the comment tag)."""
     exe = ffmpeg()
     if exe is None:
