@@ -17,7 +17,7 @@ from typing import Any, Iterator
 import pytest
 from playwright.sync_api import Browser, Frame, FrameLocator, Page, sync_playwright
 
-from gan_core.bench_http import RawClient
+from bench.http import RawClient
 from panel_support import CHROMIUM_ARGS, free_port, make_checkpoints
 from gan_core import explore as rc
 
