@@ -136,9 +136,10 @@ def test_help_states_each_default_once() -> None:
 def test_r1_flags_reach_the_config_and_resume_keeps_them() -> None:
     from gan_core import train
 
-    args = train.build_parser().parse_args(["--dataset", "mnist", "--r1", "2.5", "--r1-every", "4", "--out", "x"])
-    tc = train.config_from_args(args).train
-    assert (tc.r1_gamma, tc.r1_every) == (2.5, 4)
-    default = train.config_from_args(train.build_parser().parse_args(["--dataset", "mnist", "--out", "x"])).train
+    for flag in ("--r1-gamma", "--r1"):  # --r1 is the older spelling
+        args = train.parse_args(["--dataset", "mnist", flag, "2.5", "--r1-every", "4", "--out", "x"])
+        tc = train.config_from_args(args).train
+        assert (tc.r1_gamma, tc.r1_every) == (2.5, 4)
+    default = train.config_from_args(train.parse_args(["--dataset", "mnist", "--out", "x"])).train
     assert (default.r1_gamma, default.r1_every) == (0.0, 16)
-    assert {"r1", "r1_every"} <= set(train._FROZEN)  # a resumed run keeps its own penalty
+    assert {"train.r1_gamma", "train.r1_every"} <= set(train.FROZEN)  # a resumed run keeps its own penalty
