@@ -4,7 +4,6 @@ from typing import Any
 
 import streamlit as st
 
-from gan_core.runs import RunDir
 from ui import cached, charts, health, live, run_control, run_views
 from ui.display import STATE_BADGES, ago, fmt, for_display
 from ui.nav import through_studio
@@ -79,7 +78,7 @@ def header(info: run_views.RunInfo) -> None:
         if info.state == "failed":
             st.error(f"Training failed: {info.error}")
             with st.expander("End of the training log", expanded=False):
-                st.code(RunDir(info.path).log_tail(30) or "(empty)", language=None)
+                st.code(info.run.log_tail(30) or "(empty)", language=None)
         elif info.state == "starting":
             note = info.note or "loading the dataset"
             st.info(f"Starting — {note}…")
@@ -121,7 +120,7 @@ def chart_grid(rows: list, loss: str, conditional: bool) -> None:
 
 
 def samples(info: run_views.RunInfo, cfg: Any) -> None:
-    grids = RunDir(info.path).samples()
+    grids = info.run.samples()
     left, right = st.columns(2)
     with left:
         if not grids:
@@ -176,7 +175,7 @@ def panel() -> None:
         st.rerun(scope="app")  # start or stop the automatic refresh
     header(info)
     controls(info)
-    cfg = RunDir(info.path).config_or_none()
+    cfg = info.run.config_or_none()
     loss = cfg.train.loss if cfg else "bce"
     conditional = bool(cfg and cfg.model.conditional)
     rows = live.read_metrics(info.path)
@@ -199,7 +198,7 @@ def panel() -> None:
     with st.container():
         health_panel(rows, info, loss, conditional)
     with st.expander("Training log"):
-        st.code(RunDir(info.path).log_tail(40) or "(empty)", language=None)
+        st.code(info.run.log_tail(40) or "(empty)", language=None)
 
 
 panel()

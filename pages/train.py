@@ -5,13 +5,11 @@ ConfigError is shown under the widget of the field it names."""
 
 import streamlit as st
 
-from gan_core import presets
-from gan_core.config import ARCHS, DEVICES, DIFFAUG_OPS, IMAGE_SIZES, LOSSES, check_dataset
-from gan_core.errors import ConfigError
 from ui import cached, doctor_view, run_control, run_views, train_form
 from ui.admission import admission
 from ui.live import format_eta
 from ui.nav import through_studio
+from ui.train_form import ARCHS, DEVICES, DIFFAUG_OPS, IMAGE_SIZES, LOSSES, ConfigError, presets
 
 through_studio()
 
@@ -239,8 +237,8 @@ values["train.threads"] = threads
 epochs = float(st.session_state["t_epochs"]) if length == "Epochs" else 0.0
 cfg, problem = None, None
 try:
-    cfg = train_form.build(values, choice.source, judged=judged, epochs=epochs, num_images=facts.get("images"))
-    check_dataset(cfg.model.arch, facts.get("images"), facts.get("classes"))
+    cfg = train_form.build(values, choice.source, judged=judged, epochs=epochs, num_images=facts.get("images"),
+                           num_classes=facts.get("classes"))
 except ConfigError as exc:
     problem = exc
 if problem is not None:

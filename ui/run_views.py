@@ -38,6 +38,11 @@ class RunInfo:
         return self.state in ACTIVE_STATES
 
     @property
+    def run(self) -> RunDir:
+        """The run folder's reader (log tail, samples, config, metrics)."""
+        return RunDir(self.path)
+
+    @property
     def can_resume(self) -> bool:
         return not self.active and self.has_checkpoint
 

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from gan_core.config import RunConfig, build_run_config, options, steps_for_epochs
+from gan_core import presets  # noqa: F401  (the page reaches the presets through this adapter)
+from gan_core.config import (ARCHS, DEVICES, DIFFAUG_OPS, IMAGE_SIZES, LOSSES,  # noqa: F401  (the choice lists)
+                             RunConfig, build_run_config, check_dataset, options, steps_for_epochs)
+from gan_core.errors import ConfigError  # noqa: F401
 
 DIFFAUG_WIDGET = "t_diffaug_ops"
 REAL_ONLY_WIDGET = "t_aux_real_only"
@@ -53,11 +56,12 @@ def from_widgets(state: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def build(values: Mapping[str, Any], source: str, *, judged: bool, epochs: float = 0.0,
-          num_images: int | None = None) -> RunConfig:
+          num_images: int | None = None, num_classes: int | None = None) -> RunConfig:
     """The run the form describes (ConfigError naming the field otherwise). Options whose widget
     is disabled keep their value in the form but do not apply: the ACGAN class options for DCGAN,
     R1 with WGAN-GP (it has its own penalty), judge evaluation for datasets without a judge.
-    `epochs` > 0 sets the steps from the dataset's image count."""
+    `epochs` > 0 sets the steps from the dataset's image count; the dataset's counts (None: not
+    known) are checked by the library's one dataset rule."""
     v = dict(values, **{"data.source": source})
     defaults = {o.key: o.default for o in options()}
     off = []
@@ -70,4 +74,6 @@ def build(values: Mapping[str, Any], source: str, *, judged: bool, epochs: float
     v.update({k: defaults[k] for k in off})
     if epochs > 0 and num_images:
         v["train.steps"] = steps_for_epochs(epochs, num_images, int(v.get("train.batch_size") or 1))
-    return build_run_config(v)
+    cfg = build_run_config(v)
+    check_dataset(cfg.model.arch, num_images, num_classes)
+    return cfg
