@@ -100,3 +100,41 @@ def test_uploaded_sets_have_no_judge_to_run(home: Path, tmp_path: Path) -> None:
     at = train_page(f"upload:{saved.name}")
     every = at.number_input(key="t_eval_every")
     assert every.disabled and "Only MNIST and ORL faces have judges" in every.help
+
+
+def column_with(at: AppTest, kind: str, key: str):
+    """The innermost column holding the widget `key` (its error slot sits under it, in the same column)."""
+    found = [c for c in at.columns if any(w.key == key for w in getattr(c, kind))]
+    return min(found, key=lambda c: len(list(c)))
+
+
+def test_a_bad_value_is_shown_under_its_field_and_blocks_the_start(home: Path, tmp_path: Path) -> None:
+    src = write_image_folder(tmp_path / "src", {"": 8})  # no classes
+    saved = uploads.save_files([(p.name, p.read_bytes()) for p in sorted(src.rglob("*.png"))], "flat")
+    at = train_page(f"upload:{saved.name}")
+    assert at.selectbox(key="t_preset").value == "Small set (DiffAugment)" and not at.error
+    at.number_input(key="t_lr_g").set_value(1.0).run()  # the widget allows 1.0; the config does not
+    errors = [e.value for e in column_with(at, "number_input", "t_lr_g").error]
+    assert errors == ["Train.lr_g must be in (0, 1), got 1.0"] and len(at.error) == 1
+    assert next(b for b in at.button if b.label == "Start training").disabled
+    at.number_input(key="t_lr_g").set_value(0.001).run()
+    assert not at.error and not next(b for b in at.button if b.label == "Start training").disabled
+
+    at.radio(key="t_arch").set_value("acgan").run()  # the dataset rule, from the doctor's counts
+    errors = [e.value for e in column_with(at, "radio", "t_arch").error]
+    assert len(errors) == 1 and "ACGAN needs at least 2 classes" in errors[0] and "none" in errors[0]
+    assert next(b for b in at.button if b.label == "Start training").disabled
+
+
+def test_a_time_limit_reaches_the_run(home: Path) -> None:
+    at = train_page("builtin:mnist")
+    at.selectbox(key="t_preset").set_value("Tiny smoke test").run()
+    at.number_input(key="t_minutes").set_value(0.05).run()
+    at.number_input(key="t_steps").set_value(1_000_000).run()
+    next(b for b in at.button if b.label == "Start training").click().run()
+    assert not at.exception and not at.error
+    run = home / "runs" / at.session_state["monitor_run"]
+    assert json.loads((run / "config.json").read_text())["train"]["minutes"] == 0.05
+    wait_until(lambda: "time budget of 0.05 min reached" in (run / "train.log").read_text(), timeout=90,
+               what="the time budget to stop the run")
+    assert json.loads((run / "status.json").read_text())["state"] == "stopped"
