@@ -37,6 +37,15 @@ def _model(arch: str, size: int) -> dict[str, Any]:
     return {"model.arch": arch, "model.image_size": size}
 
 
+def _labelled(size: int, small: bool) -> Preset:
+    """A class-conditional preset for an uploaded set sorted into one subfolder per class."""
+    name = f"{'Small labelled' if small else 'Labelled'} set (ACGAN {size} px{', DiffAugment' if small else ''})"
+    summary = (f"Class-conditional ACGAN {size} px for pictures sorted into one subfolder per class; the class "
+               "loss learns from real images only"
+               + (f". For fewer than {SMALL_SET:,} images: DiffAugment and flips." if small else "."))
+    return Preset(name, summary, {**_model("acgan", size), **HONEST_CLASSES, **(SMALL if small else {})})
+
+
 PRESETS: dict[str, Preset] = {p.name: p for p in (
     Preset("MNIST digits", "ACGAN 32 px, BCE, Adam 2e-4 / beta1 0.5, batch 64, 5k steps, class loss x3 learnt "
            "from real digits only (the shipped model's recipe), judged every 500 steps.",
@@ -54,12 +63,7 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
             "model.ndf": 32, "train.eval_every": 500}),
     Preset("ORL faces (DCGAN)", "DCGAN 64 px (no identities), DiffAugment + flips, EMA 0.999.",
            {**_model("dcgan", 64), **SMALL, "train.steps": 6000}),
-    Preset("Labelled set (ACGAN 32 px)", "Class-conditional ACGAN 32 px for small pictures sorted into one "
-           "subfolder per class; the class loss learns from real images only.",
-           {**_model("acgan", 32), **HONEST_CLASSES}),
-    Preset("Labelled set (ACGAN 64 px)", "Class-conditional ACGAN 64 px for pictures sorted into one subfolder "
-           "per class; the class loss learns from real images only.",
-           {**_model("acgan", 64), **HONEST_CLASSES}),
+    *(_labelled(size, small) for small in (False, True) for size in (32, 64)),
     Preset("Small set (DiffAugment)", f"For fewer than {SMALL_SET:,} images: DCGAN 64 px with DiffAugment, "
            "flips and EMA, so D cannot simply memorise the few real images.",
            {**_model("dcgan", 64), **SMALL, "train.steps": 5000}),
@@ -91,14 +95,15 @@ def typical_side(sizes: dict[str, int]) -> int:
 
 def suggest(dataset: str, num_images: int = 0, num_classes: int = 0, image_side: int = 0) -> str:
     """The preset a dataset starts with. Labelled sets (>= 2 classes) get a class-conditional
-    preset whose size follows their pictures (<= 32 px: 32, else 64); unlabelled small sets get
-    DiffAugment."""
+    preset whose size follows their pictures (<= 32 px: 32, else 64); small sets (fewer than
+    SMALL_SET images) get DiffAugment."""
     if dataset == "mnist":
         return "MNIST digits"
     if dataset == "orl-faces":
         return "ORL faces (ACGAN)"
     if num_classes >= 2:
-        return "Labelled set (ACGAN 32 px)" if 0 < image_side <= 32 else "Labelled set (ACGAN 64 px)"
+        small = 0 < num_images < SMALL_SET
+        return _labelled(32 if 0 < image_side <= 32 else 64, small).name
     if num_images and num_images < SMALL_SET:
         return "Small set (DiffAugment)"
     return "Generic"

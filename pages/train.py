@@ -37,7 +37,7 @@ def facts_for(key: str) -> dict:
     if key in KNOWN:
         return KNOWN[key]
     known = st.session_state.get("dataset_facts", {}).get(key)
-    if known:
+    if known and "side" in known:  # the Data page stores the counts only
         return known
     choice = doctor_view.resolve_choice(key)
     report = cached.doctor_report(choice.source, doctor_view.source_stamp(choice.source), 64)

@@ -100,6 +100,10 @@ def test_uploaded_sets_have_no_judge_to_run(home: Path, tmp_path: Path) -> None:
     at = train_page(f"upload:{saved.name}")
     every = at.number_input(key="t_eval_every")
     assert every.disabled and "Only MNIST and ORL faces have judges" in every.help
+    # two class folders of small pictures: a class-conditional preset at the pictures' size
+    assert at.selectbox(key="t_preset").value == "Small labelled set (ACGAN 32 px, DiffAugment)"
+    assert (at.radio(key="t_arch").value, at.selectbox(key="t_image_size").value) == ("acgan", 32)
+    assert at.checkbox(key="t_aux_real_only").value and not at.error
 
 
 def column_with(at: AppTest, kind: str, key: str):

@@ -151,12 +151,11 @@ def test_suggestions_follow_the_dataset_and_its_classes() -> None:
     assert presets.suggest("orl-faces") == "ORL faces (ACGAN)"
     assert presets.suggest("/uploads/cats", 300, 0) == "Small set (DiffAugment)"
     assert presets.suggest("/uploads/cats", 50_000, 0) == "Generic"
-    small_pictures = presets.suggest("/uploads/digits", 300, 3, image_side=28)
-    big_pictures = presets.suggest("/uploads/pets", 50_000, 2, image_side=256)
-    assert presets.PRESETS[small_pictures].values["model.arch"] == "acgan"
-    assert presets.PRESETS[small_pictures].values["model.image_size"] == 32
-    assert presets.PRESETS[big_pictures].values["model.arch"] == "acgan"
-    assert presets.PRESETS[big_pictures].values["model.image_size"] == 64
+    for images, side, size, augmented in ((300, 28, 32, True), (50_000, 256, 64, False), (50_000, 32, 32, False),
+                                          (300, 33, 64, True)):
+        values = presets.PRESETS[presets.suggest("/uploads/labelled", images, 2, image_side=side)].values
+        assert (values["model.arch"], values["model.image_size"]) == ("acgan", size), (images, side)
+        assert (values.get("train.diffaug") == presets.AUG) == augmented and values["train.aux_on_fake"] is False
     assert presets.typical_side({"28x28": 90, "64x48": 10}) == 28 and presets.typical_side({}) == 0
 
 
