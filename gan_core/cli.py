@@ -58,7 +58,7 @@ def fraction(text: str) -> float:
     return v
 
 
-def add_config_flags(parser, skip: tuple[str, ...] = ()) -> None:
+def add_config_flags(parser) -> None:
     """One flag per RunConfig option, generated from the dataclass fields (gan_core.config.options):
     `--` + the field's name with dashes, its help, choices and default from the field's metadata.
     The groups are the config's sections. Every flag's default is None, so `given_options` can
@@ -69,8 +69,6 @@ def add_config_flags(parser, skip: tuple[str, ...] = ()) -> None:
 
     groups = {s: parser.add_argument_group(s) for s in SECTIONS}
     for o in options():
-        if o.key in skip:
-            continue
         shown = o.default_text or ("on" if o.default is True else "off" if o.default is False else o.default)
         text = f"{o.help} (default {shown})" if shown not in ("", "-") else o.help
         group = groups[o.key.split(".")[0]]

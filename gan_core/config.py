@@ -1,7 +1,13 @@
 """Typed configuration, saved as JSON beside weights and in every run directory.
 
 A checkpoint rebuilds its networks from `ModelConfig` alone; a run resumes from `RunConfig`
-alone. Unknown keys and bad values raise `ConfigError` with the field named.
+alone. Unknown keys and bad values raise `ConfigError` with the field named (`.field`).
+
+`RunConfig` is the one description of a run. Each user-settable field carries its help text,
+choices and whether a resume may change it in its metadata (`option`); the trainer's flags
+(gan_core.cli.add_config_flags), the presets (gan_core.presets) and the Train page all work
+with these options by dotted name ("train.lr_g") and make a config with `build_run_config`.
+Adding a hyper-parameter is one field here (plus a widget on the Train page if it needs one).
 """
 
 from __future__ import annotations

@@ -128,7 +128,8 @@ def resume(name: str, total_steps: int, threads: int | None = None, device: str 
     meta = rd.update_app_meta(stop_requested_at=None, force_stopped_at=None, sigterm_at=None)
     rd.clear_stop()
     _spawn(rd, ["--resume", "--out", str(rd.path), "--steps", str(int(total_steps)), "--threads", str(threads),
-                "--device", device], "resume", int(total_steps), int(meta.get("gpus", 1)))
+                "--device", device], "resume", int(total_steps),
+           int(meta.get("gpus") or (meta.get("spec") or {}).get("gpus") or 1))  # "spec": runs from before RunConfig
     return run_info(name)
 
 
