@@ -302,11 +302,6 @@ def build_run_config(values: dict[str, Any]) -> RunConfig:
         raise ConfigError(str(e)) from None
 
 
-def values_of(cfg: RunConfig) -> dict[str, Any]:
-    """A config's options by dotted name (what `build_run_config` takes back)."""
-    return {key: cfg.get(key) for key in option_keys()}
-
-
 def fit_to_data(cfg: RunConfig, channels: int, class_names: list[str], fingerprint: str,
                 num_images: int) -> RunConfig:
     """Fill the data-derived fields in from the loaded dataset (the dataset rules checked first)."""
