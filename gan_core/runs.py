@@ -179,21 +179,7 @@ class RunDir:
 
     def read_metrics(self) -> list[dict[str, Any]]:
         """All complete rows; a torn or garbled line (a crash mid-write) is skipped."""
-        rows: list[dict[str, Any]] = []
-        try:
-            with open(self.metrics_path, encoding="utf-8", errors="replace") as fh:
-                for line in fh:
-                    if not line.endswith("\n"):
-                        break  # torn last line
-                    try:
-                        row = json.loads(line)
-                    except json.JSONDecodeError:
-                        continue
-                    if isinstance(row, dict) and "step" in row:
-                        rows.append(row)
-        except FileNotFoundError:
-            pass
-        return rows
+        return self.metrics_since(0)[0]
 
     def last_metrics(self, max_bytes: int = 16384) -> dict[str, Any]:
         """The newest complete metrics row, read from the end of the file ({} if none)."""
