@@ -56,3 +56,36 @@ def fraction(text: str) -> float:
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
     return v
+
+
+def add_config_flags(parser) -> None:
+    """One flag per RunConfig option, generated from the dataclass fields (gan_core.config.options):
+    `--` + the field's name with dashes, its help, choices and default from the field's metadata.
+    The groups are the config's sections. Every flag's default is None, so `given_options` can
+    tell a flag given from one left out (a preset or a resumed run's own value then stands)."""
+    import argparse
+
+    from .config import SECTIONS, options
+
+    groups = {s: parser.add_argument_group(s) for s in SECTIONS}
+    for o in options():
+        shown = o.default_text or ("on" if o.default is True else "off" if o.default is False else o.default)
+        text = f"{o.help} (default {shown})" if shown not in ("", "-") else o.help
+        group = groups[o.key.split(".")[0]]
+        if o.type is bool:
+            group.add_argument(o.flag, *o.aliases, dest=o.key, action=argparse.BooleanOptionalAction,
+                               default=None, help=text)
+            for alias in o.off_aliases:
+                group.add_argument(alias, dest=o.key, action="store_const", const=False, default=None,
+                                   help=f"the same as --no-{o.flag[2:]}")
+        else:
+            kind = {int: int, float: fraction, str: str}[o.type]
+            group.add_argument(o.flag, *o.aliases, dest=o.key, type=kind, choices=o.choices or None,
+                               default=None, help=text, metavar=o.name.upper() if not o.choices else None)
+
+
+def given_options(args) -> dict:
+    """The RunConfig options given on the command line, by dotted name."""
+    from .config import option_keys
+
+    return {k: getattr(args, k) for k in option_keys() if getattr(args, k, None) is not None}

@@ -1,7 +1,13 @@
 """Typed configuration, saved as JSON beside weights and in every run directory.
 
 A checkpoint rebuilds its networks from `ModelConfig` alone; a run resumes from `RunConfig`
-alone. Unknown keys and bad values raise `ConfigError` with the field named.
+alone. Unknown keys and bad values raise `ConfigError` with the field named (`.field`).
+
+`RunConfig` is the one description of a run. Each user-settable field carries its help text,
+choices and whether a resume may change it in its metadata (`option`); the trainer's flags
+(gan_core.cli.add_config_flags), the presets (gan_core.presets) and the Train page all work
+with these options by dotted name ("train.lr_g") and make a config with `build_run_config`.
+Adding a hyper-parameter is one field here (plus a widget on the Train page if it needs one).
 """
 
 from __future__ import annotations
@@ -16,59 +22,86 @@ from .errors import ConfigError
 
 FORMAT_VERSION = 1
 
+# The choice lists: the one home of each (the trainer's flags, the Train page and the presets use these)
 ARCHS = ("dcgan", "acgan")
 DCGAN_SIZES = (32, 64, 96, 128)
 ACGAN_SIZES = (32, 64)
+IMAGE_SIZES = {"dcgan": DCGAN_SIZES, "acgan": ACGAN_SIZES}
 LOSSES = ("bce", "hinge", "lsgan", "wgan-gp")
 D_NORMS = ("batch", "layer", "none")
 DIFFAUG_OPS = ("translation", "cutout", "color")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+DATA_CHANNELS = (0, 1, 3)
 
 T = TypeVar("T")
+
+
+def option(default: Any, help: str, *, choices: tuple[Any, ...] = (), resume: bool = False,
+           aliases: tuple[str, ...] = (), off_aliases: tuple[str, ...] = (), default_text: str = "") -> Any:
+    """A user-settable field. Its metadata is all the trainer's command line needs: the flag is
+    `--` + the field's name with dashes (plus `aliases`), `help` and `choices` come from here, and
+    `resume` marks the fields a resumed run may change (the others are fixed once a run exists).
+    A switch (bool) gets `--name/--no-name`; `off_aliases` are older spellings of `--no-name`.
+    `default_text` replaces the default shown in --help when the default is decided later ("-": none)."""
+    md = {"help": help, "choices": tuple(choices), "resume": resume, "aliases": tuple(aliases),
+          "off_aliases": tuple(off_aliases), "default_text": default_text}
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata=md)
+    return field(default=default, metadata=md)
+
+
+def derived(default: Any, help: str) -> Any:
+    """A field filled in from the data when it is loaded (no flag, no widget)."""
+    md = {"help": help, "derived": True}
+    if isinstance(default, list):
+        return field(default_factory=list, metadata=md)
+    return field(default=default, metadata=md)
+
+
+def _need(ok: bool, key: str, message: str) -> None:
+    if not ok:
+        raise ConfigError(message, field=key)
 
 
 @dataclass
 class ModelConfig:
     """Everything needed to rebuild a generator/discriminator pair."""
 
-    arch: str = "dcgan"
-    image_size: int = 64
-    channels: int = 3
-    nz: int = 100  # latent size
-    ngf: int = 64  # generator width
-    ndf: int = 0  # discriminator width; 0 = the arch's default (dcgan 64, acgan 16)
-    num_classes: int = 0  # 0 for unconditional models
-    class_names: list[str] = field(default_factory=list)
-    d_norm: str = "batch"  # discriminator normalisation: batch | layer | none
+    arch: str = option("dcgan", "dcgan (unconditional) or acgan (class-conditional)", choices=ARCHS,
+                       aliases=("--model",))
+    image_size: int = option(64, "image side in px; dcgan: 32, 64, 96, 128; acgan: 32, 64",
+                             choices=tuple(sorted(set(DCGAN_SIZES) | set(ACGAN_SIZES))),
+                             default_text="32 for mnist, else 64")
+    channels: int = derived(3, "1 grey or 3 colour, from the data")
+    nz: int = option(100, "latent size")
+    ngf: int = option(64, "generator width")
+    ndf: int = option(0, "discriminator width; 0 = the arch's default", default_text="dcgan 64, acgan 16")
+    num_classes: int = derived(0, "classes of a conditional model, from the data (0: unconditional)")
+    class_names: list[str] = derived([], "the classes' names, from the data")
+    d_norm: str = option("batch", "discriminator normalisation", choices=D_NORMS,
+                         default_text="batch; layer for wgan-gp")
 
     def __post_init__(self) -> None:
-        if self.arch not in ARCHS:
-            raise ConfigError(f"model.arch must be one of {', '.join(ARCHS)}, got {self.arch!r}")
-        sizes = DCGAN_SIZES if self.arch == "dcgan" else ACGAN_SIZES
-        if self.image_size not in sizes:
-            raise ConfigError(
-                f"{self.arch} supports image sizes {', '.join(map(str, sizes))}; got {self.image_size}"
-            )
-        if self.channels not in (1, 3):
-            raise ConfigError(f"model.channels must be 1 or 3, got {self.channels}")
+        _need(self.arch in ARCHS, "model.arch", f"model.arch must be one of {', '.join(ARCHS)}, got {self.arch!r}")
+        sizes = IMAGE_SIZES[self.arch]
+        _need(self.image_size in sizes, "model.image_size",
+              f"{self.arch} supports image sizes {', '.join(map(str, sizes))}; got {self.image_size}")
+        _need(self.channels in (1, 3), "model.channels", f"model.channels must be 1 or 3, got {self.channels}")
         for name in ("nz", "ngf"):
-            if not 1 <= getattr(self, name) <= 4096:
-                raise ConfigError(f"model.{name} must be between 1 and 4096, got {getattr(self, name)}")
+            _need(1 <= getattr(self, name) <= 4096, f"model.{name}",
+                  f"model.{name} must be between 1 and 4096, got {getattr(self, name)}")
         if self.ndf == 0:
             self.ndf = 64 if self.arch == "dcgan" else 16
-        if not 1 <= self.ndf <= 4096:
-            raise ConfigError(f"model.ndf must be between 1 and 4096, got {self.ndf}")
-        if self.d_norm not in D_NORMS:
-            raise ConfigError(f"model.d_norm must be one of {', '.join(D_NORMS)}, got {self.d_norm!r}")
-        if self.arch == "acgan" and self.num_classes < 2:
-            raise ConfigError(f"acgan needs at least 2 classes, got {self.num_classes}")
-        if self.arch == "dcgan" and self.num_classes != 0:
-            raise ConfigError("dcgan is unconditional: num_classes must be 0")
-        if self.class_names and len(self.class_names) != self.num_classes:
-            raise ConfigError(
-                f"model.class_names has {len(self.class_names)} names for {self.num_classes} classes"
-            )
+        _need(1 <= self.ndf <= 4096, "model.ndf", f"model.ndf must be between 1 and 4096, got {self.ndf}")
+        _need(self.d_norm in D_NORMS, "model.d_norm",
+              f"model.d_norm must be one of {', '.join(D_NORMS)}, got {self.d_norm!r}")
+        _need(self.arch != "acgan" or self.num_classes >= 2, "model.num_classes",
+              f"acgan needs at least 2 classes, got {self.num_classes}")
+        _need(self.arch != "dcgan" or self.num_classes == 0, "model.num_classes",
+              "dcgan is unconditional: num_classes must be 0")
+        _need(not self.class_names or len(self.class_names) == self.num_classes, "model.class_names",
+              f"model.class_names has {len(self.class_names)} names for {self.num_classes} classes")
         if not self.class_names and self.num_classes:
             self.class_names = [str(i) for i in range(self.num_classes)]
 
@@ -79,83 +112,93 @@ class ModelConfig:
 
 @dataclass
 class DataConfig:
-    source: str = "mnist"  # built-in name, folder or .zip
-    channels: int = 0  # 0 = chosen from the data
-    hflip: bool = False
-    fingerprint: str = ""  # filled in after loading; resume refuses a different dataset
-    num_images: int = 0
+    source: str = option("mnist", "required for a new run: a built-in name (mnist, orl-faces), an image folder "
+                         "(subfolders = classes) or a .zip of one", aliases=("--dataset",), default_text="-")
+    channels: int = option(0, "1 grey or 3 colour; 0 = from the data", choices=DATA_CHANNELS)
+    hflip: bool = option(False, "random horizontal flips")
+    fingerprint: str = derived("", "the data's fingerprint; resume refuses a different dataset")
+    num_images: int = derived(0, "images in the data")
 
 
 @dataclass
 class TrainConfig:
-    steps: int = 10_000
-    batch_size: int = 64
-    loss: str = "bce"
-    lr_g: float = 2e-4
-    lr_d: float = 2e-4
-    beta1: float = 0.5
-    beta2: float = 0.999
-    n_critic: int = 0  # D updates per G update; 0 = the loss's default (5 for wgan-gp, else 1)
-    gp_weight: float = 10.0
+    steps: int = option(10_000, "total generator updates", resume=True)
+    # a time budget for one session of the trainer (a resume starts a new one); 0 = none
+    minutes: float = option(0.0, "stop cleanly after this many minutes of training (data loading not "
+                            "counted), with a checkpoint; 0 = no time limit", resume=True)
+    batch_size: int = option(64, "images per step")
+    loss: str = option("bce", "adversarial loss (bce is the non-saturating one)", choices=LOSSES)
+    lr_g: float = option(2e-4, "generator learning rate (overrides --lr)")
+    lr_d: float = option(2e-4, "discriminator learning rate (overrides --lr)")
+    beta1: float = option(0.5, "Adam beta1")
+    beta2: float = option(0.999, "Adam beta2")
+    n_critic: int = option(0, "D updates per G update; 0 = the loss's default", default_text="5 for wgan-gp, else 1")
+    gp_weight: float = option(10.0, "WGAN-GP penalty weight")
     # R1 (Mescheder et al. 2018): gamma/2 * E||grad_x D(x)||^2 on real images, computed every
     # r1_every D updates and scaled by it (lazy regularisation, Karras et al. 2020); 0 = off
-    r1_gamma: float = 0.0
-    r1_every: int = 16
-    aux_weight: float = 1.0  # ACGAN classification loss weight
+    r1_gamma: float = option(0.0, "R1 penalty weight gamma on real images (Mescheder et al. 2018); 0 = off",
+                             aliases=("--r1",))
+    r1_every: int = option(16, "apply R1 every N D updates, scaled by N")
+    aux_weight: float = option(1.0, "ACGAN class-loss weight")
     # ACGAN: D's classifier also learns the classes of generated images (Odena et al. 2017).
     # False trains it on real images only, so G must satisfy a classifier of real data.
-    aux_on_fake: bool = True
-    ema: float = 0.999  # EMA decay of the generator copy; 0 disables
-    ema_start: int = 0  # step from which the EMA starts averaging (copies before)
-    diffaug: str = ""  # comma list of translation,cutout,color
-    label_smoothing: float = 0.0  # one-sided: real target 1 - s (bce only)
-    device: str = "auto"
-    precision: str = "auto"
-    threads: int = 0  # CPU threads; 0 = all cores
-    seed: int = 0
-    log_every: int = 50
-    sample_every: int = 500
-    ckpt_every: int = 1000
-    eval_every: int = 0  # light evaluation every N steps (needs a judge); 0 = off
+    aux_on_fake: bool = option(True, "ACGAN: D's classifier also learns from generated images, as in the "
+                               "ACGAN paper; --no-aux-on-fake (alias --aux-real-only) keeps it to real images, "
+                               "which keeps G honest about classes on small datasets",
+                               off_aliases=("--aux-real-only",))
+    ema: float = option(0.999, "EMA decay of the generator copy; 0 disables")
+    ema_start: int = option(0, "step from which the EMA starts averaging (it copies G before)")
+    diffaug: str = option("", "DiffAugment ops for small sets, comma-separated: translation,cutout,color",
+                          default_text="none")
+    label_smoothing: float = option(0.0, "one-sided label smoothing: real target 1 - s (bce only)")
+    device: str = option("auto", "where to train", choices=DEVICES, resume=True)
+    precision: str = option("auto", "auto: bf16 autocast on CPUs with bf16 and on CUDA, else fp32",
+                            choices=PRECISIONS, resume=True)
+    threads: int = option(0, "CPU threads; 0 = all cores", resume=True)
+    seed: int = option(0, "random seed")
+    log_every: int = option(50, "metrics row every N steps", resume=True)
+    sample_every: int = option(500, "fixed-noise grid every N steps", resume=True)
+    ckpt_every: int = option(1000, "checkpoint every N steps", resume=True)
+    eval_every: int = option(0, "light evaluation (judge FD, class consistency on 1000 samples) every N steps, "
+                             "for built-in datasets; picks the best checkpoint; 0 = off", resume=True)
 
     def __post_init__(self) -> None:
-        if self.loss not in LOSSES:
-            raise ConfigError(f"train.loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
-        if self.device not in DEVICES:
-            raise ConfigError(f"train.device must be one of {', '.join(DEVICES)}, got {self.device!r}")
-        if self.precision not in PRECISIONS:
-            raise ConfigError(
-                f"train.precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}"
-            )
+        for name, choices in (("loss", LOSSES), ("device", DEVICES), ("precision", PRECISIONS)):
+            _need(getattr(self, name) in choices, f"train.{name}",
+                  f"train.{name} must be one of {', '.join(choices)}, got {getattr(self, name)!r}")
         for name in ("steps", "batch_size", "log_every", "sample_every", "ckpt_every", "r1_every"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"train.{name} must be at least 1, got {getattr(self, name)}")
-        if self.eval_every < 0:
-            raise ConfigError(f"train.eval_every must be 0 (off) or positive, got {self.eval_every}")
+            _need(getattr(self, name) >= 1, f"train.{name}",
+                  f"train.{name} must be at least 1, got {getattr(self, name)}")
+        for name, what in (("eval_every", "0 (off) or positive"), ("minutes", "0 (no time limit) or positive"),
+                           ("threads", "0 (all cores) or positive"), ("ema_start", "0 or positive"),
+                           ("aux_weight", "0 or positive"), ("gp_weight", "0 or positive")):
+            _need(getattr(self, name) >= 0, f"train.{name}", f"train.{name} must be {what}, got {getattr(self, name)}")
         if self.n_critic == 0:
             self.n_critic = 5 if self.loss == "wgan-gp" else 1
-        if self.n_critic < 1:
-            raise ConfigError(f"train.n_critic must be at least 1, got {self.n_critic}")
-        if self.r1_gamma < 0.0:
-            raise ConfigError(f"train.r1_gamma must be 0 (off) or positive, got {self.r1_gamma}")
-        if self.r1_gamma > 0.0 and self.loss == "wgan-gp":
-            raise ConfigError("train.r1_gamma: wgan-gp already has its own gradient penalty; use one or the other")
-        if not 0.0 <= self.ema < 1.0:
-            raise ConfigError(f"train.ema must be in [0, 1), got {self.ema}")
-        if not 0.0 <= self.label_smoothing < 0.5:
-            raise ConfigError(f"train.label_smoothing must be in [0, 0.5), got {self.label_smoothing}")
+        _need(self.n_critic >= 1, "train.n_critic", f"train.n_critic must be at least 1, got {self.n_critic}")
+        _need(self.r1_gamma >= 0.0, "train.r1_gamma",
+              f"train.r1_gamma must be 0 (off) or positive, got {self.r1_gamma}")
+        _need(not (self.r1_gamma > 0.0 and self.loss == "wgan-gp"), "train.r1_gamma",
+              "train.r1_gamma: wgan-gp already has its own gradient penalty; use one or the other")
+        _need(0.0 <= self.ema < 1.0, "train.ema", f"train.ema must be in [0, 1), got {self.ema}")
+        _need(0.0 <= self.label_smoothing < 0.5, "train.label_smoothing",
+              f"train.label_smoothing must be in [0, 0.5), got {self.label_smoothing}")
         for name in ("lr_g", "lr_d"):
-            if not 0.0 < getattr(self, name) < 1.0:
-                raise ConfigError(f"train.{name} must be in (0, 1), got {getattr(self, name)}")
+            _need(0.0 < getattr(self, name) < 1.0, f"train.{name}",
+                  f"train.{name} must be in (0, 1), got {getattr(self, name)}")
+        for name in ("beta1", "beta2"):
+            _need(0.0 <= getattr(self, name) < 1.0, f"train.{name}",
+                  f"train.{name} must be in [0, 1), got {getattr(self, name)}")
         bad = [op for op in self.diffaug_ops if op not in DIFFAUG_OPS]
-        if bad:
-            raise ConfigError(
-                f"unknown DiffAugment op {bad[0]!r}; choose from {', '.join(DIFFAUG_OPS)}"
-            )
+        _need(not bad, "train.diffaug",
+              f"unknown DiffAugment op {bad[0]!r}; choose from {', '.join(DIFFAUG_OPS)}" if bad else "")
 
     @property
     def diffaug_ops(self) -> list[str]:
         return [op.strip() for op in self.diffaug.split(",") if op.strip()]
+
+
+SECTIONS: dict[str, type] = {"model": ModelConfig, "data": DataConfig, "train": TrainConfig}
 
 
 @dataclass
@@ -164,6 +207,10 @@ class RunConfig:
     data: DataConfig
     train: TrainConfig
     version: int = FORMAT_VERSION
+
+    def __post_init__(self) -> None:
+        _need(self.model.arch != "acgan" or self.train.aux_weight > 0, "train.aux_weight",
+              "the ACGAN class-loss weight must be above 0 (1 is the paper's)")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -174,36 +221,144 @@ class RunConfig:
             raise ConfigError("run config must be a JSON object")
         for key in ("model", "data", "train"):
             if key not in d:
-                raise ConfigError(f"run config has no '{key}' section")
+                raise ConfigError(f"run config has no '{key}' section", field=key)
         return cls(
-            model=from_dict(ModelConfig, d["model"]),
-            data=from_dict(DataConfig, d["data"]),
-            train=from_dict(TrainConfig, d["train"]),
+            model=from_dict(ModelConfig, d["model"], "model"),
+            data=from_dict(DataConfig, d["data"], "data"),
+            train=from_dict(TrainConfig, d["train"], "train"),
             version=int(d.get("version", FORMAT_VERSION)),
         )
 
+    def get(self, key: str) -> Any:
+        """A field by its dotted name ("train.lr_g")."""
+        section, _, name = key.partition(".")
+        return getattr(getattr(self, section), name)
 
-def from_dict(cls: type[T], d: Any) -> T:
+
+# -- options: the user-settable fields, by dotted name -------------------------------------------
+@dataclass(frozen=True)
+class Option:
+    key: str  # "train.lr_g"
+    name: str  # "lr_g"
+    type: type
+    default: Any
+    help: str
+    choices: tuple[Any, ...] = ()
+    resume: bool = False  # a resumed run may change it
+    aliases: tuple[str, ...] = ()
+    off_aliases: tuple[str, ...] = ()
+    default_text: str = ""
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+
+def options() -> list[Option]:
+    """Every field a user sets (flags, form, presets), in section order; the data-derived
+    fields (channels and classes of the model, the data's fingerprint and size) are not options."""
+    out = []
+    for section, cls in SECTIONS.items():
+        for f in dataclasses.fields(cls):
+            if f.metadata.get("derived"):
+                continue
+            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+            out.append(Option(f"{section}.{f.name}", f.name, type(default), default, f.metadata.get("help", ""),
+                              f.metadata.get("choices", ()), f.metadata.get("resume", False),
+                              f.metadata.get("aliases", ()), f.metadata.get("off_aliases", ()),
+                              f.metadata.get("default_text", "")))
+    return out
+
+
+def option_keys() -> list[str]:
+    return [o.key for o in options()]
+
+
+def build_run_config(values: dict[str, Any]) -> RunConfig:
+    """A new run's RunConfig from options by dotted name over the defaults: the one way the
+    trainer's flags, the presets and the Train page make a config. Unknown names and bad values
+    raise ConfigError naming the field.
+
+    Defaults that depend on other options are decided here: the image size (32 for mnist's
+    28 px digits, else 64) and D's normalisation (layer for wgan-gp, whose penalty is per
+    sample, else batch). The data-derived fields get placeholders until the data is loaded
+    (`fit_to_data`)."""
+    known = {o.key: o for o in options()}
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise ConfigError(f"unknown option {unknown[0]!r}", field=unknown[0])
+    values = {key: _check_type(key, known[key].default, value) for key, value in values.items()}
+    v = {o.key: o.default for o in known.values()}
+    v["model.image_size"] = 32 if values.get("data.source") == "mnist" else 64
+    v["model.d_norm"] = "layer" if values.get("train.loss") == "wgan-gp" else "batch"
+    v.update(values)
+    section = {s: {k.split(".", 1)[1]: x for k, x in v.items() if k.startswith(s + ".")} for s in SECTIONS}
+    model = section["model"]
+    model.update(channels=section["data"]["channels"] or 3, num_classes=2 if model["arch"] == "acgan" else 0)
+    try:
+        return RunConfig(model=ModelConfig(**model), data=DataConfig(**section["data"]),
+                         train=TrainConfig(**section["train"]))
+    except TypeError as e:
+        raise ConfigError(str(e)) from None
+
+
+def fit_to_data(cfg: RunConfig, channels: int, class_names: list[str], fingerprint: str,
+                num_images: int) -> RunConfig:
+    """Fill the data-derived fields in from the loaded dataset (the dataset rules checked first)."""
+    check_dataset(cfg.model.arch, num_images, len(class_names))
+    m = cfg.model
+    conditional = m.arch == "acgan"
+    cfg.model = ModelConfig(arch=m.arch, image_size=m.image_size, channels=channels, nz=m.nz, ngf=m.ngf,
+                            ndf=m.ndf, num_classes=len(class_names) if conditional else 0,
+                            class_names=list(class_names) if conditional else [], d_norm=m.d_norm)
+    cfg.data.fingerprint, cfg.data.num_images = fingerprint, num_images
+    return cfg
+
+
+def check_dataset(arch: str, num_images: int | None, num_classes: int | None) -> None:
+    """The rules that need the dataset (None = not known yet): it has images, and an ACGAN has
+    at least 2 classes. The trainer checks them once the data is loaded, the Train page from the
+    dataset doctor's counts."""
+    _need(num_images != 0, "data.source",
+          "this dataset has no usable images; the Data page (or the dataset doctor) lists the files it "
+          "skipped and why")
+    if arch == "acgan" and num_classes is not None:
+        _need(num_classes >= 2, "model.arch",
+              f"ACGAN needs at least 2 classes, one subfolder of images per class; this dataset has "
+              f"{'none' if not num_classes else 'only one'}. Choose DCGAN, or give each class its own subfolder.")
+
+
+def steps_for_epochs(epochs: float, num_images: int, batch_size: int, world: int = 1) -> int:
+    """Generator updates for `epochs` passes over `num_images` (one step = one batch per process)."""
+    per_epoch = max(1, (num_images // world) // max(1, batch_size // world))
+    return max(1, round(epochs * per_epoch))
+
+
+def from_dict(cls: type[T], d: Any, section: str = "") -> T:
     """Build a config dataclass from a JSON dict, refusing unknown keys and wrong types."""
     if not isinstance(d, dict):
-        raise ConfigError(f"{cls.__name__} must be a JSON object, got {type(d).__name__}")
-    fields = {f.name: f for f in dataclasses.fields(cls)}
+        raise ConfigError(f"{cls.__name__} must be a JSON object, got {type(d).__name__}", field=section)
+    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     unknown = sorted(set(d) - set(fields))
     if unknown:
-        raise ConfigError(f"{cls.__name__} has no field {unknown[0]!r}")
+        raise ConfigError(f"{cls.__name__} has no field {unknown[0]!r}",
+                          field=f"{section}.{unknown[0]}" if section else unknown[0])
     kwargs = {}
     for name, value in d.items():
-        kwargs[name] = _check_type(cls.__name__, name, fields[name], value)
+        f = fields[name]
+        default = f.default if f.default is not dataclasses.MISSING else None
+        if default is None and f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
+            default = f.default_factory()  # type: ignore[misc]
+        key = f"{section}.{name}" if section else f"{cls.__name__}.{name}"
+        kwargs[name] = _check_type(key, default, value)
     try:
         return cls(**kwargs)
     except TypeError as e:  # missing required field
-        raise ConfigError(f"{cls.__name__}: {e}") from None
+        raise ConfigError(f"{cls.__name__}: {e}", field=section) from None
 
 
-def _check_type(owner: str, name: str, f: dataclasses.Field, value: Any) -> Any:
-    default = f.default if f.default is not dataclasses.MISSING else None
-    if default is None and f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
-        default = f.default_factory()  # type: ignore[misc]
+def _check_type(key: str, default: Any, value: Any) -> Any:
+    """`value` if it has the type of `default` (ints pass as floats); ConfigError otherwise."""
     expected = type(default) if default is not None else None
     if expected is bool:
         ok = isinstance(value, bool)
@@ -219,7 +374,7 @@ def _check_type(owner: str, name: str, f: dataclasses.Field, value: Any) -> Any:
     else:
         ok = True
     if not ok:
-        raise ConfigError(f"{owner}.{name} has the wrong type: {value!r}")
+        raise ConfigError(f"{key} has the wrong type: {value!r}", field=key)
     return value
 
 

@@ -20,7 +20,14 @@ class CheckpointError(GanStudioError):
 
 
 class ConfigError(GanStudioError):
-    """An option or a config.json holds an invalid value."""
+    """An option or a config.json holds an invalid value.
+
+    `field` names the option it concerns, dotted as in config.json ("train.lr_g"), so a form
+    can show the message under that field's widget; "" when no single field is at fault."""
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class TrainingError(GanStudioError):

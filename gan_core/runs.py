@@ -1,14 +1,26 @@
 """The run directory: the one contract between a training process and everything that watches it.
+`RunDir` is the only reader and writer of these files.
 
     RUN/
-      config.json      RunConfig: everything needed to rebuild and resume
+      config.json      RunConfig: everything needed to rebuild and resume. Written before training
+                       by `create` (the trainer, or the app for a "prepared" run the trainer then
+                       trains as written); the trainer fills in the data-derived fields
       metrics.jsonl    one JSON object per logged step (step, epoch, loss_d, loss_g, d_real,
                        d_fake, img_per_s, time, ...); readers tolerate a torn last line
       samples/         fixed-noise grids, step_000500.png
       checkpoints/     latest/ and best/, each a checkpoint folder
-      status.json      state (queued|running|stopping|stopped|finished|failed), pid, step, error
+      status.json      written by the trainer (gan_core.training, gan_core.train) only:
+                       state running | stopped | finished | failed, with pid, step, total_steps,
+                       eta_s, device, error (failed only) and updated (unix time)
       STOP             created by anyone who wants the run to stop after its current step
+      app.json         the app's own record, never read by the trainer: title, created, dataset
+                       label, one record per launch (pid, at, kind start|resume, steps), and when
+                       a stop / force stop was asked
       train.log        the process's console output, when launched by the app
+
+The state a reader shows is derived from status.json, app.json and whether the pid is alive, by
+one rule (`derive_state`), which adds the states the trainer cannot write itself: prepared,
+starting, stopping and unknown (see there).
 """
 
 from __future__ import annotations
@@ -16,16 +28,69 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from .config import RunConfig, load_json, save_json
-from .errors import ConfigError
+from .errors import ConfigError, GanStudioError
 
-STATES = ("queued", "running", "stopping", "stopped", "finished", "failed")
-ACTIVE_STATES = ("queued", "running", "stopping")
+WRITTEN_STATES = ("running", "stopped", "finished", "failed")  # what status.json may hold
+STATES = ("prepared", "starting", "stopping", "unknown") + WRITTEN_STATES  # what a reader may see
+ACTIVE_STATES = ("starting", "running", "stopping")  # a process is (or should be) alive
 _SAMPLE_RE = re.compile(r"^step_(\d+)\.png$")
+
+
+@dataclass(frozen=True)
+class RunState:
+    state: str  # one of STATES
+    error: str = ""  # why it failed (failed only)
+    note: str = ""  # plain-language detail ("loading the dataset", "force-stopped: ...")
+
+    @property
+    def active(self) -> bool:
+        return self.state in ACTIVE_STATES
+
+
+def derive_state(status: dict[str, Any], meta: dict[str, Any], alive: Callable[[Any], bool],
+                 has_config: bool) -> RunState:
+    """The one rule for a run's state, from status.json, app.json and a pid-liveness function.
+
+    - A launch (app.json) newer than status.json: "starting" while its process lives (importing,
+      loading data), else "stopped" if a stop was asked, else "failed" (it died before training).
+    - No status and no launch: "prepared" when config.json exists (written, never started), else
+      "unknown".
+    - status "running" whose process is gone: "stopped" after a force stop, else "failed".
+    - status "running" with a stop asked since the last launch: "stopping".
+    - otherwise what status.json says (running, stopped, finished, failed).
+    """
+    launches = meta.get("launches") or []
+    launch = launches[-1] if launches else None
+    stop_at = float(meta.get("stop_requested_at") or 0)
+    forced = bool(meta.get("force_stopped_at")) and float(meta["force_stopped_at"]) >= (launch or {}).get("at", 0)
+    fresh = bool(status) and (launch is None or float(status.get("updated", 0)) >= float(launch["at"]) - 0.5)
+    if launch is not None and not fresh:
+        if alive(launch.get("pid")):
+            resuming = launch.get("kind") == "resume"
+            return RunState("starting", "", "resuming from the latest checkpoint, loading the data" if resuming
+                            else "loading the dataset")
+        if stop_at >= launch["at"] or forced:
+            return RunState("stopped", "", "stopped before training began")
+        return RunState("failed", "", "the training process exited before it started training")
+    if not status:
+        return RunState("prepared" if has_config else "unknown")
+    state = str(status.get("state", "unknown"))
+    if state not in WRITTEN_STATES:
+        return RunState("unknown", "", f"status.json holds an unknown state {state!r}")
+    if state == "running" and not alive(status.get("pid")):
+        if forced:
+            return RunState("stopped", "", "force-stopped: the steps since the last checkpoint are lost")
+        return RunState("failed", str(status.get("error") or ""), "the training process ended unexpectedly")
+    if state == "running" and stop_at and stop_at >= float((launch or {}).get("at", 0)):
+        return RunState("stopping", "", "finishing the current step and saving a checkpoint")
+    return RunState(state, str(status.get("error") or "") if state == "failed" else "")
 
 
 def pid_alive(pid: int | None) -> bool:
@@ -98,6 +163,13 @@ class RunDir:
     def load_config(self) -> RunConfig:
         return RunConfig.from_dict(load_json(self.config_path, "run config"))
 
+    def config_or_none(self) -> RunConfig | None:
+        """The RunConfig, or None while it is not written or unreadable (for pages)."""
+        try:
+            return self.load_config()
+        except (GanStudioError, OSError, ValueError, KeyError, TypeError):
+            return None
+
     # -- metrics ---------------------------------------------------------------------------
     def append_metrics(self, row: dict[str, Any]) -> None:
         line = json.dumps(row, allow_nan=True) + "\n"
@@ -107,21 +179,57 @@ class RunDir:
 
     def read_metrics(self) -> list[dict[str, Any]]:
         """All complete rows; a torn or garbled line (a crash mid-write) is skipped."""
-        rows: list[dict[str, Any]] = []
+        return self.metrics_since(0)[0]
+
+    def last_metrics(self, max_bytes: int = 16384) -> dict[str, Any]:
+        """The newest complete metrics row, read from the end of the file ({} if none)."""
+        lines = self._tail_bytes(self.metrics_path, max_bytes).split("\n")
+        for ln in reversed(lines[:-1]):  # the part after the last newline may be torn
+            try:
+                row = json.loads(ln)
+            except ValueError:
+                continue
+            if isinstance(row, dict) and "step" in row:
+                return row
+        return {}
+
+    def metrics_since(self, offset: int) -> tuple[list[dict[str, Any]], int, int]:
+        """(rows, next offset, inode): the complete rows appended since byte `offset`, for readers
+        that poll (a torn last line waits for the next call). A file that shrank or was replaced
+        (trimmed on resume) gives offset -1 with no rows: read again from 0. No file: ([], 0, -1)."""
         try:
-            with open(self.metrics_path, encoding="utf-8", errors="replace") as fh:
-                for line in fh:
-                    if not line.endswith("\n"):
-                        break  # torn last line
-                    try:
-                        row = json.loads(line)
-                    except json.JSONDecodeError:
-                        continue
-                    if isinstance(row, dict) and "step" in row:
-                        rows.append(row)
-        except FileNotFoundError:
-            pass
-        return rows
+            st = os.stat(self.metrics_path)
+        except OSError:
+            return [], 0, -1
+        if st.st_size < offset:
+            return [], -1, st.st_ino
+        if st.st_size == offset:
+            return [], offset, st.st_ino
+        with open(self.metrics_path, "rb") as fh:
+            fh.seek(offset)
+            chunk = fh.read(st.st_size - offset)
+        end = chunk.rfind(b"\n")
+        rows = []
+        for line in chunk[: end + 1].splitlines():
+            try:
+                row = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(row, dict) and "step" in row:
+                rows.append(row)
+        return rows, offset + end + 1, st.st_ino
+
+    def best_metrics(self) -> dict[str, Any]:
+        """The metrics saved with the best checkpoint (lowest judge FD), {} when there is none.
+
+        A plain read on purpose: `checkpoints.read_config` would repair a half-swapped folder by
+        renaming it, which a reader must not do while the trainer may be saving."""
+        try:
+            raw = json.loads((self.checkpoint("best") / "config.json").read_text(encoding="utf-8"))
+            metrics = (raw.get("meta") or {}).get("metrics")
+        except (OSError, ValueError, AttributeError):
+            return {}
+        return metrics if isinstance(metrics, dict) and metrics.get("eval_fd") is not None else {}
 
     def repair_metrics(self, upto_step: int) -> int:
         """Rewrite metrics.jsonl keeping only whole rows with step <= upto_step (used on resume,
@@ -140,7 +248,7 @@ class RunDir:
 
     # -- status ----------------------------------------------------------------------------
     def write_status(self, state: str, **fields: Any) -> dict[str, Any]:
-        if state not in STATES:
+        if state not in WRITTEN_STATES:
             raise ValueError(f"unknown run state {state!r}")
         status = self.read_status() or {}
         status.update(fields)
@@ -157,13 +265,79 @@ class RunDir:
             return {}
         return status if isinstance(status, dict) else {}
 
+    def run_state(self) -> RunState:
+        """The run's state by `derive_state`; a failure without an error text gets the log's."""
+        st = derive_state(self.read_status(), self.read_app_meta(), pid_alive, self.exists())
+        if st.state == "failed" and not st.error:
+            return RunState("failed", self.log_error() or st.note or "training failed", st.note)
+        return st
+
     def state(self) -> str:
-        """The run's state, with 'running' corrected to 'failed' when its process has died."""
-        status = self.read_status()
-        state = status.get("state", "queued" if self.exists() else "missing")
-        if state in ("running", "stopping") and not pid_alive(status.get("pid")):
-            return "failed"
-        return state
+        return self.run_state().state
+
+    def started(self) -> bool:
+        """Whether a trainer has ever trained here (a status, metrics or a checkpoint exist)."""
+        return self.status_path.exists() or self.metrics_path.exists() or self.has_checkpoint("latest")
+
+    # -- the app's record (app.json) -------------------------------------------------------
+    @property
+    def app_meta_path(self) -> Path:
+        return self.path / "app.json"
+
+    def read_app_meta(self) -> dict[str, Any]:
+        try:
+            meta = json.loads(self.app_meta_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return meta if isinstance(meta, dict) else {}
+
+    def write_app_meta(self, meta: dict[str, Any]) -> None:
+        tmp = self.path / f".app.json.tmp-{os.getpid()}-{threading.get_ident()}"
+        tmp.write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        os.replace(tmp, self.app_meta_path)
+
+    def update_app_meta(self, **changes: Any) -> dict[str, Any]:
+        """Set (or, with None, remove) app.json keys; returns the new record."""
+        meta = self.read_app_meta()
+        for k, v in changes.items():
+            if v is None:
+                meta.pop(k, None)
+            else:
+                meta[k] = v
+        self.write_app_meta(meta)
+        return meta
+
+    def record_launch(self, pid: int, at: float, kind: str, steps: int) -> None:
+        meta = self.read_app_meta()
+        meta.setdefault("launches", []).append({"pid": pid, "at": at, "kind": kind, "steps": steps})
+        self.write_app_meta(meta)
+
+    # -- the console log (train.log) -------------------------------------------------------
+    def log_tail(self, lines: int = 20, max_bytes: int = 65536) -> str:
+        """The last lines of train.log (progress lines included)."""
+        text = self._tail_bytes(self.log_path, max_bytes)
+        return "\n".join(text.replace("\r", "\n").splitlines()[-lines:])
+
+    def log_error(self) -> str:
+        """The trainer's one-line error ("error: ..."), or the last line of its log."""
+        tail = [ln.strip() for ln in self.log_tail(200).splitlines() if ln.strip()]
+        for ln in reversed(tail):
+            if ln.startswith("error: "):
+                return ln[len("error: "):]
+        for ln in reversed(tail):
+            if not ln.startswith(("Traceback", "  File")):
+                return ln
+        return ""
+
+    @staticmethod
+    def _tail_bytes(path: Path, max_bytes: int) -> str:
+        try:
+            with open(path, "rb") as fh:
+                fh.seek(0, os.SEEK_END)
+                fh.seek(max(0, fh.tell() - max_bytes))
+                return fh.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
 
     # -- stop requests ---------------------------------------------------------------------
     def request_stop(self) -> None:

@@ -2,8 +2,13 @@
 
 Examples:
     python -m gan_core.train --dataset mnist --model acgan --image-size 32 --steps 5000 --out runs/digits
+    python -m gan_core.train --dataset mnist --preset "MNIST digits" --lr-g 1e-4 --out runs/digits
+    python -m gan_core.train --out runs/prepared       # a run whose config.json is written already
     python -m gan_core.train --out runs/digits --resume --steps 8000
     torchrun --nproc_per_node=2 -m gan_core.train --dataset orl-faces --model dcgan --out runs/faces
+
+The config flags are generated from the RunConfig fields (gan_core.config, gan_core.cli); the
+run-only flags (--out, --resume, --preset, --epochs, --dry-run, ...) are written here.
 """
 
 from __future__ import annotations
@@ -12,77 +17,37 @@ import argparse
 import json
 import signal
 import sys
+import threading
 import time
 from typing import Any
 
-from .cli import fraction, help_formatter, positive_int, run_main
-from .config import (ARCHS, DEVICES, LOSSES, PRECISIONS, DataConfig, ModelConfig, RunConfig,
-                     TrainConfig)
+from . import presets
+from .cli import add_config_flags, fraction, given_options, help_formatter, positive_int, run_main
+from .config import RunConfig, build_run_config, check_dataset, fit_to_data, options, steps_for_epochs
 from .errors import ConfigError
 from .runs import RunDir
 
-# flags that describe the model/data/loss: fixed once a run exists, so --resume ignores them
-_FROZEN = ("dataset", "model", "image_size", "channels", "nz", "ngf", "ndf", "d_norm", "loss",
-           "batch_size", "lr", "lr_g", "lr_d", "beta1", "beta2", "ema", "diffaug", "hflip",
-           "label_smoothing", "n_critic", "seed", "aux_weight", "gp_weight", "aux_real_only", "r1",
-           "r1_every")
+# options fixed once a run exists: --resume (and a prepared run) ignore them
+FROZEN = tuple(o.key for o in options() if not o.resume)
+# what a resumed run takes from the command line rather than from its config when not given:
+# the machine it runs on now
+PER_LAUNCH = ("train.device", "train.precision", "train.threads")
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m gan_core.train", description="Train a DCGAN or ACGAN; writes a run directory.",
         formatter_class=help_formatter())
-    d = p.add_argument_group("data")
-    d.add_argument("--dataset", help="built-in name (mnist, orl-faces), an image folder "
-                   "(subfolders = classes) or a .zip of one")
-    d.add_argument("--channels", type=int, choices=(0, 1, 3), help="1 grey or 3 colour; default: from the data")
-    d.add_argument("--hflip", action="store_true", default=None, help="random horizontal flips")
-    m = p.add_argument_group("model")
-    m.add_argument("--model", choices=ARCHS, help="dcgan (unconditional) or acgan (class-conditional); default dcgan")
-    m.add_argument("--image-size", type=int, help="dcgan: 32, 64, 96, 128; acgan: 32, 64 (default 64)")
-    m.add_argument("--nz", type=positive_int, help="latent size (default 100)")
-    m.add_argument("--ngf", type=positive_int, help="generator width (default 64)")
-    m.add_argument("--ndf", type=positive_int, help="discriminator width (default: dcgan 64, acgan 16)")
-    m.add_argument("--d-norm", choices=("batch", "layer", "none"),
-                   help="discriminator normalisation (default: batch; layer for wgan-gp)")
-    t = p.add_argument_group("training")
-    length = t.add_mutually_exclusive_group()
-    length.add_argument("--steps", type=positive_int, help="total generator updates (default 10000)")
-    length.add_argument("--epochs", type=fraction, help="train for this many passes over the data instead")
-    t.add_argument("--batch-size", type=positive_int, help="images per step (default 64)")
-    t.add_argument("--loss", choices=LOSSES, help="adversarial loss (default bce, non-saturating)")
-    t.add_argument("--lr", type=fraction, help="learning rate of both networks (default 2e-4)")
-    t.add_argument("--lr-g", type=fraction, help="generator learning rate (overrides --lr)")
-    t.add_argument("--lr-d", type=fraction, help="discriminator learning rate (overrides --lr)")
-    t.add_argument("--beta1", type=fraction, help="Adam beta1 (default 0.5)")
-    t.add_argument("--beta2", type=fraction, help="Adam beta2 (default 0.999)")
-    t.add_argument("--n-critic", type=positive_int, help="D updates per G update (default 5 for wgan-gp, else 1)")
-    t.add_argument("--gp-weight", type=fraction, help="WGAN-GP penalty weight (default 10)")
-    t.add_argument("--r1", type=fraction, help="R1 penalty weight gamma on real images (Mescheder et al. "
-                   "2018); 0 = off (default 0)")
-    t.add_argument("--r1-every", type=positive_int, help="apply R1 every N D updates, scaled by N (default 16)")
-    t.add_argument("--aux-weight", type=fraction, help="ACGAN class-loss weight (default 1)")
-    t.add_argument("--aux-real-only", action="store_true", default=None,
-                   help="ACGAN: D's classifier learns from real images only (default: real and generated, "
-                        "as the ACGAN paper); keeps G honest about classes on small datasets")
-    t.add_argument("--ema", type=fraction, help="EMA decay of the generator copy; 0 disables (default 0.999)")
-    t.add_argument("--diffaug", help="DiffAugment ops for small sets, e.g. translation,cutout,color "
-                   "(default none)")
-    t.add_argument("--label-smoothing", type=fraction, help="one-sided label smoothing for bce (default 0)")
-    t.add_argument("--seed", type=int, help="random seed (default 0)")
+    add_config_flags(p)
+    t = p.add_argument_group("training shortcuts")
+    t.add_argument("--preset", help=f"start from a named preset; flags given override it ({'; '.join(presets.PRESETS)})")
+    t.add_argument("--lr", type=fraction, help="learning rate of both networks (--lr-g / --lr-d override it)")
+    t.add_argument("--epochs", type=fraction, help="train for this many passes over the data instead of --steps")
     r = p.add_argument_group("run")
-    r.add_argument("--out", required=True, help="run directory to create (or continue with --resume)")
+    r.add_argument("--out", required=True, help="run directory: a new one, one prepared with a config.json "
+                   "(trained as written), or one to continue with --resume")
     r.add_argument("--resume", action="store_true", help="continue RUN_DIR from its latest checkpoint "
                    "up to the new --steps/--epochs")
-    r.add_argument("--device", choices=DEVICES, default="auto", help="where to train")
-    r.add_argument("--precision", choices=PRECISIONS, default="auto",
-                   help="auto: bf16 autocast on CPUs with bf16 and on CUDA, else fp32")
-    r.add_argument("--threads", type=int, default=0, help="CPU threads (0 = all cores)")
-    r.add_argument("--log-every", type=positive_int, help="metrics row every N steps (default 50)")
-    r.add_argument("--sample-every", type=positive_int, help="fixed-noise grid every N steps (default 500)")
-    r.add_argument("--ckpt-every", type=positive_int, help="checkpoint every N steps (default 1000)")
-    r.add_argument("--eval-every", type=int, help="light evaluation (judge FD, class consistency on 1000 "
-                   "samples) every N steps, for built-in datasets; picks the best checkpoint (default 0 = off)")
     r.add_argument("--dry-run", action="store_true", help="check data and config, time a few steps, "
                    "print the estimate and exit without writing a run")
     r.add_argument("--calibration-steps", type=positive_int, default=5,
@@ -92,59 +57,65 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _given(args: argparse.Namespace, name: str) -> bool:
-    return getattr(args, name, None) is not None
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.epochs is not None and getattr(args, "train.steps") is not None:
+        parser.error("argument --epochs: not allowed with argument --steps")
+    return args
+
+
+def given(args: argparse.Namespace) -> dict[str, Any]:
+    """The config options the command line sets (--lr fills in whichever of --lr-g/--lr-d is not given)."""
+    values = given_options(args)
+    if args.lr is not None:
+        for key in ("train.lr_g", "train.lr_d"):
+            values.setdefault(key, args.lr)
+    return values
 
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:
-    """A fresh run's config: flags over defaults (num_classes/channels are filled from the data)."""
-    if not args.dataset:
-        raise ConfigError("--dataset is required for a new run (mnist, orl-faces, a folder or a .zip)")
-    arch = args.model or "dcgan"
-    loss = args.loss or "bce"
-    model = dict(arch=arch, image_size=args.image_size or (32 if args.dataset == "mnist" else 64),
-                 channels=3, nz=args.nz or 100, ngf=args.ngf or 64, ndf=args.ndf or 0,
-                 num_classes=2 if arch == "acgan" else 0,  # placeholder until the data is read
-                 d_norm=args.d_norm or ("layer" if loss == "wgan-gp" else "batch"))
-    lr = args.lr if _given(args, "lr") else 2e-4
-    train: dict[str, Any] = dict(loss=loss, lr_g=args.lr_g or lr, lr_d=args.lr_d or lr, device=args.device,
-                                 precision=args.precision, threads=args.threads)
-    for flag, key in (("batch_size", "batch_size"), ("beta1", "beta1"), ("beta2", "beta2"),
-                      ("n_critic", "n_critic"), ("gp_weight", "gp_weight"), ("aux_weight", "aux_weight"),
-                      ("r1", "r1_gamma"), ("r1_every", "r1_every"),
-                      ("ema", "ema"), ("diffaug", "diffaug"), ("label_smoothing", "label_smoothing"),
-                      ("seed", "seed"), ("steps", "steps"), ("log_every", "log_every"),
-                      ("sample_every", "sample_every"), ("ckpt_every", "ckpt_every"),
-                      ("eval_every", "eval_every")):
-        if _given(args, flag):
-            train[key] = getattr(args, flag)
-    if args.aux_real_only:
-        train["aux_on_fake"] = False
-    return RunConfig(model=ModelConfig(**model),
-                     data=DataConfig(source=args.dataset, channels=args.channels or 0, hflip=bool(args.hflip)),
-                     train=TrainConfig(**train))
+    """A fresh run's config: the flags over the preset over the defaults (the data-derived
+    fields are filled in from the data once it is loaded)."""
+    values = given(args)
+    if not values.get("data.source"):
+        raise ConfigError("--dataset is required for a new run (mnist, orl-faces, a folder or a .zip)",
+                          field="data.source")
+    base = presets.get(args.preset).values if args.preset else {}
+    return build_run_config({**base, **values})
+
+
+def _overrides(cfg: RunConfig, args: argparse.Namespace, warn: Any, what: str, per_launch: bool) -> RunConfig:
+    """An existing config with the options a running/resumed run may change set from the flags."""
+    values = given(args)
+    ignored = [o.flag for o in options() if o.key in values and o.key in FROZEN]
+    if ignored or args.preset:
+        warn(f"{what} keeps the run's own settings; ignoring {', '.join(ignored + ['--preset'] * bool(args.preset))}")
+    for o in options():
+        if o.key in FROZEN:
+            continue
+        section = getattr(cfg, o.key.split(".")[0])
+        if o.key in values:
+            setattr(section, o.name, values[o.key])
+        elif per_launch and o.key in PER_LAUNCH:
+            setattr(section, o.name, o.default)
+    return RunConfig.from_dict(cfg.to_dict())  # the values given are checked as a new config's are
 
 
 def _load_data(cfg: RunConfig, warn: Any) -> Any:
     from .data import load_dataset
 
-    return load_dataset(cfg.data.source, cfg.model.image_size, channels=cfg.data.channels,
-                        require_classes=cfg.model.arch == "acgan", warn=warn)
+    return load_dataset(cfg.data.source, cfg.model.image_size, channels=cfg.data.channels, warn=warn)
 
 
-def _fit_model_to_data(cfg: RunConfig, data: Any) -> RunConfig:
-    """Fill channels and classes in from the dataset (a new run) or check them (a resumed run)."""
-    m = cfg.model
-    classes = data.num_classes if m.arch == "acgan" else 0
-    names = list(data.class_names) if m.arch == "acgan" else []
-    cfg.model = ModelConfig(arch=m.arch, image_size=m.image_size, channels=data.channels, nz=m.nz,
-                            ngf=m.ngf, ndf=m.ndf, num_classes=classes, class_names=names, d_norm=m.d_norm)
-    cfg.data.fingerprint, cfg.data.num_images = data.fingerprint, len(data)
-    return cfg
+def _prepared(args: argparse.Namespace) -> bool:
+    """Only --out (and options a run may change) given: train the config.json already in RUN.
+    Decided from the flags alone, so every process of a torchrun job takes the same path."""
+    return not args.resume and not args.preset and not (set(given(args)) & set(FROZEN))
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = parse_args(argv)
     from . import distributed as distmod
     from .device import keep_freed_memory, resolve_policy, set_threads
 
@@ -158,18 +129,16 @@ def main(argv: list[str] | None = None) -> int:
     def warn(msg: str) -> None:
         say(f"warning: {msg}")
 
+    prepared = _prepared(args)
     if args.resume:
         if not run.exists():
             raise ConfigError(f"nothing to resume: {run.path} has no config.json (start it without --resume)")
-        cfg = run.load_config()
-        ignored = [f"--{n.replace('_', '-')}" for n in _FROZEN if _given(args, n)]
-        if ignored:
-            warn(f"--resume keeps the run's own settings; ignoring {', '.join(ignored)}")
-        tc = cfg.train
-        tc.device, tc.precision, tc.threads = args.device, args.precision, args.threads
-        for flag in ("steps", "log_every", "sample_every", "ckpt_every", "eval_every"):
-            if _given(args, flag):
-                setattr(tc, flag, getattr(args, flag))
+        cfg = _overrides(run.load_config(), args, warn, "--resume", per_launch=True)
+    elif prepared and run.exists():
+        if dist.is_main and run.started() and not args.dry_run:
+            raise ConfigError(f"run directory {run.path} has already been trained; pass --resume to continue it "
+                              "or choose a new --out")
+        cfg = _overrides(run.load_config(), args, warn, "a prepared run", per_launch=False)
     else:
         # Only rank 0 checks: under torchrun the other ranks may start after rank 0 has already
         # created the directory. If rank 0 refuses, torchrun stops the others.
@@ -189,11 +158,12 @@ def main(argv: list[str] | None = None) -> int:
         if cfg.data.fingerprint and data.fingerprint != cfg.data.fingerprint:
             raise ConfigError(f"the dataset {cfg.data.source} has changed since this run started "
                               f"({cfg.data.num_images} images then, {len(data)} now); start a new run")
+        check_dataset(cfg.model.arch, len(data), data.num_classes)
     else:
-        cfg = _fit_model_to_data(cfg, data)
-    per_epoch = max(1, (len(data) // dist.world) // (cfg.train.batch_size // dist.world))
-    if _given(args, "epochs"):
-        cfg.train.steps = max(1, round(args.epochs * per_epoch))
+        cfg = fit_to_data(cfg, data.channels, list(data.class_names), data.fingerprint, len(data))
+    per_epoch = steps_for_epochs(1, len(data), cfg.train.batch_size, dist.world)
+    if args.epochs is not None:
+        cfg.train.steps = steps_for_epochs(args.epochs, len(data), cfg.train.batch_size, dist.world)
 
     from .training import Trainer
 
@@ -201,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         return _dry_run(cfg, data, policy, args, threads, load_s, per_epoch)
 
     if dist.is_main:
-        if not args.resume:
+        if not args.resume and not prepared:
             run.create(cfg)
         else:
             run.save_config(cfg)
@@ -238,16 +208,46 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
 
+    budget = f", time budget {cfg.train.minutes:g} min" if cfg.train.minutes else ""
     say(f"training {cfg.model.arch}-{cfg.model.image_size} on {cfg.data.source} ({len(data)} images, "
         f"{cfg.model.num_classes or 'no'} classes, {cfg.model.channels} channel(s)) | "
-        f"{policy.describe()}, {threads} thread(s) | steps {trainer.step} -> {cfg.train.steps} | {run.path}")
+        f"{policy.describe()}, {threads} thread(s) | steps {trainer.step} -> {cfg.train.steps}{budget} | {run.path}")
     _attach_progress(trainer, cfg.train.steps, quiet=args.quiet or not dist.is_main)
+    timer = TimeBudget(trainer, cfg.train.minutes)
     try:
         state = trainer.run(cfg.train.steps)
     finally:
+        timer.cancel()
         distmod.shutdown()
-    say(f"{state} at step {trainer.step}; latest checkpoint: {run.checkpoint('latest')}")
+    if state == "stopped" and timer.reached:
+        say(f"time budget of {cfg.train.minutes:g} min reached at step {trainer.step}; "
+            f"latest checkpoint: {run.checkpoint('latest')} (--resume continues)")
+    else:
+        say(f"{state} at step {trainer.step}; latest checkpoint: {run.checkpoint('latest')}")
     return 0
+
+
+class TimeBudget:
+    """train.minutes: asks the trainer to stop (after its current step, with a checkpoint) once
+    that much time has passed since training began; 0 = no budget. Started after the data is
+    loaded, so loading does not count."""
+
+    def __init__(self, trainer: Any, minutes: float) -> None:
+        self.reached = False
+        self._trainer = trainer
+        self._timer: threading.Timer | None = None
+        if minutes > 0:
+            self._timer = threading.Timer(minutes * 60.0, self._expire)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def _expire(self) -> None:
+        self.reached = True
+        self._trainer.request_stop()
+
+    def cancel(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
 
 
 def _attach_progress(trainer: Any, total: int, quiet: bool) -> None:

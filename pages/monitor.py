@@ -4,7 +4,7 @@ from typing import Any
 
 import streamlit as st
 
-from ui import cached, charts, health, jobs, live
+from ui import cached, charts, health, live, run_control, run_views
 from ui.display import STATE_BADGES, ago, fmt, for_display
 from ui.nav import through_studio
 
@@ -13,8 +13,8 @@ through_studio()
 REFRESH_S = 1.5
 
 st.title("Monitor")
-jobs.tick()
-runs = jobs.list_runs()
+run_control.tick()
+runs = run_views.list_runs()
 if not runs:
     st.info("No training runs yet.")
     st.page_link("pages/train.py", label="Start one on the Train page", icon=":material/model_training:")
@@ -34,20 +34,20 @@ is_live = by_name[name].active
 st.session_state["monitor_live"] = is_live
 
 
-def controls(info: jobs.RunInfo) -> None:
+def controls(info: run_views.RunInfo) -> None:
     """Stop / Force stop while active; Resume with a new step target when stopped."""
     c = st.columns([1, 1, 2, 1])
     if info.active:
         if c[0].button("Stop", type="primary", icon=":material/stop:", key="stop_btn",
                        help="Finishes the current step, saves a checkpoint, then stops. Resume continues exactly."):
-            jobs.stop(info.name)
+            run_control.stop(info.name)
             st.toast("Stop requested: saving a checkpoint…")
             st.rerun()
         with c[1].popover("Force stop", icon=":material/dangerous:"):
             st.write("Ends the process at once, without saving the current step. Resume then continues from "
                      "the last checkpoint.")
             if st.button("Kill the training process", key="force_btn"):
-                jobs.force_stop(info.name)
+                run_control.force_stop(info.name)
                 st.rerun(scope="app")
     elif info.can_resume:
         target = c[2].number_input("Train up to step", min_value=info.step + 1, step=500, key=f"resume_to_{info.name}",
@@ -56,16 +56,16 @@ def controls(info: jobs.RunInfo) -> None:
         if c[0].button("Resume", type="primary", icon=":material/play_arrow:", key="resume_btn"):
             dev = cached.device_summary()
             try:
-                jobs.resume(info.name, int(target), threads=jobs.default_threads(dev.get("cpu_cores")),
+                run_control.resume(info.name, int(target), threads=run_control.default_threads(dev.get("cpu_cores")),
                             cuda=bool(dev.get("cuda")))
-            except jobs.JobError as exc:
+            except run_control.JobError as exc:
                 st.error(str(exc))
             else:
                 st.session_state["monitor_live"] = True
                 st.rerun(scope="app")
 
 
-def header(info: jobs.RunInfo) -> None:
+def header(info: run_views.RunInfo) -> None:
     """Title, state badge, one slot for the state message and one for the progress bar (fixed
     slots keep every element in place while the page refreshes)."""
     label, color = STATE_BADGES.get(info.state, (info.state, "gray"))
@@ -78,7 +78,7 @@ def header(info: jobs.RunInfo) -> None:
         if info.state == "failed":
             st.error(f"Training failed: {info.error}")
             with st.expander("End of the training log", expanded=False):
-                st.code(jobs.log_tail(info.path, 30) or "(empty)", language=None)
+                st.code(info.run.log_tail(30) or "(empty)", language=None)
         elif info.state == "starting":
             note = info.note or "loading the dataset"
             st.info(f"Starting — {note}…")
@@ -119,8 +119,8 @@ def chart_grid(rows: list, loss: str, conditional: bool) -> None:
             col.plotly_chart(fig, key=f"chart_{key}", config={"displayModeBar": False})
 
 
-def samples(info: jobs.RunInfo, cfg: Any) -> None:
-    grids = jobs.samples(info.path)
+def samples(info: run_views.RunInfo, cfg: Any) -> None:
+    grids = info.run.samples()
     left, right = st.columns(2)
     with left:
         if not grids:
@@ -158,7 +158,7 @@ def samples(info: jobs.RunInfo, cfg: Any) -> None:
                 st.image(for_display(real, min_width=480, max_factor=4))
 
 
-def health_panel(rows: list, info: jobs.RunInfo, loss: str, conditional: bool) -> None:
+def health_panel(rows: list, info: run_views.RunInfo, loss: str, conditional: bool) -> None:
     st.markdown("**Health**")
     show = {"error": st.error, "warning": st.warning, "info": st.info, "ok": st.success}
     for f in health.assess(rows, info.state, info.error, loss, conditional):
@@ -167,18 +167,18 @@ def health_panel(rows: list, info: jobs.RunInfo, loss: str, conditional: bool) -
 
 @st.fragment(run_every=REFRESH_S if is_live else None)
 def panel() -> None:
-    info = jobs.run_info(name)
+    info = run_views.run_info(name)
     if info.state in ("running", "stopping"):
-        jobs.escalate(name)  # a stop request past its grace period becomes SIGTERM
+        run_control.escalate(name)  # a stop request past its grace period becomes SIGTERM
     if info.active != st.session_state.get("monitor_live"):
         st.session_state["monitor_live"] = info.active
         st.rerun(scope="app")  # start or stop the automatic refresh
     header(info)
     controls(info)
-    cfg = jobs.run_config(info.path)
+    cfg = info.run.config_or_none()
     loss = cfg.train.loss if cfg else "bce"
     conditional = bool(cfg and cfg.model.conditional)
-    rows = live.read_metrics(info.path / "metrics.jsonl")
+    rows = live.read_metrics(info.path)
     with st.container():
         if not rows:
             st.caption("Waiting for the first metrics…")
@@ -198,7 +198,7 @@ def panel() -> None:
     with st.container():
         health_panel(rows, info, loss, conditional)
     with st.expander("Training log"):
-        st.code(jobs.log_tail(info.path, 40) or "(empty)", language=None)
+        st.code(info.run.log_tail(40) or "(empty)", language=None)
 
 
 panel()

@@ -2,15 +2,15 @@
 
 import streamlit as st
 
-from ui import catalog, charts, jobs, live, paths
+from ui import catalog, charts, live, paths, publishing, run_control, run_views
 from ui.display import ago, fmt
 from ui.nav import through_studio
 
 through_studio()
 
 st.title("Runs")
-jobs.tick()
-runs = jobs.list_runs()
+run_control.tick()
+runs = run_views.list_runs()
 if not runs:
     st.info("No runs yet: start one on the Train page.")
     st.page_link("pages/train.py", label="Train", icon=":material/model_training:")
@@ -43,7 +43,7 @@ metric = c2.selectbox("Metric", ["loss_g", "loss_d", "d_real", "d_fake", "acc_fa
                                  "eval_fd", "eval_class_consistency"],
                       key="compare_metric", format_func=lambda k: charts.LABELS.get(k, k))
 if picked:
-    series = {by_name[n].title: live.read_metrics(by_name[n].path / "metrics.jsonl") for n in picked}
+    series = {by_name[n].title: live.read_metrics(by_name[n].path) for n in picked}
     st.plotly_chart(charts.overlay_figure(series, metric), key="overlay")
 else:
     st.caption("Pick runs to overlay their curves.")
@@ -71,8 +71,8 @@ with left, st.container(border=True):
         replace = st.checkbox("Replace a published checkpoint with this name", key=f"pub_replace_{name}")
         if st.button("Publish", type="primary", icon=":material/publish:", key="publish_btn"):
             try:
-                entry = jobs.publish(name, pub_name.strip(), which, replace)
-            except jobs.JobError as exc:
+                entry = publishing.publish(name, pub_name.strip(), which, replace)
+            except run_control.JobError as exc:
                 st.error(f"Cannot publish: {exc}")
             else:
                 classes = f", {entry.num_classes} classes" if entry.num_classes else ""
@@ -86,8 +86,8 @@ with right, st.container(border=True):
         sure = st.checkbox(f"Yes, delete {info.title} for good", key=f"del_sure_{name}")
         if st.button("Delete run", icon=":material/delete:", disabled=not sure, key="delete_btn"):
             try:
-                jobs.delete(name)
-            except (jobs.JobError, ValueError, OSError) as exc:
+                run_control.delete(name)
+            except (run_control.JobError, ValueError, OSError) as exc:
                 st.error(f"Cannot delete: {exc}")
             else:
                 st.toast(f"Deleted {info.title}")

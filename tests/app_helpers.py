@@ -16,8 +16,17 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 # A tiny, never-ending training (stopped by the tests): widths 8, latent 16, batch 8.
-TINY = dict(model="dcgan", image_size=32, batch_size=8, nz=16, ngf=8, ndf=8, ema=0.999, steps=100_000,
-            log_every=2, sample_every=10, ckpt_every=20, device="cpu", threads=1)
+TINY = {"model.arch": "dcgan", "model.image_size": 32, "train.batch_size": 8, "model.nz": 16, "model.ngf": 8,
+        "model.ndf": 8, "train.ema": 0.999, "train.steps": 100_000, "train.log_every": 2, "train.sample_every": 10,
+        "train.ckpt_every": 20, "train.device": "cpu", "train.threads": 1}
+
+
+def tiny_config(dataset: Any, **options: Any) -> Any:
+    """A RunConfig for TINY on `dataset`; `options` by field name ("steps", "arch") override it."""
+    from gan_core.config import build_run_config, options as all_options
+
+    by_name = {o.name: o.key for o in all_options()}
+    return build_run_config({**TINY, "data.source": str(dataset), **{by_name[k]: v for k, v in options.items()}})
 
 
 def navigation_mode(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -94,19 +103,13 @@ def wait_until(check: Callable[[], Any], timeout: float = 90.0, every: float = 0
 
 def kill_runs(home: Path) -> None:
     """Kill every training process a test started under `home` (from the run folders' app.json)."""
-    import json
-
-    from gan_core.runs import pid_alive
+    from gan_core.runs import RunDir, pid_alive
 
     runs = home / "runs"
     if not runs.is_dir():
         return
-    for meta in runs.glob("*/app.json"):
-        try:
-            launches = json.loads(meta.read_text()).get("launches", [])
-        except (OSError, ValueError):
-            continue
-        for launch in launches:
+    for run in runs.iterdir():
+        for launch in RunDir(run).read_app_meta().get("launches", []):
             pid = launch.get("pid")
             if pid and pid_alive(pid):
                 try:

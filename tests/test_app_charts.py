@@ -91,14 +91,18 @@ def test_downsample_keeps_the_newest_row_and_nan_becomes_a_gap() -> None:
 
 def test_read_metrics_is_incremental_and_waits_for_a_torn_line(tmp_path: Path) -> None:
     path = tmp_path / "metrics.jsonl"
-    assert live.read_metrics(path) == []
+    assert live.read_metrics(tmp_path) == []
     path.write_text(json.dumps({"step": 1}) + "\n" + '{"step": 2, "lo')
-    assert [r["step"] for r in live.read_metrics(path)] == [1]
+    assert [r["step"] for r in live.read_metrics(tmp_path)] == [1]
     with open(path, "a") as fh:
         fh.write('ss_d": 1.0}\n' + json.dumps({"step": 3}) + "\n")
-    assert [r["step"] for r in live.read_metrics(path)] == [1, 2, 3]
+    assert [r["step"] for r in live.read_metrics(tmp_path)] == [1, 2, 3]
     path.write_text(json.dumps({"step": 1}) + "\n")  # rewritten shorter (trimmed on resume)
-    assert [r["step"] for r in live.read_metrics(path)] == [1]
+    assert [r["step"] for r in live.read_metrics(tmp_path)] == [1]
+    new = tmp_path / "new.jsonl"  # replaced by another file (RunDir.repair_metrics), longer
+    new.write_text("".join(json.dumps({"step": s}) + "\n" for s in (7, 8, 9)))
+    new.replace(path)
+    assert [r["step"] for r in live.read_metrics(tmp_path)] == [7, 8, 9]
 
 
 def test_gif_export_has_one_frame_per_grid(tmp_path: Path) -> None:

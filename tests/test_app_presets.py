@@ -1,46 +1,49 @@
-"""ui/presets.py and ui/display.py: presets per dataset, pixel-exact enlargement for display."""
+"""Presets as the Train form sees them (gan_core.presets through ui.train_form), and ui/display.py:
+pixel-exact enlargement for display, small formatters."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from gan_core.train import build_parser, config_from_args
-from ui import jobs, presets
+from gan_core import presets
+from gan_core.config import build_run_config
+from gan_core.errors import ConfigError
+from ui import train_form
 from ui.display import ago, fmt, for_display
 
 
-def test_every_preset_makes_a_valid_trainer_config() -> None:
+def test_every_preset_through_the_form_makes_its_config() -> None:
     for name, preset in presets.PRESETS.items():
-        spec = jobs.TrainSpec.from_dict(dict(preset.values, dataset="mnist"))
-        cfg = config_from_args(build_parser().parse_args([*spec.args(), "--out", "x"]))
-        assert cfg.model.arch == preset.values["model"] and cfg.train.steps == preset.values["steps"], name
-        assert cfg.train.diffaug == preset.values["diffaug"] and cfg.data.hflip == preset.values["hflip"], name
-        assert cfg.train.r1_gamma == preset.values["r1"], name
+        values = train_form.from_widgets(train_form.to_widgets(presets.apply(name, {})))
+        cfg = train_form.build(values, "mnist", judged=True)
+        assert cfg == build_run_config(dict(preset.values, **{"data.source": "mnist"})), name
 
 
-def test_suggestions_follow_the_dataset() -> None:
-    assert presets.suggest("mnist") == "MNIST digits"
-    assert presets.suggest("orl-faces") == "ORL faces (ACGAN)"
-    assert presets.suggest("/uploads/cats", 300, True) == "Small set (DiffAugment)"
-    assert presets.suggest("/uploads/cats", 50_000, True) == "Generic"
-    assert presets.PRESETS["Small set (DiffAugment)"].values["diffaug"] == "translation,cutout,color"
-    mnist = presets.PRESETS["MNIST digits"].values
-    assert (mnist["model"], mnist["image_size"], mnist["loss"], mnist["batch_size"]) == ("acgan", 32, "bce", 64)
-    # the shipped models' ACGAN objective, and a judge watching the run
-    assert (mnist["aux_real_only"], mnist["aux_weight"], mnist["eval_every"]) == (True, 3.0, 500)
-    faces = presets.PRESETS["ORL faces (ACGAN)"].values
-    assert faces["aux_real_only"] and faces["eval_every"] == 500
-    assert presets.PRESETS["Generic"].values["eval_every"] == 0
-    dcgan = presets.PRESETS["MNIST digits (DCGAN)"].values  # the shipped mnist-dcgan's recipe
-    assert (dcgan["model"], dcgan["ndf"], dcgan["label_smoothing"], dcgan["r1"]) == ("dcgan", 32, 0.1, 1.0)
-    assert all(p.values["r1"] == 0.0 for n, p in presets.PRESETS.items() if n != "MNIST digits (DCGAN)")
+def test_the_form_maps_its_two_special_widgets() -> None:
+    widgets = train_form.to_widgets({"train.diffaug": "translation,color", "train.aux_on_fake": False,
+                                     "train.lr_g": 1e-3, "data.source": "mnist"})
+    assert widgets == {"t_diffaug_ops": ["translation", "color"], "t_aux_real_only": True, "t_lr_g": 1e-3}
+    values = train_form.from_widgets(widgets)
+    assert (values["train.diffaug"], values["train.aux_on_fake"], values["train.lr_g"]) == ("translation,color",
+                                                                                           False, 1e-3)
+    assert values["train.steps"] == 10_000 and "data.source" not in values  # defaults fill the rest
 
 
-def test_apply_keeps_other_fields_and_falls_back_to_dcgan_without_classes() -> None:
-    values = presets.apply("MNIST digits", {"seed": 7, "model": "dcgan"}, has_classes=False)
-    assert values["seed"] == 7 and values["model"] == "dcgan" and values["image_size"] == 32
-    assert presets.apply("MNIST digits", {}, has_classes=True)["model"] == "acgan"
-    assert presets.apply("MNIST digits", {}, has_classes=None)["model"] == "acgan"  # unknown: keep
+def test_disabled_widgets_do_not_apply_and_epochs_become_steps() -> None:
+    values = train_form.from_widgets({"t_arch": "dcgan", "t_aux_weight": 3.0, "t_aux_real_only": True,
+                                      "t_loss": "wgan-gp", "t_r1_gamma": 0.5, "t_eval_every": 500})
+    cfg = train_form.build(values, "/uploads/cats", judged=False)
+    assert (cfg.train.aux_weight, cfg.train.aux_on_fake, cfg.train.r1_gamma, cfg.train.eval_every) == (1.0, True,
+                                                                                                      0.0, 0)
+    acgan = train_form.build(dict(values, **{"model.arch": "acgan", "train.loss": "bce"}), "mnist", judged=True)
+    assert (acgan.train.aux_weight, acgan.train.aux_on_fake, acgan.train.r1_gamma, acgan.train.eval_every) == (
+        3.0, False, 0.5, 500)
+    by_epochs = train_form.build(values, "mnist", judged=True, epochs=2.0, num_images=6400)
+    assert by_epochs.train.steps == 200  # 100 batches of 64 per epoch
+    with pytest.raises(ConfigError) as err:
+        train_form.build(dict(values, **{"train.minutes": -1.0}), "mnist", judged=True)
+    assert err.value.field == "train.minutes"
 
 
 def test_for_display_enlarges_by_whole_factors_without_blurring() -> None:

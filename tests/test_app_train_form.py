@@ -38,28 +38,27 @@ def test_mnist_preset_brings_the_shipped_objective_and_a_judge_to_the_monitor(ho
     assert (weight.value, real_only.value, every.value) == (3.0, True, 500)
     assert not weight.disabled and not real_only.disabled and not every.disabled
 
-    at.radio(key="t_model").set_value("dcgan").run()  # the class options mean nothing for DCGAN
+    at.radio(key="t_arch").set_value("dcgan").run()  # the class options mean nothing for DCGAN
     assert at.number_input(key="t_aux_weight").disabled and at.checkbox(key="t_aux_real_only").disabled
 
     at.selectbox(key="t_loss").set_value("wgan-gp").run()  # it has its own gradient penalty
-    assert at.number_input(key="t_r1").disabled
+    assert at.number_input(key="t_r1_gamma").disabled
     at.selectbox(key="t_loss").set_value("bce").run()
-    assert not at.number_input(key="t_r1").disabled and at.number_input(key="t_r1").value == 0.0
+    assert not at.number_input(key="t_r1_gamma").disabled and at.number_input(key="t_r1_gamma").value == 0.0
 
     # a tiny ACGAN with the class options and a judge every 20 steps
     at.selectbox(key="t_preset").set_value("Tiny smoke test").run()
     assert at.number_input(key="t_eval_every").value == 0 and not at.checkbox(key="t_aux_real_only").value
-    at.radio(key="t_model").set_value("acgan").run()
+    at.radio(key="t_arch").set_value("acgan").run()
     at.number_input(key="t_steps").set_value(40).run()
     at.number_input(key="t_aux_weight").set_value(2.5).run()
     at.checkbox(key="t_aux_real_only").check().run()
     at.number_input(key="t_eval_every").set_value(20).run()
-    at.number_input(key="t_r1").set_value(0.5).run()
+    at.number_input(key="t_r1_gamma").set_value(0.5).run()
     next(b for b in at.button if b.label == "Start training").click().run()
     assert not at.exception and not at.error
     run = at.session_state["monitor_run"]
-    config = home / "runs" / run / "config.json"  # written by the trainer once it has loaded the data
-    wait_until(config.is_file, timeout=60, what="the trainer to write config.json")
+    config = home / "runs" / run / "config.json"  # written by the app, before the trainer starts
     cfg = json.loads(config.read_text())
     assert (cfg["train"]["aux_weight"], cfg["train"]["aux_on_fake"], cfg["train"]["eval_every"]) == (2.5, False, 20)
     assert cfg["train"]["r1_gamma"] == 0.5
@@ -101,3 +100,45 @@ def test_uploaded_sets_have_no_judge_to_run(home: Path, tmp_path: Path) -> None:
     at = train_page(f"upload:{saved.name}")
     every = at.number_input(key="t_eval_every")
     assert every.disabled and "Only MNIST and ORL faces have judges" in every.help
+    # two class folders of small pictures: a class-conditional preset at the pictures' size
+    assert at.selectbox(key="t_preset").value == "Small labelled set (ACGAN 32 px, DiffAugment)"
+    assert (at.radio(key="t_arch").value, at.selectbox(key="t_image_size").value) == ("acgan", 32)
+    assert at.checkbox(key="t_aux_real_only").value and not at.error
+
+
+def column_with(at: AppTest, kind: str, key: str):
+    """The innermost column holding the widget `key` (its error slot sits under it, in the same column)."""
+    found = [c for c in at.columns if any(w.key == key for w in getattr(c, kind))]
+    return min(found, key=lambda c: len(list(c)))
+
+
+def test_a_bad_value_is_shown_under_its_field_and_blocks_the_start(home: Path, tmp_path: Path) -> None:
+    src = write_image_folder(tmp_path / "src", {"": 8})  # no classes
+    saved = uploads.save_files([(p.name, p.read_bytes()) for p in sorted(src.rglob("*.png"))], "flat")
+    at = train_page(f"upload:{saved.name}")
+    assert at.selectbox(key="t_preset").value == "Small set (DiffAugment)" and not at.error
+    at.number_input(key="t_lr_g").set_value(1.0).run()  # the widget allows 1.0; the config does not
+    errors = [e.value for e in column_with(at, "number_input", "t_lr_g").error]
+    assert errors == ["Train.lr_g must be in (0, 1), got 1.0"] and len(at.error) == 1
+    assert next(b for b in at.button if b.label == "Start training").disabled
+    at.number_input(key="t_lr_g").set_value(0.001).run()
+    assert not at.error and not next(b for b in at.button if b.label == "Start training").disabled
+
+    at.radio(key="t_arch").set_value("acgan").run()  # the dataset rule, from the doctor's counts
+    errors = [e.value for e in column_with(at, "radio", "t_arch").error]
+    assert len(errors) == 1 and "ACGAN needs at least 2 classes" in errors[0] and "none" in errors[0]
+    assert next(b for b in at.button if b.label == "Start training").disabled
+
+
+def test_a_time_limit_reaches_the_run(home: Path) -> None:
+    at = train_page("builtin:mnist")
+    at.selectbox(key="t_preset").set_value("Tiny smoke test").run()
+    at.number_input(key="t_minutes").set_value(0.05).run()
+    at.number_input(key="t_steps").set_value(1_000_000).run()
+    next(b for b in at.button if b.label == "Start training").click().run()
+    assert not at.exception and not at.error
+    run = home / "runs" / at.session_state["monitor_run"]
+    assert json.loads((run / "config.json").read_text())["train"]["minutes"] == 0.05
+    wait_until(lambda: "time budget of 0.05 min reached" in (run / "train.log").read_text(), timeout=90,
+               what="the time budget to stop the run")
+    assert json.loads((run / "status.json").read_text())["state"] == "stopped"

@@ -9,11 +9,11 @@ import time
 from pathlib import Path
 
 import pytest
-from app_helpers import ROOT, isolate_home, kill_runs, wait_until
+from app_helpers import ROOT, isolate_home, kill_runs, tiny_config, wait_until
 from conftest import write_image_folder
 from streamlit.testing.v1 import AppTest
 
-from ui import jobs, uploads
+from ui import run_control, run_views, uploads
 
 
 @pytest.fixture
@@ -58,10 +58,10 @@ def test_launch_watch_stop_resume_publish_delete(home: Path, tmp_path: Path) -> 
     # the tiny preset, long enough that the test stops it
     at.selectbox(key="t_preset").set_value("Tiny smoke test").run()
     assert at.number_input(key="t_ngf").value == 8 and at.number_input(key="t_batch_size").value == 8
-    at.radio(key="t_model").set_value("acgan").run()
+    at.radio(key="t_arch").set_value("acgan").run()
     at.number_input(key="t_steps").set_value(100_000).run()
     at.text_input(key="t_title").set_value("tiny shapes").run()
-    threads = jobs.default_threads()  # every core but one
+    threads = run_control.default_threads()  # every core but one
     assert f"Training uses {threads} CPU thread(s)" in " ".join(c.value for c in at.caption)
     start = next(b for b in at.button if b.label == "Start training")
     assert not start.disabled
@@ -147,9 +147,8 @@ def test_launch_watch_stop_resume_publish_delete(home: Path, tmp_path: Path) -> 
 
 def test_a_failed_run_shows_its_error_and_log(home: Path, tmp_path: Path) -> None:
     flat = write_image_folder(tmp_path / "flat", {"": 6})
-    info = jobs.launch(jobs.TrainSpec(dataset=str(flat), model="acgan", image_size=32, steps=10, nz=8, ngf=4,
-                                      ndf=4, batch_size=4, device="cpu", threads=1), "broken")
-    wait_until(lambda: jobs.run_info(info.name).state == "failed", what="the run to fail")
+    info = run_control.launch(tiny_config(flat, arch="acgan", steps=10, batch_size=4), "broken")
+    wait_until(lambda: run_views.run_info(info.name).state == "failed", what="the run to fail")
     at = AppTest.from_file(str(ROOT / "studio.py"), default_timeout=60).run()
     at.session_state["monitor_run"] = info.name
     at.switch_page("pages/monitor.py").run()

@@ -136,9 +136,33 @@ def test_help_states_each_default_once() -> None:
 def test_r1_flags_reach_the_config_and_resume_keeps_them() -> None:
     from gan_core import train
 
-    args = train.build_parser().parse_args(["--dataset", "mnist", "--r1", "2.5", "--r1-every", "4", "--out", "x"])
-    tc = train.config_from_args(args).train
-    assert (tc.r1_gamma, tc.r1_every) == (2.5, 4)
-    default = train.config_from_args(train.build_parser().parse_args(["--dataset", "mnist", "--out", "x"])).train
+    for flag in ("--r1-gamma", "--r1"):  # --r1 is the older spelling
+        args = train.parse_args(["--dataset", "mnist", flag, "2.5", "--r1-every", "4", "--out", "x"])
+        tc = train.config_from_args(args).train
+        assert (tc.r1_gamma, tc.r1_every) == (2.5, 4)
+    default = train.config_from_args(train.parse_args(["--dataset", "mnist", "--out", "x"])).train
     assert (default.r1_gamma, default.r1_every) == (0.0, 16)
-    assert {"r1", "r1_every"} <= set(train._FROZEN)  # a resumed run keeps its own penalty
+    assert {"train.r1_gamma", "train.r1_every"} <= set(train.FROZEN)  # a resumed run keeps its own penalty
+
+
+def test_a_prepared_run_trains_as_written_and_stops_at_its_time_budget(tmp_path: Path) -> None:
+    """The app's way to start a run: RunDir.create(cfg), then `--out RUN` alone."""
+    from gan_core import presets
+    from gan_core.config import build_run_config
+    from gan_core.runs import RunDir
+
+    r = RunDir(tmp_path / "prepared")
+    cfg = build_run_config({**presets.get("Tiny smoke test").values, "data.source": "mnist", "train.steps": 1_000_000,
+                            "train.minutes": 0.05, "train.device": "cpu", "train.threads": 1})
+    r.create(cfg)
+    assert r.state() == "prepared"
+    out = run("gan_core.train", "--out", str(r.path), "--quiet")
+    step = r.read_status()["step"]
+    assert f"time budget of 0.05 min reached at step {step}" in out.stderr
+    assert r.state() == "stopped" and r.has_checkpoint("latest") and 0 < step < 1_000_000
+    trained = r.load_config()
+    assert trained.train == cfg.train and trained.model.ngf == 8 and trained.model.channels == 1  # filled from the data
+    again = run("gan_core.train", "--out", str(r.path), check=False)
+    assert again.returncode == 2 and "already been trained; pass --resume" in again.stderr
+    bad = run("gan_core.train", "--dataset", "mnist", "--minutes", "-1", "--out", str(tmp_path / "B"), check=False)
+    assert bad.returncode == 2 and bad.stderr.strip() == "error: train.minutes must be 0 (no time limit) or positive, got -1.0"

@@ -140,7 +140,6 @@ def test_upload_train_watch_stop_resume_publish_in_a_browser(server, page, tmp_p
 def diagnose(page, home: Path, tmp_path: Path) -> str:
     """The page's progress text, each run's status, launches and log tail, and the server log's
     tail: what a failed browser journey needs to be understood from CI's output alone."""
-    from ui.jobs import log_tail, read_meta
 
     out = []
     try:
@@ -150,10 +149,10 @@ def diagnose(page, home: Path, tmp_path: Path) -> str:
     except Exception as e:  # the page itself may be what broke
         out.append(f"page unreadable: {e}")
     for run in sorted((home / "runs").glob("*/")):
-        alive = [(la.get("pid"), pid_alive(la.get("pid"))) for la in read_meta(run).get("launches", [])]
+        alive = [(la.get("pid"), pid_alive(la.get("pid"))) for la in RunDir(run).read_app_meta().get("launches", [])]
         status = RunDir(run).read_status() or "(none)"
         out.append(f"run {run.name}: status {status}; launches (pid, alive) {alive}; {time.time():.1f} now\n  "
-                   + log_tail(run, 8).replace("\n", "\n  "))
+                   + RunDir(run).log_tail(8).replace("\n", "\n  "))
     server_log = tmp_path / "server.log"
     if server_log.is_file():
         out.append("server log tail:\n" + "\n".join(server_log.read_text(errors="replace").splitlines()[-30:]))

@@ -1,15 +1,14 @@
 """Cheap, incremental reads of a run directory for the live Monitor page.
 
 The Monitor fragment re-runs every ~1.5 s. `read_metrics` keeps the rows already parsed per
-file and only reads the bytes appended since (a file that shrank, e.g. trimmed on resume,
-is read again from the start), so a refresh costs one `stat` plus the new lines.
+run and asks `RunDir.metrics_since` only for the bytes appended since (a file that shrank or
+was replaced, e.g. trimmed on resume, is read again from the start), so a refresh costs one
+`stat` plus the new lines.
 """
 
 from __future__ import annotations
 
-import json
 import math
-import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,34 +27,23 @@ class _Tail:
     rows: list[dict[str, Any]] = field(default_factory=list)
 
 
-def read_metrics(path: Path) -> list[dict[str, Any]]:
-    """All complete rows of metrics.jsonl (a torn last line waits for the next call)."""
-    key = str(path)
-    try:
-        st = os.stat(path)
-    except OSError:
-        with _lock:
-            _cache.pop(key, None)
-        return []
+def read_metrics(run: Path) -> list[dict[str, Any]]:
+    """All complete metrics rows of the run folder `run` (a torn last line waits for the next call)."""
+    from gan_core.runs import RunDir
+
+    rd, key = RunDir(run), str(run)
     with _lock:
-        tail = _cache.get(key)
-        if tail is None or tail.inode != st.st_ino or st.st_size < tail.offset:
-            tail = _Tail(inode=st.st_ino)
-            _cache[key] = tail
-        if st.st_size > tail.offset:
-            with open(path, "rb") as fh:
-                fh.seek(tail.offset)
-                chunk = fh.read(st.st_size - tail.offset)
-            end = chunk.rfind(b"\n")
-            if end >= 0:
-                for line in chunk[: end + 1].splitlines():
-                    try:
-                        row = json.loads(line)
-                    except ValueError:
-                        continue
-                    if isinstance(row, dict) and "step" in row:
-                        tail.rows.append(row)
-                tail.offset += end + 1
+        tail = _cache.get(key) or _Tail()
+        rows, offset, inode = rd.metrics_since(tail.offset)
+        if inode < 0:  # no file (yet, or any more)
+            _cache.pop(key, None)
+            return []
+        if offset < 0 or (tail.inode >= 0 and inode != tail.inode):  # shrunk or replaced: start again
+            tail = _Tail()
+            rows, offset, inode = rd.metrics_since(0)
+        tail.inode, tail.offset = inode, max(offset, 0)
+        tail.rows.extend(rows)
+        _cache[key] = tail
         return list(tail.rows)
 
 

@@ -1,0 +1,250 @@
+"""Training processes: launch, stop, resume, force-stop, delete and calibrate `python -m gan_core.train`.
+
+The app writes a run's RunConfig with `RunDir.create` and starts the trainer on that folder
+(`--out RUN`: a prepared run, trained as written); a resume is `--resume --out RUN --steps N`.
+The run folder is the only source of truth (see gan_core.runs), so closing the browser or
+restarting the server re-attaches to running jobs. This module keeps only the table of the
+children it started, to collect their exit codes.
+
+Stopping is polite first: a STOP file (the trainer finishes its step, checkpoints and exits
+"stopped"); if the process is still alive after `STOP_GRACE_S`, SIGTERM (same effect, also
+works while the data is still loading). SIGKILL only when the user presses "Force stop".
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from gan_core.config import RunConfig
+from gan_core.runs import RunDir, pid_alive
+
+from . import paths
+from .admission import admission
+from .run_views import RunInfo, active_runs, info_of, run_dir, run_info
+
+STOP_GRACE_S = 20.0
+
+
+class JobError(Exception):
+    """A job request the app refuses; carries one readable line for the page."""
+
+
+def default_threads(cores: int | None = None, use_all: bool = False) -> int:
+    """Trainer threads: every core but one by default, so the live page stays responsive."""
+    cores = cores or os.cpu_count() or 1
+    return cores if use_all else max(1, cores - 1)
+
+
+def has_judge(dataset: str) -> bool:
+    """Whether the trainer can judge this dataset's samples as it trains (MNIST and ORL faces)."""
+    from gan_core.evaluate import has_judge as judged  # torch loads only when asked
+
+    return judged(dataset)
+
+
+def _admit(cuda: bool = False) -> None:
+    adm = admission(len(active_runs()), cuda=cuda)
+    if not adm.allowed:
+        raise JobError(adm.message)
+
+
+# -- the children this server started -----------------------------------------------------------
+_procs: dict[int, subprocess.Popen[bytes]] = {}
+_procs_lock = threading.Lock()
+
+
+def reap() -> None:
+    """Collect exit codes of finished children (so no zombie looks alive)."""
+    with _procs_lock:
+        for pid, proc in list(_procs.items()):
+            if proc.poll() is not None:
+                del _procs[pid]
+
+
+def trainer_command(gpus: int = 1) -> list[str]:
+    """The command that starts the trainer: one process, or torchrun with one process per GPU."""
+    if gpus > 1:
+        return [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={gpus}",
+                "-m", "gan_core.train"]
+    return [sys.executable, "-m", "gan_core.train"]
+
+
+def _spawn(rd: RunDir, argv: list[str], kind: str, steps: int, gpus: int = 1) -> int:
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    cmd = trainer_command(gpus)
+    with open(rd.log_path, "ab") as log:
+        log.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} {kind}: {' '.join(cmd[1:])} "
+                  f"{' '.join(argv)}\n".encode())
+        log.flush()
+        at = time.time()
+        proc = subprocess.Popen([*cmd, *argv], cwd=paths.PROJECT_ROOT,
+                                env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    with _procs_lock:
+        _procs[proc.pid] = proc
+    rd.record_launch(proc.pid, at, kind, steps)
+    return proc.pid
+
+
+def launch(cfg: RunConfig, title: str, dataset_label: str = "", gpus: int = 1, cuda: bool = False) -> RunInfo:
+    """Write `cfg` into a new run folder and start training it; JobError when refused."""
+    if not cfg.data.source:
+        raise JobError("choose a dataset first (Data page)")
+    _admit(cuda)
+    label = dataset_label or cfg.data.source
+    path = paths.unique_child(paths.runs_dir(), title or f"{label}-{cfg.model.arch}", fallback="run")
+    rd = RunDir(path)
+    rd.create(cfg)
+    rd.write_app_meta({"title": title.strip() or path.name, "created": time.time(), "dataset_label": label,
+                       "gpus": gpus, "launches": []})
+    _spawn(rd, ["--out", str(path)], "start", cfg.train.steps, gpus)
+    return info_of(rd)
+
+
+def resume(name: str, total_steps: int, threads: int | None = None, device: str | None = None,
+           cuda: bool = False) -> RunInfo:
+    """Continue a stopped/finished/failed run from its latest checkpoint up to `total_steps`."""
+    info = run_info(name)
+    if info.active:
+        raise JobError(f"{info.title} is still {info.state}; stop it before resuming")
+    if not info.has_checkpoint:
+        raise JobError(f"{info.title} has no checkpoint yet, so it cannot be resumed; start a new run")
+    if total_steps <= info.step:
+        raise JobError(f"{info.title} is already at step {info.step:,}; choose more than {info.step:,} steps")
+    _admit(cuda)
+    rd = RunDir(info.path)
+    cfg = rd.config_or_none()
+    threads = threads if threads is not None else (cfg.train.threads if cfg else default_threads())
+    device = device or (cfg.train.device if cfg else "auto")
+    meta = rd.update_app_meta(stop_requested_at=None, force_stopped_at=None, sigterm_at=None)
+    rd.clear_stop()
+    _spawn(rd, ["--resume", "--out", str(rd.path), "--steps", str(int(total_steps)), "--threads", str(threads),
+                "--device", device], "resume", int(total_steps),
+           int(meta.get("gpus") or (meta.get("spec") or {}).get("gpus") or 1))  # "spec": runs from before RunConfig
+    return run_info(name)
+
+
+def stop(name: str, grace_s: float = STOP_GRACE_S) -> RunInfo:
+    """Ask a run to stop after its current step; SIGTERM follows if it is still alive after grace_s."""
+    info = run_info(name)
+    if not info.active:
+        return info
+    rd = RunDir(info.path)
+    rd.update_app_meta(stop_requested_at=time.time())
+    rd.request_stop()
+    if info.state == "starting":  # not training yet: nothing to save, the STOP file is not read yet
+        _signal(info.pid, signal.SIGTERM)
+    elif grace_s >= 0:
+        timer = threading.Timer(grace_s, _escalate, args=(rd, grace_s))
+        timer.daemon = True
+        timer.start()
+    return run_info(name)
+
+
+def escalate(name: str, grace_s: float = STOP_GRACE_S) -> bool:
+    """SIGTERM a run whose stop request is older than grace_s and which is still alive."""
+    try:
+        rd = run_dir(name)
+    except ValueError:
+        return False
+    return _escalate(rd, grace_s)
+
+
+def _escalate(rd: RunDir, grace_s: float) -> bool:
+    if not rd.path.is_dir():
+        return False
+    info = info_of(rd)
+    meta = rd.read_app_meta()
+    asked = float(meta.get("stop_requested_at") or 0)
+    if asked and info.active and time.time() - asked >= grace_s and not meta.get("sigterm_at"):
+        rd.update_app_meta(sigterm_at=time.time())
+        return _signal(info.pid, signal.SIGTERM)
+    return False
+
+
+def force_stop(name: str) -> RunInfo:
+    """SIGKILL (the user asked for it): no checkpoint of the current step is written."""
+    info = run_info(name)
+    if info.active:
+        RunDir(info.path).update_app_meta(force_stopped_at=time.time())
+        _signal(info.pid, signal.SIGKILL)
+        for _ in range(50):
+            reap()
+            if not pid_alive(info.pid):
+                break
+            time.sleep(0.05)
+    return run_info(name)
+
+
+def _signal(pid: int | None, sig: int) -> bool:
+    if not pid or not pid_alive(pid):
+        return False
+    try:
+        os.kill(int(pid), sig)
+        return True
+    except OSError:
+        return False
+
+
+def tick() -> None:
+    """Housekeeping the live pages call: reap children, escalate overdue stop requests."""
+    reap()
+    for info in active_runs():
+        if RunDir(info.path).read_app_meta().get("stop_requested_at"):
+            escalate(info.name)
+
+
+def delete(name: str) -> None:
+    """Remove a run folder; refused while it runs."""
+    info = run_info(name)
+    if info.active:
+        raise JobError(f"{info.title} is {info.state}; stop it before deleting it")
+    shutil.rmtree(info.path)
+
+
+def rename(name: str, title: str) -> None:
+    run_dir(name).update_app_meta(title=title.strip() or name)
+
+
+def calibrate(cfg: RunConfig, steps: int = 20, timeout_s: float = 300.0) -> dict[str, Any]:
+    """Time `steps` training steps of `cfg` in a throw-away subprocess (a prepared run folder
+    trained with --dry-run, which writes nothing); the estimate as a dict."""
+    scratch = paths.app_home() / ".calibration" / f"{os.getpid()}-{threading.get_ident()}"
+    shutil.rmtree(scratch, ignore_errors=True)
+    RunDir(scratch).create(cfg)
+    cmd = [sys.executable, "-m", "gan_core.train", "--out", str(scratch), "--dry-run",
+           "--calibration-steps", str(steps), "--json"]
+    try:
+        out = subprocess.run(cmd, cwd=paths.PROJECT_ROOT, capture_output=True, text=True, timeout=timeout_s,
+                             env=dict(os.environ, PYTHONUNBUFFERED="1"), stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        raise JobError(f"the estimate took longer than {timeout_s:.0f} s; the dataset may be very large "
+                       "(the first load decodes every image once) or the machine is busy") from None
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    if out.returncode != 0:
+        lines = [ln for ln in out.stderr.splitlines() if ln.strip()]
+        err = next((ln[7:] for ln in reversed(lines) if ln.startswith("error: ")), lines[-1] if lines else "")
+        raise JobError(err or f"the estimate failed (exit code {out.returncode})")
+    for ln in reversed(out.stdout.splitlines()):
+        try:
+            est = json.loads(ln)
+        except ValueError:
+            continue
+        if isinstance(est, dict):
+            return est
+    raise JobError("the estimate printed no result")
+
+
+def samples(run: Path) -> list[tuple[int, Path]]:
+    """(step, png) of a run's fixed-noise grids, oldest first."""
+    return RunDir(run).samples()
