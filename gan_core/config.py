@@ -154,7 +154,7 @@ class TrainConfig:
     device: str = option("auto", "where to train", choices=DEVICES, resume=True)
     precision: str = option("auto", "auto: bf16 autocast on CPUs with bf16 and on CUDA, else fp32",
                             choices=PRECISIONS, resume=True)
-    threads: int = option(0, "CPU threads; 0 = all cores", resume=True)
+    threads: int = option(0, "CPU threads; 0 = OMP_NUM_THREADS if set, else the cores this process may use (container quota), shared among torchrun's processes", resume=True)
     seed: int = option(0, "random seed")
     log_every: int = option(50, "metrics row every N steps", resume=True)
     sample_every: int = option(500, "fixed-noise grid every N steps", resume=True)
@@ -170,7 +170,7 @@ class TrainConfig:
             _need(getattr(self, name) >= 1, f"train.{name}",
                   f"train.{name} must be at least 1, got {getattr(self, name)}")
         for name, what in (("eval_every", "0 (off) or positive"), ("minutes", "0 (no time limit) or positive"),
-                           ("threads", "0 (all cores) or positive"), ("ema_start", "0 or positive"),
+                           ("threads", "0 (automatic) or positive"), ("ema_start", "0 or positive"),
                            ("aux_weight", "0 or positive"), ("gp_weight", "0 or positive")):
             _need(getattr(self, name) >= 0, f"train.{name}", f"train.{name} must be {what}, got {getattr(self, name)}")
         if self.n_critic == 0:

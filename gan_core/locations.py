@@ -8,11 +8,19 @@ folders have their own overrides in `gan_core.data.paths` (`GAN_STUDIO_DATA`, `G
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from .data.paths import project_root
 
 SHIPPED_ENV = "GAN_STUDIO_SHIPPED"
+# a checkpoint, run or upload name: letters, digits, '.', '_', '-' (at most 64), never '..'
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def is_safe_name(name: object) -> bool:
+    """Whether `name` can be used as one folder name under a known base (no path tricks)."""
+    return isinstance(name, str) and bool(NAME_RE.match(name)) and ".." not in name
 
 
 def shipped_dir() -> Path:

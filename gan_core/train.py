@@ -275,13 +275,16 @@ def _attach_progress(trainer: Any, total: int, quiet: bool) -> None:
 
 def _dry_run(cfg: RunConfig, data: Any, policy: Any, args: argparse.Namespace, threads: int,
              load_s: float, per_epoch: int) -> int:
+    from .device import synchronize
     from .training import Trainer
 
     trainer = Trainer(cfg, data.images, data.labels, None, policy=policy)
     trainer.train_step()  # warm-up: allocations, kernel selection
+    synchronize(policy.device)  # a CUDA step returns before its kernels have run
     t0 = time.perf_counter()
     for _ in range(args.calibration_steps):
         trainer.train_step()
+    synchronize(policy.device)
     step_s = (time.perf_counter() - t0) / args.calibration_steps
     g = sum(p.numel() for p in trainer.G.parameters())
     d = sum(p.numel() for p in trainer.D.parameters())

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui import cached, catalog, doctor_view, gallery, jobs
+from ui import cached, catalog, doctor_view, gallery, run_views
 from ui.display import for_display
 from ui.nav import through_studio
 
@@ -20,7 +20,7 @@ c2.page_link("pages/train.py", label="2 · Configure and start", icon=":material
 c3.page_link("pages/monitor.py", label="3 · Watch it learn", icon=":material/monitoring:")
 c4.page_link("pages/runs.py", label="4 · Compare and publish", icon=":material/history:")
 
-active = jobs.active_runs()
+active = run_views.active_runs()
 if active:
     st.info(f"{len(active)} training(s) in progress: " + ", ".join(f"**{r.title}** ({r.state}, step {r.step:,})"
                                                             for r in active) + ". Open the Monitor page to watch.")

@@ -56,7 +56,8 @@ def test_doctor_on_an_uploaded_zip(home: Path) -> None:
     at.switch_page("pages/train.py").run()
     assert not at.exception
     assert at.selectbox(key="t_dataset").value == "upload:pets"
-    assert at.selectbox(key="t_preset").value == "Small set (DiffAugment)"
+    # a small labelled set of small pictures: class-conditional at 32 px, with DiffAugment
+    assert at.selectbox(key="t_preset").value == "Small labelled set (ACGAN 32 px, DiffAugment)"
     assert at.multiselect(key="t_diffaug_ops").value == ["translation", "cutout", "color"]
     assert any("11 images · 2 classes" in c.value for c in at.caption)
 
@@ -93,8 +94,8 @@ def test_images_upload_of_a_flat_folder_gets_dcgan_advice(home: Path) -> None:
 
     # Train refuses ACGAN for it, with the reason on the page
     at.switch_page("pages/train.py").run()
-    at.radio(key="t_model").set_value("acgan").run()
-    assert any("ACGAN needs a dataset with at least two class folders" in e.value for e in at.error)
+    at.radio(key="t_arch").set_value("acgan").run()
+    assert any("ACGAN needs at least 2 classes" in e.value for e in at.error)
     assert all(b.disabled for b in at.button if b.label in ("Start training", "Estimate time"))
 
 

@@ -120,7 +120,7 @@ def test_stop_while_loading_and_a_failed_start_read_plainly(home: Path, shapes: 
 
 def test_two_jobs_on_cpu_are_allowed_with_a_warning_then_refused(home: Path, shapes: Path,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(admission_mod.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(admission_mod, "available_cores", lambda: 2)
     a = launch(shapes, "first")
     b = launch(shapes, "second")
     assert len(run_views.active_runs()) == 2

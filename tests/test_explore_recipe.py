@@ -174,7 +174,20 @@ def test_animation_recipes_run_t_from_0_to_1() -> None:
 
 
 def test_the_checkpoint_name_rule_is_the_apps() -> None:
-    """One rule for names: the recipe's check is the same pattern as the app's paths (ui.paths)."""
+    """One rule for names: the recipe refuses exactly the names the app's paths refuse."""
     from ui import paths
 
-    assert rc.NAME_RE.pattern == paths.NAME_RE.pattern
+    for name in ("digits", "faces-v2.1", "a_b", "..", "a..b", "../x", "a/b", "", "-x", "x" * 65, "ü"):
+        try:
+            paths.check_name(name)
+            app_ok = True
+        except ValueError:
+            app_ok = False
+        try:
+            rc.check_checkpoint(name)
+            recipe_ok = True
+        except ConfigError:
+            recipe_ok = False
+        assert recipe_ok == app_ok, name
+
+

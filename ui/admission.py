@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
+
+from gan_core.cores import available_cores
 
 
 @dataclass
@@ -15,7 +16,7 @@ class Admission:
 def admission(active: int, cores: int | None = None, cuda: bool = False) -> Admission:
     """Concurrency rule. CPU: one more job is allowed with a warning (they share cores), up to
     max(2, cores // 4) at once; CUDA: up to 2 at once (they share GPU memory)."""
-    cores = cores or os.cpu_count() or 1
+    cores = cores or available_cores()
     limit = 2 if cuda else max(2, cores // 4)
     if active >= limit:
         return Admission(False, f"{active} trainings are already running; this machine allows at most "

@@ -15,13 +15,12 @@ import re
 import unicodedata
 from pathlib import Path
 
-from gan_core.locations import shipped_dir
+from gan_core.locations import NAME_RE, is_safe_name, shipped_dir
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 HOME_ENV = "GAN_STUDIO_HOME"
 # the shipped-checkpoint folder as the process started (tests point it elsewhere with monkeypatch)
 SHIPPED_DIR = shipped_dir().resolve()
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
 def app_home() -> Path:
@@ -60,7 +59,7 @@ def safe_name(text: str, fallback: str = "item") -> str:
 
 def check_name(name: str) -> str:
     """Accept a name only if it is already safe (used for names coming back from requests)."""
-    if not isinstance(name, str) or not NAME_RE.match(name) or ".." in name:
+    if not is_safe_name(name):
         raise ValueError(f"invalid name {name!r}: use letters, digits, '.', '_' or '-' (at most 64)")
     return name
 

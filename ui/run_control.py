@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from gan_core.config import RunConfig
+from gan_core.cores import available_cores
 from gan_core.runs import RunDir, pid_alive
 
 from . import paths
@@ -39,8 +40,9 @@ class JobError(Exception):
 
 
 def default_threads(cores: int | None = None, use_all: bool = False) -> int:
-    """Trainer threads: every core but one by default, so the live page stays responsive."""
-    cores = cores or os.cpu_count() or 1
+    """Trainer threads: every core but one by default, so the live page stays responsive.
+    Cores are those this process may use (affinity and the container's CPU quota)."""
+    cores = cores or available_cores()
     return cores if use_all else max(1, cores - 1)
 
 
@@ -103,6 +105,8 @@ def launch(cfg: RunConfig, title: str, dataset_label: str = "", gpus: int = 1, c
     label = dataset_label or cfg.data.source
     path = paths.unique_child(paths.runs_dir(), title or f"{label}-{cfg.model.arch}", fallback="run")
     rd = RunDir(path)
+    if gpus > 1:  # torchrun gives each process one thread (OMP_NUM_THREADS=1); threads 0 keeps that
+        cfg.train.threads = 0
     rd.create(cfg)
     rd.write_app_meta({"title": title.strip() or path.name, "created": time.time(), "dataset_label": label,
                        "gpus": gpus, "launches": []})

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from . import jobs
+from . import run_views
 from .display import STATE_ICONS
 from .paths import PROJECT_ROOT
 
@@ -34,12 +34,12 @@ def sidebar() -> None:
     """Every page's sidebar: the trainings running now, re-read from the run folders (live
     while any is active)."""
     with st.sidebar:
-        active = bool(jobs.active_runs())
+        active = bool(run_views.active_runs())
         st.fragment(run_every=3.0 if active else None)(_live_jobs)()
 
 
 def _live_jobs() -> None:
-    active = jobs.active_runs()
+    active = run_views.active_runs()
     if not active:
         st.caption("No training is running.")
         return

@@ -18,7 +18,6 @@ import base64
 import dataclasses
 import json
 import math
-import re
 from dataclasses import dataclass
 from typing import Any, Iterable
 
@@ -26,6 +25,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..latent import EASINGS, MAX_SEED, MODES
+from ..locations import is_safe_name
 
 VERSION = 1  # written into every recipe; see codec.MIGRATIONS for reading older ones
 PSI_RANGE = (0.05, 2.0)
@@ -35,8 +35,6 @@ FRAMES_RANGE = (2, 240)
 FPS_RANGE = (1, 50)
 MAX_KEYFRAMES = 16  # seeds after A and B
 MAX_CLASS = 1_000_000  # a sanity bound before the model's own class count is known
-# a checkpoint name: letters, digits, '.', '_', '-' (at most 64), never '..'; the same rule as ui.paths.NAME_RE
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
 class RecipeError(ConfigError, ValueError):
@@ -173,7 +171,7 @@ def check_mode(value: Any) -> str:
 def check_checkpoint(value: Any) -> str:
     if not isinstance(value, str):
         raise RecipeError("checkpoint must be a name")
-    if not NAME_RE.match(value) or ".." in value:
+    if not is_safe_name(value):
         raise RecipeError(f"checkpoint: invalid name {value!r}")
     return value
 
