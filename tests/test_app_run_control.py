@@ -56,6 +56,7 @@ def test_admission_warns_for_a_second_job_and_refuses_past_the_limit() -> None:
 
 
 # -- real subprocesses --------------------------------------------------------------------
+@pytest.mark.slow
 def test_launch_list_stop_resume_finish_delete(home: Path, shapes: Path) -> None:
     info = launch(shapes, "Shapes: tiny!")
     assert info.path.parent == home / "runs" and info.name == "Shapes-tiny"
@@ -131,6 +132,7 @@ def test_two_jobs_on_cpu_are_allowed_with_a_warning_then_refused(home: Path, sha
     assert run_views.active_runs() == []
 
 
+@pytest.mark.slow
 def test_calibration_reports_speed_or_a_readable_error(home: Path, shapes: Path, tmp_path: Path) -> None:
     est = run_control.calibrate(tiny_config(shapes, steps=500), steps=3)
     assert est["ms_per_step"] > 0 and est["img_per_s"] > 0 and est["steps"] == 500

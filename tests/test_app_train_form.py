@@ -30,6 +30,7 @@ def train_page(dataset_key: str) -> AppTest:
     return at
 
 
+@pytest.mark.slow
 def test_mnist_preset_brings_the_shipped_objective_and_a_judge_to_the_monitor(home: Path) -> None:
     at = train_page("builtin:mnist")
     assert at.selectbox(key="t_preset").value == "MNIST digits"

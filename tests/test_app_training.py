@@ -46,6 +46,7 @@ def poll(at: AppTest, check, timeout: float = 90, what: str = ""):
     return wait_until(again, timeout=timeout, every=0.5, what=what)
 
 
+@pytest.mark.slow
 def test_launch_watch_stop_resume_publish_delete(home: Path, tmp_path: Path) -> None:
     src = write_image_folder(tmp_path / "src", {"red": 10, "blue": 10})
     saved = uploads.save_files([(str(p.relative_to(src)), p.read_bytes()) for p in sorted(src.rglob("*.png"))],

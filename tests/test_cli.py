@@ -25,6 +25,7 @@ def run(*args: str, check: bool = True) -> subprocess.CompletedProcess:
     return out
 
 
+@pytest.mark.slow
 def test_train_resume_sample_acgan_mnist(tmp_path: Path) -> None:
     r = tmp_path / "R"
     base = ["gan_core.train", "--dataset", "mnist", "--model", "acgan", "--image-size", "32", "--batch-size", "16",
@@ -51,6 +52,7 @@ def test_train_resume_sample_acgan_mnist(tmp_path: Path) -> None:
     assert (tmp_path / "x.png").stat().st_size > 0
 
 
+@pytest.mark.slow
 def test_train_dcgan_orl_faces_64(tmp_path: Path) -> None:
     r = tmp_path / "F"
     run("gan_core.train", "--dataset", "orl-faces", "--model", "dcgan", "--image-size", "64", "--steps", "6",
@@ -145,6 +147,7 @@ def test_r1_flags_reach_the_config_and_resume_keeps_them() -> None:
     assert {"train.r1_gamma", "train.r1_every"} <= set(train.FROZEN)  # a resumed run keeps its own penalty
 
 
+@pytest.mark.slow
 def test_a_prepared_run_trains_as_written_and_stops_at_its_time_budget(tmp_path: Path) -> None:
     """The app's way to start a run: RunDir.create(cfg), then `--out RUN` alone."""
     from gan_core import presets

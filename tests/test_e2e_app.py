@@ -21,6 +21,8 @@ from app_helpers import ROOT, image_zip, kill_runs, wait_until
 
 from gan_core.runs import RunDir, pid_alive
 
+pytestmark = pytest.mark.slow  # a real browser against a real server
+
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts"
 BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",

@@ -21,6 +21,8 @@ from bench.http import RawClient
 from panel_support import CHROMIUM_ARGS, free_port, make_checkpoints
 from gan_core import explore as rc
 
+pytestmark = pytest.mark.slow  # a real browser against a real server
+
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
