@@ -76,15 +76,21 @@ def _training_text(run: dict[str, Any], conditional: bool, step: int, epoch: flo
     return ", ".join(parts)
 
 
+def _worst_class(r: dict[str, Any]) -> tuple[str, float]:
+    """The class the judge reads least often as requested, and that rate."""
+    per = r["class_consistency_per_class"]
+    worst = min(per, key=per.get)
+    return worst, per[worst]
+
+
 def _what_the_numbers_mean(r: dict[str, Any], num_classes: int) -> list[str]:
     """Plain-words reading of this checkpoint's evaluation (every figure from `r`)."""
     lines = ["## What the numbers mean", ""]
     base = r["fd_real_baseline"]
     if r.get("class_consistency") is not None:
-        per = r["class_consistency_per_class"]
-        worst = min(per, key=per.get)
+        worst, rate = _worst_class(r)
         lines.append(f"- **Class control**: the judge reads {r['class_consistency']:.1%} of samples as the requested "
-                     f"class (chance: {1 / num_classes:.1%}); the worst, class {worst}, at {per[worst]:.1%}.")
+                     f"class (chance: {1 / num_classes:.1%}); the worst, class {worst}, at {rate:.1%}.")
     else:
         hist = r["class_histogram"]
         lines.append(f"- **Mode coverage**: the judge sees each of its {len(hist)} classes in "
@@ -170,10 +176,9 @@ def readme_row(folder: Path) -> str:
              + (f"{m.num_classes} classes" if m.num_classes else "unconditional"))
     figures = []
     if r.get("class_consistency") is not None:
-        per = r["class_consistency_per_class"]
-        worst = min(per, key=per.get)
+        worst, rate = _worst_class(r)
         figures.append(f"class consistency {r['class_consistency']:.1%} (chance {1 / m.num_classes:.1%}; "
-                       f"worst class {worst}: {per[worst]:.1%})")
+                       f"worst class {worst}: {rate:.1%})")
     else:
         hist = r["class_histogram"].values()
         figures.append(f"every judged class in {min(hist):.1%}-{max(hist):.1%} of samples")
