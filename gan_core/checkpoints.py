@@ -29,6 +29,7 @@ import torch
 import torch.nn as nn
 from safetensors.torch import save_file
 
+from . import formats
 from .config import ModelConfig, from_dict, load_json, save_json
 from .errors import CheckpointError, ConfigError
 from .serialize import load_state, load_tensors, save_state
@@ -123,22 +124,9 @@ def resolve(path: str | Path) -> Path:
 
 
 def upgrade(raw: dict[str, Any], where: str | Path = "checkpoint") -> dict[str, Any]:
-    """A checkpoint's config.json dict brought to the current format `VERSION`.
-
-    Older versions go through `MIGRATIONS` one step at a time; a newer version, or one with no
-    way up, raises CheckpointError. A config.json without a version is the first format."""
-    version = raw.get("version", 1)
-    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise CheckpointError(f"{where}: format version {version!r} is not a positive whole number")
-    if version > VERSION:
-        raise CheckpointError(f"{where} was written by a newer GAN Studio: format {version}, "
-                              f"this version reads up to {VERSION}; update GAN Studio to load it")
-    while version < VERSION:
-        if version not in MIGRATIONS:
-            raise CheckpointError(f"{where}: no migration from checkpoint format {version} to {version + 1}")
-        raw = dict(MIGRATIONS[version](dict(raw)), version=version + 1)
-        version += 1
-    return raw
+    """A checkpoint's config.json dict brought to the current format `VERSION` (`formats.upgrade`:
+    older versions through `MIGRATIONS`, a newer one refused with CheckpointError)."""
+    return formats.upgrade(raw, VERSION, MIGRATIONS, str(where), CheckpointError)
 
 
 def _read_raw(path: Path) -> dict[str, Any]:

@@ -18,9 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from . import formats
 from .errors import ConfigError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 1  # of a run's config.json; bump it with a MIGRATIONS entry from the previous one
+# version n -> a function returning a version-n run config dict as version n + 1 (formats.upgrade)
+MIGRATIONS: dict[int, formats.Migration] = {}
 
 # The choice lists: the one home of each (the trainer's flags, the Train page and the presets use these)
 ARCHS = ("dcgan", "acgan")
@@ -219,6 +222,7 @@ class RunConfig:
     def from_dict(cls, d: dict[str, Any]) -> "RunConfig":
         if not isinstance(d, dict):
             raise ConfigError("run config must be a JSON object")
+        d = formats.upgrade(d, FORMAT_VERSION, MIGRATIONS, "this run's config.json")
         for key in ("model", "data", "train"):
             if key not in d:
                 raise ConfigError(f"run config has no '{key}' section", field=key)
@@ -226,7 +230,7 @@ class RunConfig:
             model=from_dict(ModelConfig, d["model"], "model"),
             data=from_dict(DataConfig, d["data"], "data"),
             train=from_dict(TrainConfig, d["train"], "train"),
-            version=int(d.get("version", FORMAT_VERSION)),
+            version=FORMAT_VERSION,
         )
 
     def get(self, key: str) -> Any:

@@ -12,6 +12,8 @@ import numpy as np
 import torch
 from PIL import Image, PngImagePlugin
 
+from .latent import seed_class
+
 
 def to_uint8(x: torch.Tensor) -> np.ndarray:
     """(B, C, H, W) or (C, H, W) in [-1, 1] -> (B, H, W, C) or (H, W, C) uint8."""
@@ -43,7 +45,7 @@ def grid_layout(num_classes: int) -> tuple[list[int], list[int] | None, int]:
         labels = [c for c in range(num_classes) for _ in range(GRID_ROW)]
         return seeds, labels, GRID_ROW
     seeds = list(range(GRID_IMAGES))
-    return seeds, ([s % num_classes for s in seeds] if num_classes else None), GRID_COLS
+    return seeds, ([seed_class(s, num_classes) for s in seeds] if num_classes else None), GRID_COLS
 
 
 def make_grid(images: np.ndarray, nrow: int = 8, padding: int = 2, pad_value: int = 0) -> np.ndarray:

@@ -181,7 +181,7 @@ def test_an_older_format_is_upgraded_through_the_migration_table(tmp_path: Path,
     with torch.no_grad():
         assert torch.equal(g(z), g2(z))
     monkeypatch.delitem(checkpoints.MIGRATIONS, 1)  # no way up from version 1
-    with pytest.raises(CheckpointError, match="no migration from checkpoint format 1 to 2"):
+    with pytest.raises(CheckpointError, match="no migration from format 1 to 2"):
         read_config(path)
 
 

@@ -168,3 +168,24 @@ def test_apply_resets_the_recipe_and_keeps_the_machine_options() -> None:
     assert values["train.label_smoothing"] == 0.0  # not the MNIST preset's: back to the default
     assert presets.apply("MNIST digits", {}, has_classes=True)["model.arch"] == "acgan"
     assert presets.apply("MNIST digits", {}, has_classes=None)["model.arch"] == "acgan"  # unknown: keep
+
+
+def test_a_run_config_from_a_newer_gan_studio_is_refused_and_an_older_one_migrates(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """One version rule (gan_core.formats) for run configs, checkpoints and recipes."""
+    from gan_core import config as cfgmod
+    from gan_core.config import RunConfig
+    from gan_core.errors import ConfigError
+
+    d = build_run_config({"data.source": "mnist"}).to_dict()
+    with pytest.raises(ConfigError, match="newer GAN Studio: format 2, this version reads up to 1"):
+        RunConfig.from_dict(dict(d, version=2))
+    with pytest.raises(ConfigError, match="not a positive whole number"):
+        RunConfig.from_dict(dict(d, version="1"))
+    # a format 2 whose migration renames a field: a version-1 file still loads
+    old = dict(d, version=1)
+    old["train"] = {("learning_rate_g" if k == "lr_g" else k): v for k, v in d["train"].items()}
+    monkeypatch.setattr(cfgmod, "FORMAT_VERSION", 2)
+    monkeypatch.setitem(cfgmod.MIGRATIONS, 1, lambda raw: dict(
+        raw, train={("lr_g" if k == "learning_rate_g" else k): v for k, v in raw["train"].items()}))
+    assert RunConfig.from_dict(old).train.lr_g == d["train"]["lr_g"]

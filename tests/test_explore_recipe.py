@@ -74,10 +74,13 @@ def test_versions_newer_than_the_app_are_refused_and_older_ones_migrate(monkeypa
     newer = dict(json.loads(OLD_JSON), version=rc.VERSION + 1)
     with pytest.raises(RecipeError, match="written by a newer GAN Studio"):
         codec.from_dict(newer)
-    # an upgrade step registered for version 0 (say, "psi" was once called "truncation") is applied on read
-    monkeypatch.setitem(codec.MIGRATIONS, 0, lambda d: {**{k: v for k, v in d.items() if k != "truncation"},
-                                                        "psi": d["truncation"], "version": 1})
-    assert codec.from_dict({"version": 0, "checkpoint": "digits", "truncation": 0.5}).psi == 0.5
+    # the app at version 2, whose upgrade step from 1 renames a field (say "psi" was once
+    # "truncation"): a version-1 recipe is upgraded on read
+    monkeypatch.setattr(codec, "VERSION", 2)
+    monkeypatch.setattr(rc, "VERSION", 2)
+    monkeypatch.setitem(codec.MIGRATIONS, 1, lambda d: {**{k: v for k, v in d.items() if k != "truncation"},
+                                                        "psi": d["truncation"]})
+    assert codec.from_dict({"version": 1, "checkpoint": "digits", "truncation": 0.5}).psi == 0.5
 
 
 def _tampered(**changes: object) -> str:
@@ -88,9 +91,9 @@ def _tampered(**changes: object) -> str:
 
 @pytest.mark.parametrize("text, message", [
     (_tampered(extra=1), "unknown recipe field 'extra'"),
-    (_tampered(version=2), "version 2 is not supported"),
-    (_tampered(version="1"), "version '1' is not supported"),
-    (_tampered(version=True), "version True is not supported"),
+    (_tampered(version=2), "written by a newer GAN Studio: format 2"),
+    (_tampered(version="1"), "version '1' is not a positive whole number"),
+    (_tampered(version=True), "version True is not a positive whole number"),
     (_tampered(seed_a=-1), "seed_a must be between 0 and 4294967295"),
     (_tampered(seed_b=2**32), "seed_b must be between"),
     (_tampered(seed_a=1.5), "seed_a must be a whole number"),

@@ -17,12 +17,12 @@ def for_display(image: np.ndarray, min_width: int = 320, max_factor: int = 8) ->
     return np.ascontiguousarray(img)
 
 
-STATE_BADGES = {"running": ("running", "green"), "starting": ("starting", "blue"), "queued": ("queued", "blue"),
+STATE_BADGES = {"running": ("running", "green"), "starting": ("starting", "blue"), "prepared": ("prepared", "blue"),
                 "stopping": ("stopping", "orange"), "stopped": ("stopped", "gray"),
                 "finished": ("finished", "violet"), "failed": ("failed", "red"), "unknown": ("unknown", "gray")}
 # Streamlit markdown icons (Material Symbols, coloured): they render without an emoji font
 STATE_ICONS = {"running": ":green[:material/play_circle:]", "starting": ":blue[:material/hourglass_top:]",
-               "queued": ":blue[:material/hourglass_top:]", "stopping": ":orange[:material/pause_circle:]",
+               "prepared": ":blue[:material/hourglass_top:]", "stopping": ":orange[:material/pause_circle:]",
                "stopped": ":gray[:material/stop_circle:]", "finished": ":violet[:material/check_circle:]",
                "failed": ":red[:material/error:]", "unknown": ":gray[:material/help:]"}
 

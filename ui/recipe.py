@@ -12,7 +12,6 @@ import re
 from typing import Any, Mapping
 
 from gan_core.explore import MAX_DIRECTIONS, MAX_KEYFRAMES, Recipe, RecipeError, check_seed
-from gan_core.explore import from_url  # noqa: F401  (ui/server.py reads `?recipe=` links through this name)
 from gan_core.latent import MAX_SEED
 
 DIRECTION_CONTROLS: tuple[str, ...] = tuple(f"d{i}" for i in range(MAX_DIRECTIONS))

@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .. import formats
 from ..images import encode_gif, encode_png
 from .recipe import MAX_DIRECTIONS, VERSION, Recipe, RecipeError, check_checkpoint
 
@@ -65,16 +66,9 @@ def from_dict(data: Any) -> Recipe:
 
 
 def _migrate(data: dict[str, Any]) -> dict[str, Any]:
-    """Upgrade an older recipe dict step by step to VERSION (a recipe without a version is version 1)."""
-    version = data.get("version", VERSION)
-    if isinstance(version, int) and not isinstance(version, bool):
-        while version < VERSION and version in MIGRATIONS:
-            data = MIGRATIONS[version](data)
-            version = data["version"]
-        if version > VERSION:
-            raise RecipeError(f"recipe version {version} is not supported: it was written by a newer "
-                              f"GAN Studio (this app reads version {VERSION})")
-    return data  # any other version is refused by Recipe with the field named
+    """An older recipe dict upgraded step by step to VERSION; a newer or malformed version is
+    refused (`formats.upgrade`; a recipe without a version is version 1)."""
+    return formats.upgrade(data, VERSION, MIGRATIONS, "recipe", RecipeError)
 
 
 def from_json(text: str | bytes) -> Recipe:
