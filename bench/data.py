@@ -52,4 +52,4 @@ def data_share(data: Any, size: int, batch_size: int = 64) -> dict[str, Any]:
     step = median_time(trainer.train_step, 5, 2, sync_for(trainer.device))
     fetch = batch_fetch_time(trainer)
     return {"step_ms": round(step * 1000, 2), "batch_fetch_ms": round(fetch * 1000, 3),
-            "data_share": round(fetch / step, 4)}
+            "data_share": float(f"{fetch / step:.3g}")}  # 3 significant figures: a share near 0.0001 must not round to 0

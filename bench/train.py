@@ -128,7 +128,7 @@ def bench_train(model: str, image_size: int, batch_size: int, steps: int = 7, wa
            "gflop_per_step": round(flops / 1e9, 2), "achieved_gflops": round(flops / med / 1e9, 1),
            "peak": peaks, "peak_basis": basis,
            "share_of_peak": round(flops / med / 1e9 / peaks[f"{basis}_gflops"], 3),
-           "data_share": round(fetch / med, 4), "data_load_s": round(load_s, 2),
+           "data_share": float(f"{fetch / med:.3g}"), "data_load_s": round(load_s, 2),
            "peak_rss_mb": round(peak_rss_mb(), 1), "timed_steps": steps}
     if dev.type == "cuda":
         out["device_name"] = torch.cuda.get_device_name(dev)

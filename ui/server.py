@@ -61,12 +61,12 @@ async def lifespan(app: Any) -> AsyncIterator[None]:
 
 def panel_url(recipe_code: str | None = None, theme: str = "light") -> str:
     """The same-origin URL of the mounted panel, with a validated `?recipe=` passed on (else dropped)."""
-    from gan_core.explore import from_url
+    from gan_core.explore import RecipeError, from_url
 
     url = f"{MOUNT_PATH}/?__theme={'dark' if theme == 'dark' else 'light'}"
     if recipe_code:
         try:
             url += "&recipe=" + from_url(recipe_code).to_url()  # re-encoded: a clean urlsafe string
-        except rc.RecipeError:
+        except RecipeError:
             pass  # the page shows the default instead of a broken link
     return url
