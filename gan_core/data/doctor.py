@@ -30,7 +30,7 @@ from .types import DatasetReport
 # Near-duplicates: the dHash only proposes candidate pairs; a pair is confirmed on pixels.
 NEAR_DUP_BITS = 4  # candidates: dHashes differing in at most this many of their 64 bits
 NEAR_DUP_FULL_LIMIT = 5000  # above this many images, candidates come from sorted neighbours (see hash_candidates)
-NEAR_DUP_WINDOW = 64  # above NEAR_DUP_FULL_LIMIT: neighbours compared in each sorted order
+NEAR_DUP_WINDOW = 32  # above NEAR_DUP_FULL_LIMIT: neighbours compared in each sorted order
 THUMB_SIDE = 24  # each image keeps a 24x24 grey, centred thumbnail (576 bytes) for the pixel check
 MID_SIDE = 2 * THUMB_SIDE  # images are first reduced to this square, then centred and halved
 FINGERPRINT_BATCH = 4096  # reduced images held before their thumbnails are made in one numpy pass
@@ -81,19 +81,20 @@ class _Fingerprints:
     """Centred grey thumbnails and dHashes of the images seen so far, made in numpy batches."""
 
     def __init__(self) -> None:
-        self._pending: list[np.ndarray] = []
+        self._pending: list[bytes] = []  # MID_SIDE x MID_SIDE grey pixels per image
         self._thumbs: list[np.ndarray] = []
         self._hashes: list[np.ndarray] = []
 
     def add(self, image: Image.Image) -> None:
         grey = image if image.mode == "L" else image.convert("L")
-        self._pending.append(np.asarray(grey.resize((MID_SIDE, MID_SIDE), Image.BILINEAR), dtype=np.uint8))
+        self._pending.append(grey.resize((MID_SIDE, MID_SIDE), Image.BILINEAR).tobytes())
         if len(self._pending) >= FINGERPRINT_BATCH:
             self._flush()
 
     def _flush(self) -> None:
         if self._pending:
-            thumbs, hashes = fingerprints(np.stack(self._pending))
+            mids = np.frombuffer(b"".join(self._pending), dtype=np.uint8).reshape(-1, MID_SIDE, MID_SIDE)
+            thumbs, hashes = fingerprints(mids)
             self._thumbs.append(thumbs)
             self._hashes.append(hashes)
             self._pending.clear()
@@ -239,10 +240,11 @@ def near_duplicates(
     limit = MAX_REPORTED_PAIRS if limit is None else limit
     first, second, unchecked = hash_candidates(hashes)
     flat = thumbs.reshape(len(thumbs), int(np.prod(thumbs.shape[1:])))  # (N, T*T)
+    stats = _stats(flat)
     keep_i, keep_j, keep_d = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)], [np.zeros(0, np.float32)]
     for start in range(0, len(first), CONFIRM_CHUNK):
         i, j = first[start : start + CONFIRM_CHUNK], second[start : start + CONFIRM_CHUNK]
-        diff = pixel_difference(flat[i], flat[j])
+        diff = _difference(flat[i], flat[j], stats[:, i], stats[:, j])
         ok = diff <= NEAR_DUP_MAX_DIFF
         keep_i.append(i[ok])
         keep_j.append(j[ok])
@@ -300,20 +302,34 @@ def hash_candidates(hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
             firsts.append(by[:-step][near])
             seconds.append(by[step:][near])
     first, second = np.concatenate(firsts), np.concatenate(seconds)
-    pairs = np.unique(np.minimum(first, second) * n + np.maximum(first, second))
-    pairs = pairs[pairs // n != pairs % n]
+    pairs = np.sort(np.minimum(first, second) * n + np.maximum(first, second))  # each pair once, as i * n + j
+    pairs = pairs[np.r_[True, pairs[1:] != pairs[:-1]]]
     return pairs // n, pairs % n, int(crowded.sum())
 
 
 def pixel_difference(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """(K,) RMS difference of K pairs of thumbnails (K, P) uint8 after normalising each to zero
     mean and unit standard deviation (std floored at FLAT_STD grey levels, so flat ones are
-    only centred): sqrt(var_a + var_b - 2 cov / (s_a s_b)), from one dot product per pair."""
-    fa, fb = a.astype(np.float32), b.astype(np.float32)
-    mean_a, mean_b = fa.mean(axis=1), fb.mean(axis=1)
-    std_a, std_b = fa.std(axis=1), fb.std(axis=1)
+    only centred)."""
+    return _difference(a, b, _stats(a), _stats(b))
+
+
+def _stats(flat: np.ndarray) -> np.ndarray:
+    """(2, N) float32: each thumbnail's mean and standard deviation (flat: (N, P) uint8)."""
+    out = np.zeros((2, len(flat)), dtype=np.float32)
+    for start in range(0, len(flat), FINGERPRINT_BATCH):
+        part = flat[start : start + FINGERPRINT_BATCH].astype(np.float32)
+        out[0, start : start + len(part)] = part.mean(axis=1)
+        out[1, start : start + len(part)] = part.std(axis=1)
+    return out
+
+
+def _difference(a: np.ndarray, b: np.ndarray, stats_a: np.ndarray, stats_b: np.ndarray) -> np.ndarray:
+    """`pixel_difference` from one dot product per pair: with z = (x - mean) / s, s = max(std,
+    FLAT_STD), mean((za - zb)^2) = (std_a/s_a)^2 + (std_b/s_b)^2 - 2 cov(a, b) / (s_a s_b)."""
+    (mean_a, std_a), (mean_b, std_b) = stats_a, stats_b
     scale_a, scale_b = np.maximum(std_a, FLAT_STD), np.maximum(std_b, FLAT_STD)
-    cov = np.einsum("kp,kp->k", fa, fb) / fa.shape[1] - mean_a * mean_b
+    cov = np.einsum("kp,kp->k", a.astype(np.float32), b.astype(np.float32)) / a.shape[1] - mean_a * mean_b
     squared = (std_a / scale_a) ** 2 + (std_b / scale_b) ** 2 - 2 * cov / (scale_a * scale_b)
     return np.sqrt(np.maximum(squared, 0.0))
 
