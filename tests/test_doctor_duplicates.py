@@ -46,12 +46,12 @@ def planted_folder(root: Path, base: int = 40) -> set[frozenset[str]]:
     root.mkdir()
     for k in range(base):
         Image.fromarray(digit(100 + k)).save(root / f"{k:02d}.png")
-    Image.fromarray(shifted(digit(100), 2, -1)).save(root / "shifted.png")
-    (root / "reencoded.jpg").write_bytes(jpeg(digit(101), 80))
+    Image.fromarray(shifted(digit(101), 2, -1)).save(root / "shifted.png")
+    (root / "reencoded.jpg").write_bytes(jpeg(digit(100), 80))
     Image.fromarray(np.clip(digit(102).astype(int) + 40, 0, 255).astype(np.uint8)).save(root / "brighter.png")
     darker = np.clip(shifted(digit(103), 1, 1).astype(int) - 30, 0, 255).astype(np.uint8)
     (root / "all.jpg").write_bytes(jpeg(darker, 90))
-    return {frozenset(p) for p in (("00.png", "shifted.png"), ("01.png", "reencoded.jpg"),
+    return {frozenset(p) for p in (("01.png", "shifted.png"), ("00.png", "reencoded.jpg"),
                                    ("02.png", "brighter.png"), ("03.png", "all.jpg"))}
 
 

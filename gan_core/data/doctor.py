@@ -38,7 +38,7 @@ HASH_MARGIN = 4.0  # grey levels: a dHash bit is set only when a cell is clearly
 # Confirmed when, with both thumbnails centred on their centre of mass (aligned) and normalised
 # to zero mean and unit standard deviation (brightness and contrast do not count), the RMS pixel
 # difference is at most this many standard deviations: 0 is the same picture, ~1.4 unrelated ones.
-NEAR_DUP_MAX_DIFF = 0.09
+NEAR_DUP_MAX_DIFF = 0.08
 FLAT_STD = 2.0  # grey levels: thumbnails flatter than this are compared as flat (no contrast to scale up)
 CROWDED_BUCKET = 2000  # images sharing one dHash above this many are not checked pair by pair
 CONFIRM_CHUNK = 20_000  # candidate pairs checked per vectorised step
