@@ -93,7 +93,7 @@ def summary(report: Any) -> dict[str, Any]:
             "skipped": len(report.skipped), "converted": len(report.converted),
             "exact_duplicate_groups": len(report.exact_duplicates),
             "near_duplicate_pairs": report.near_duplicate_count,  # confirmed on pixels, all of them
-            "near_pairs_listed": len(report.near_duplicates), "channels": report.channels,
+            "channels": report.channels,
             "imbalance": balance}
 
 
