@@ -120,7 +120,8 @@ m[0].metric("Usable images", f"{s['images']:,}")
 m[1].metric("Classes", s["classes"] or "none")
 m[2].metric("Skipped files", s["skipped"])
 m[3].metric("Exact duplicate groups", s["exact_duplicate_groups"])
-m[4].metric("Near-duplicate pairs", f"{s['near_duplicate_pairs']:,}" + ("+" if s["near_pairs_capped"] else ""))
+m[4].metric("Near-duplicate pairs", f"{s['near_duplicate_pairs']:,}",
+            help="Pairs proposed by a perceptual hash and confirmed on pixels (aligned, brightness-normalised).")
 m[5].metric("Channels", {1: "grey", 3: "colour"}.get(s["channels"], s["channels"]))
 
 if s["images"] == 0:
@@ -166,16 +167,15 @@ if report.skipped:
 if report.converted:
     with st.expander(f"Converted files ({len(report.converted)})"):
         st.dataframe(doctor_view.reason_rows(report.converted), hide_index=True)
-if report.exact_duplicates or report.near_duplicates:
-    with st.expander(f"Duplicates: {len(report.exact_duplicates)} identical groups, "
-                     f"{len(report.near_duplicates)} near-identical pairs"):
+if report.exact_duplicates or report.near_duplicate_count:
+    with st.expander(doctor_view.duplicates_heading(report, shown=8)):
         for group in report.exact_duplicates[:8]:
             thumbs = [t for t in (doctor_view.thumbnail(choice.source, r) for r in group[:6]) if t is not None]
             st.caption("identical: " + ", ".join(group[:6]) + (" …" if len(group) > 6 else ""))
             if thumbs:
                 st.image(thumbs)
-        for a, b, bits in report.near_duplicates[:8]:
-            thumbs = [t for t in (doctor_view.thumbnail(choice.source, r) for r in (a, b)) if t is not None]
-            st.caption(f"near-identical ({bits} of 64 hash bits differ): {a} · {b}")
+        for pair in report.near_duplicates[:8]:
+            thumbs = [t for t in (doctor_view.thumbnail(choice.source, r) for r in pair[:2]) if t is not None]
+            st.caption(doctor_view.near_duplicate_caption(pair))
             if thumbs:
                 st.image(thumbs)

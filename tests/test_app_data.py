@@ -34,7 +34,7 @@ def test_doctor_on_an_uploaded_zip(home: Path) -> None:
     assert (home / "uploads" / "pets" / "cats" / "0.png").is_file()
     m = metrics(at)
     assert m["Usable images"] == "11" and m["Classes"] == "2" and m["Skipped files"] == "1"
-    assert m["Channels"] == "colour" and m["Exact duplicate groups"] == "1"
+    assert m["Channels"] == "colour" and m["Exact duplicate groups"] == "1" and m["Near-duplicate pairs"] == "0"
     advice = at.info[-1].value
     assert "Small dataset (11 images)" in advice and "DiffAugment" in advice
     assert at.subheader[0].value == "Dataset doctor · pets (uploaded)"
@@ -44,7 +44,7 @@ def test_doctor_on_an_uploaded_zip(home: Path) -> None:
     skipped = at.expander[0]
     assert "Skipped files (1)" in skipped.label
     assert skipped.dataframe[0].value.to_dict("records") == [{"file": "cats/notes.txt", "reason": "not an image"}]
-    dups = next(e for e in at.expander if e.label.startswith("Duplicates: 1 identical groups"))
+    dups = next(e for e in at.expander if e.label == "Duplicates: 1 identical group, 0 near-identical pairs")
     assert dups.caption[0].value == "identical: cats/0.png, dogs/copy-of-cat.png"
     assert len(dups.image) == 1  # one row of two thumbnails
 

@@ -87,16 +87,30 @@ def diagnose(source: str, image_size: int = 64, preview: int = 36) -> Any:
 
 def summary(report: Any) -> dict[str, Any]:
     """The headline numbers of a report."""
-    from gan_core.data.doctor import MAX_REPORTED_PAIRS  # the doctor lists at most this many pairs
-
     counts = report.class_counts
     balance = (max(counts.values()) / max(1, min(counts.values()))) if counts else None
     return {"images": report.num_images, "files": report.num_files, "classes": len(counts),
             "skipped": len(report.skipped), "converted": len(report.converted),
             "exact_duplicate_groups": len(report.exact_duplicates),
-            "near_duplicate_pairs": len(report.near_duplicates),
-            "near_pairs_capped": len(report.near_duplicates) >= MAX_REPORTED_PAIRS, "channels": report.channels,
+            "near_duplicate_pairs": report.near_duplicate_count,  # confirmed on pixels, all of them
+            "channels": report.channels,
             "imbalance": balance}
+
+
+def near_duplicate_caption(pair: tuple[str, str, float]) -> str:
+    """One listed near-duplicate pair and its evidence (the pixel difference that confirmed it)."""
+    a, b, diff = pair
+    return f"near-identical (pixels differ by {diff:.0%} of their spread after aligning): {a} · {b}"
+
+
+def duplicates_heading(report: Any, shown: int) -> str:
+    """The duplicates section's title: the confirmed count, and how many of them are shown
+    (the page shows `shown` of the listed pairs; the doctor lists at most MAX_REPORTED_PAIRS)."""
+    total, listed = report.near_duplicate_count, min(shown, len(report.near_duplicates))
+    listed = f"showing {listed:,} of {total:,}" if total > listed else ""
+    groups = len(report.exact_duplicates)
+    near = f"{total:,} near-identical pair{'' if total == 1 else 's'}" + (f" ({listed})" if listed else "")
+    return f"Duplicates: {groups} identical group{'' if groups == 1 else 's'}, {near}"
 
 
 def table(counter: dict[str, int], key: str) -> list[dict[str, Any]]:

@@ -47,7 +47,11 @@ class DatasetReport:
     skipped: list[tuple[str, str]]
     converted: list[tuple[str, str]]
     exact_duplicates: list[list[str]]  # groups of identical images
-    near_duplicates: list[tuple[str, str, int]]  # (a, b, differing dHash bits)
+    # (a, b, pixel difference): pairs confirmed on pixels (see doctor.NEAR_DUP_MAX_DIFF), most alike
+    # first, at most doctor.MAX_REPORTED_PAIRS of them; `near_duplicate_count` counts them all
+    near_duplicates: list[tuple[str, str, float]]
     preview: np.ndarray  # (K, H, W, C) uint8, as the trainer sees them
     channels: int
     advice: list[str]
+    near_duplicate_count: int = 0  # confirmed near-duplicate pairs in all (the list may be shorter)
+    near_duplicates_unchecked: int = 0  # images too crowded in one dHash bucket to be checked
