@@ -28,7 +28,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gan_core.data import doctor, inspect_dataset  # noqa: E402
+from gan_core.data import inspect_dataset, near_dups  # noqa: E402
 from gan_core.data.builtin import data_root, load_mnist  # noqa: E402
 
 KINDS = ("shift", "jpeg", "brightness", "all three")
@@ -133,10 +133,10 @@ def main() -> None:
     parser.add_argument("--skip-mnist", action="store_true", help="skip the 60,000-image MNIST run")
     args = parser.parse_args()
     if args.max_diff is not None:
-        doctor.NEAR_DUP_MAX_DIFF = args.max_diff
+        near_dups.NEAR_DUP_MAX_DIFF = args.max_diff
     if args.sheets:
         args.sheets.mkdir(parents=True, exist_ok=True)
-    print(f"threshold NEAR_DUP_MAX_DIFF = {doctor.NEAR_DUP_MAX_DIFF}, thumbnails {doctor.THUMB_SIDE} px")
+    print(f"threshold NEAR_DUP_MAX_DIFF = {near_dups.NEAR_DUP_MAX_DIFF}, thumbnails {near_dups.THUMB_SIDE} px")
     print(f"{'set':<28}{'images':>8}{'confirmed':>11}{'precision':>11}{'recall':>8}{'time s':>8}  recall by kind")
     for base in (2000, 10000):
         r = check_planted(base)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from gan_core.data import doctor, inspect_dataset
+from gan_core.data import inspect_dataset, near_dups
 from gan_core.data.builtin import load_mnist
 from ui import doctor_view
 
@@ -60,7 +60,7 @@ def test_planted_copies_are_confirmed_and_nothing_else(tmp_path: Path) -> None:
     report = inspect_dataset(str(tmp_path / "set"), 32)
     assert {frozenset(p[:2]) for p in report.near_duplicates} == planted
     assert report.near_duplicate_count == len(report.near_duplicates) == 4
-    assert all(0 <= diff <= doctor.NEAR_DUP_MAX_DIFF for _, _, diff in report.near_duplicates)
+    assert all(0 <= diff <= near_dups.NEAR_DUP_MAX_DIFF for _, _, diff in report.near_duplicates)
     assert [p[2] for p in report.near_duplicates] == sorted(p[2] for p in report.near_duplicates)  # most alike first
     assert report.exact_duplicates == []
 
@@ -68,18 +68,18 @@ def test_planted_copies_are_confirmed_and_nothing_else(tmp_path: Path) -> None:
 def test_neighbour_candidates_above_the_full_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Big sets do not compare every pair of dHashes: sorted neighbours still find the copies."""
     planted = planted_folder(tmp_path / "set")
-    monkeypatch.setattr(doctor, "NEAR_DUP_FULL_LIMIT", 10)
+    monkeypatch.setattr(near_dups, "NEAR_DUP_FULL_LIMIT", 10)
     report = inspect_dataset(str(tmp_path / "set"), 32)
     assert {frozenset(p[:2]) for p in report.near_duplicates} == planted
 
 
 def test_look_alikes_with_equal_dhash_are_not_reported(tmp_path: Path) -> None:
     bar, dashed = shape("bar"), shape("dashed")
-    mids = np.stack([np.asarray(im.resize((doctor.MID_SIDE,) * 2, Image.BILINEAR)) for im in (bar, dashed)])
-    thumbs, hashes = doctor.fingerprints(mids)
+    mids = np.stack([np.asarray(im.resize((near_dups.MID_SIDE,) * 2, Image.BILINEAR)) for im in (bar, dashed)])
+    thumbs, hashes = near_dups.fingerprints(mids)
     assert hashes[0] == hashes[1]  # the hash alone would call them duplicates
-    diff = doctor.pixel_difference(thumbs[:1].reshape(1, -1), thumbs[1:].reshape(1, -1))[0]
-    assert diff > 3 * doctor.NEAR_DUP_MAX_DIFF  # ... but their pixels do not
+    diff = near_dups.pixel_difference(thumbs[:1].reshape(1, -1), thumbs[1:].reshape(1, -1))[0]
+    assert diff > 3 * near_dups.NEAR_DUP_MAX_DIFF  # ... but their pixels do not
     (tmp_path / "set").mkdir()
     bar.save(tmp_path / "set" / "bar.png")
     dashed.save(tmp_path / "set" / "dashed.png")
@@ -90,36 +90,36 @@ def test_look_alikes_with_equal_dhash_are_not_reported(tmp_path: Path) -> None:
 
 def test_shifted_copy_gets_the_same_thumbnail() -> None:
     a = digit(7)
-    mids = np.stack([np.asarray(Image.fromarray(x).resize((doctor.MID_SIDE,) * 2, Image.BILINEAR))
+    mids = np.stack([np.asarray(Image.fromarray(x).resize((near_dups.MID_SIDE,) * 2, Image.BILINEAR))
                      for x in (a, shifted(a, 2, 2), shifted(a, -2, 1))])
-    thumbs, hashes = doctor.fingerprints(mids)
-    diffs = doctor.pixel_difference(thumbs[[0, 0]].reshape(2, -1), thumbs[[1, 2]].reshape(2, -1))
-    assert (diffs < doctor.NEAR_DUP_MAX_DIFF).all()
-    assert max(int(np.bitwise_count(hashes[0] ^ h)) for h in hashes[1:]) <= doctor.NEAR_DUP_BITS
+    thumbs, hashes = near_dups.fingerprints(mids)
+    diffs = near_dups.pixel_difference(thumbs[[0, 0]].reshape(2, -1), thumbs[[1, 2]].reshape(2, -1))
+    assert (diffs < near_dups.NEAR_DUP_MAX_DIFF).all()
+    assert max(int(np.bitwise_count(hashes[0] ^ h)) for h in hashes[1:]) <= near_dups.NEAR_DUP_BITS
 
 
 def test_the_list_is_capped_but_the_count_is_not() -> None:
     rng = np.random.default_rng(0)
-    base = rng.integers(0, 256, (6, doctor.THUMB_SIDE, doctor.THUMB_SIDE), dtype=np.uint8)
+    base = rng.integers(0, 256, (6, near_dups.THUMB_SIDE, near_dups.THUMB_SIDE), dtype=np.uint8)
     thumbs = np.concatenate([base, base])  # six pairs, each image with its twin
     hashes = np.tile(np.array([0x0, 0xFF, 0xFF00, 0xFF0000, 0xFF000000, 0xFF00000000], dtype=np.uint64), 2)
     names = [f"img{i}" for i in range(12)]
-    found = doctor.near_duplicates(names, hashes, thumbs, limit=3)
+    found = near_dups.near_duplicates(names, hashes, thumbs, limit=3)
     assert found.total == 6 and found.candidates == 6 and len(found.pairs) == 3
     assert all(b == f"img{int(a[3:]) + 6}" and diff == 0 for a, b, diff in found.pairs)
-    none = doctor.near_duplicates([], np.zeros(0, np.uint64), np.zeros((0, doctor.THUMB_SIDE, doctor.THUMB_SIDE)))
+    none = near_dups.near_duplicates([], np.zeros(0, np.uint64), np.zeros((0, near_dups.THUMB_SIDE, near_dups.THUMB_SIDE)))
     assert (none.pairs, none.total, none.candidates) == ([], 0, 0)
 
 
 def test_counts_agree_between_metric_advice_and_list(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     planted_folder(tmp_path / "set", base=8)  # 4 confirmed pairs among 12 images: "many"
-    monkeypatch.setattr(doctor, "MAX_REPORTED_PAIRS", 2)
+    monkeypatch.setattr(near_dups, "MAX_REPORTED_PAIRS", 2)
     report = inspect_dataset(str(tmp_path / "set"), 32)
     assert report.near_duplicate_count == 4 and len(report.near_duplicates) == 2
     assert doctor_view.summary(report)["near_duplicate_pairs"] == 4  # the metric
     advice = next(a for a in report.advice if "near-duplicate" in a)
     assert advice.startswith("many duplicates: 4 near-duplicate pairs (confirmed on pixels: after centring")
-    assert f"differ by less than {doctor.NEAR_DUP_MAX_DIFF:.0%} of the pixel spread" in advice
+    assert f"differ by less than {near_dups.NEAR_DUP_MAX_DIFF:.0%} of the pixel spread" in advice
     assert advice.endswith("remove the extra copies so the GAN does not memorise them")
     assert doctor_view.duplicates_heading(report, shown=8) == (
         "Duplicates: 0 identical groups, 4 near-identical pairs (showing 2 of 4)")
