@@ -55,6 +55,23 @@ def test_admission_warns_for_a_second_job_and_refuses_past_the_limit() -> None:
     assert not admission(2, cores=64, cuda=True).allowed  # GPU memory is shared
 
 
+def test_default_threads_count_the_cores_this_process_may_use(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not os.cpu_count(): a container limited to 2 CPUs on a 64-core host gets 1 trainer thread."""
+    monkeypatch.setattr(run_control, "available_cores", lambda: 2)
+    assert run_control.default_threads() == 1
+
+
+def test_an_all_gpus_launch_keeps_torchruns_one_thread_per_process(home: Path, shapes: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    spawned = []
+    monkeypatch.setattr(run_control, "_spawn", lambda rd, argv, kind, steps, gpus=1: spawned.append((argv, gpus)))
+    info = run_control.launch(tiny_config(shapes, threads=3), "ddp", "shapes", gpus=2)
+    assert spawned == [(["--out", str(info.path)], 2)]
+    assert RunDir(info.path).load_config().train.threads == 0  # each process: OMP_NUM_THREADS=1 from torchrun
+    single = run_control.launch(tiny_config(shapes, threads=3), "one", "shapes")
+    assert RunDir(single.path).load_config().train.threads == 3
+
+
 # -- real subprocesses --------------------------------------------------------------------
 @pytest.mark.slow
 def test_launch_list_stop_resume_finish_delete(home: Path, shapes: Path) -> None:
