@@ -10,6 +10,7 @@ import numpy as np
 from PIL import Image
 
 from ui import charts, live
+from ui.health import COLLAPSE_WARN
 
 
 def rows(n: int = 5, acgan: bool = False, gpu: bool = False) -> list[dict]:
@@ -51,7 +52,10 @@ def test_acgan_memory_speed_and_health_figures() -> None:
     assert list(charts.speed_figure(rows()).data[0].y) == [100, 200, 300, 400, 500]
     h = charts.health_figure(rows())
     assert list(trace(h, "diversity").x) == [20, 40] and trace(h, "nearest-real distance").yaxis == "y2"
-    assert h.layout.yaxis2.tickmode == "auto"  # plotly's default for an overlaying axis is "sync"
+    # the distance has its own panel below, so its curve cannot cross the diversity's collapse band
+    assert h.layout.yaxis2.overlaying is None and h.layout.yaxis2.domain[1] < h.layout.yaxis.domain[0]
+    band = h.layout.shapes[0]
+    assert band.yref == "y" and (band.y0, band.y1) == (0, COLLAPSE_WARN)
 
 
 def test_quality_figure_keeps_every_sparse_evaluation_row() -> None:

@@ -9,6 +9,7 @@ from typing import Any, Iterable
 
 import plotly.graph_objects as go
 
+from .health import COLLAPSE_WARN
 from .live import downsample, series
 
 COLORS = {"loss_d": "#d62728", "loss_g": "#1f77b4", "d_real": "#2ca02c", "d_fake": "#ff7f0e",
@@ -74,7 +75,9 @@ def memory_figure(rows: list[dict[str, Any]]) -> go.Figure:
 
 
 def health_figure(rows: list[dict[str, Any]]) -> go.Figure:
-    """Diversity and class agreement (0..~1, left axis), nearest-real distance (right axis)."""
+    """Two stacked panels on one step axis: diversity and class agreement (0..~1) on top, with
+    the collapse-risk band of the diversity rule (`health.COLLAPSE_WARN`) under them; the
+    nearest-real distance below, on its own axis, so its curve never crosses that band."""
     fig = go.Figure()
     for key in ("diversity", "class_agreement"):
         xs, ys = series(rows, key)
@@ -86,12 +89,14 @@ def health_figure(rows: list[dict[str, Any]]) -> go.Figure:
         fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers", name=LABELS["nn_real"], yaxis="y2",
                                  line={"color": COLORS["nn_real"], "dash": "dot"}))
     _layout(fig, "Sample health", "diversity / agreement")
-    fig.add_hline(y=0.3, line={"color": "#d62728", "width": 1, "dash": "dash"},
-                  annotation_text="collapse risk", annotation_position="bottom right")
-    fig.update_layout(yaxis2={"title": "distance", "overlaying": "y", "side": "right", "showgrid": False,
-                              "tickmode": "auto"},  # its own ticks, not the left axis's gridlines
+    fig.add_hrect(y0=0, y1=COLLAPSE_WARN, yref="y", line_width=0, fillcolor=COLORS["diversity"], opacity=0.08,
+                  annotation_text=f"diversity below {COLLAPSE_WARN:g}: collapse risk",
+                  annotation_position="bottom right", annotation_font_size=11)
+    fig.update_layout(xaxis={"anchor": "y2"}, yaxis={"domain": [0.42, 1.0]},
+                      yaxis2={"title": "distance", "domain": [0.0, 0.3], "anchor": "x", "showgrid": False,
+                              "tickmode": "auto"},
                       legend={"orientation": "h", "y": -0.3, "x": 0, "xanchor": "left", "yanchor": "top"},
-                      margin={"l": 10, "r": 10, "t": 40, "b": 50}, height=320)
+                      margin={"l": 10, "r": 10, "t": 40, "b": 50}, height=360)
     return fig
 
 
