@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui import cached, charts, doctor_view, uploads
+from ui import cached, charts, choice_url, doctor_view, uploads
 from ui.display import for_display
 from ui.nav import through_studio
 
@@ -15,6 +15,10 @@ st.title("Data")
 st.caption("Pick a built-in dataset or upload your own images. The dataset doctor checks them before any "
            "training: counts, classes, sizes, broken files, duplicates, and what the model will actually see.")
 
+# a reload (or a link) with ?dataset= opens on that dataset: an upload under "My uploads"
+restored = choice_url.chosen_dataset([c.key for c in doctor_view.all_choices()])
+if restored and "data_mode" not in st.session_state:
+    st.session_state["data_mode"] = "My uploads" if restored.startswith("upload:") else "Built-in"
 mode = st.radio("Where are the images?", MODES, horizontal=True, key="data_mode")
 
 
@@ -102,6 +106,7 @@ except ValueError as exc:
     st.session_state.pop("dataset_key", None)
     st.stop()
 
+choice_url.remember_dataset(key)
 st.subheader(f"Dataset doctor · {choice.label}")
 size = st.select_slider("Check at image size (px)", [32, 64, 96, 128], key="doctor_size",
                         value=32 if choice.source == "mnist" else 64,

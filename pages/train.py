@@ -5,7 +5,7 @@ ConfigError is shown under the widget of the field it names."""
 
 import streamlit as st
 
-from ui import cached, doctor_view, run_control, run_views, train_form
+from ui import cached, choice_url, doctor_view, run_control, run_views, train_form
 from ui.admission import admission
 from ui.live import format_eta
 from ui.nav import through_studio
@@ -26,9 +26,7 @@ if not choices:
     st.stop()
 keys = [c.key for c in choices]
 labels = {c.key: c.label for c in choices}
-current = st.session_state.get("dataset_key")
-if current not in keys:
-    current = keys[0]
+current = choice_url.chosen_dataset(keys) or keys[0]  # the session's choice, else the URL's (a reload)
 
 
 def facts_for(key: str) -> dict:
@@ -82,9 +80,13 @@ def on_preset_change() -> None:
 
 # first visit (or back from another page): seed the form from the remembered values
 if "train_values" not in st.session_state or st.session_state.get("train_dataset_seen") != current:
+    first_visit = "train_values" not in st.session_state
     st.session_state["train_dataset_seen"] = current
     st.session_state["t_dataset"] = current
     on_dataset_change()
+    if first_visit and (named := choice_url.url_preset()):  # a reload keeps the preset the user chose
+        st.session_state["t_preset"] = named
+        load_preset(named, current)
 for k, v in train_form.to_widgets({**train_form.from_widgets({}), **st.session_state["train_values"]}).items():
     st.session_state.setdefault(k, v)
 st.session_state.setdefault("t_length", "Steps")
@@ -115,6 +117,8 @@ with c1:
 with c2:
     st.selectbox("Preset", list(presets.PRESETS), key="t_preset", on_change=on_preset_change)
     st.caption(presets.PRESETS[st.session_state["t_preset"]].summary)
+choice_url.remember_dataset(st.session_state["t_dataset"])
+choice_url.remember_preset(st.session_state["t_preset"])
 
 m1, m2, m3, m4 = st.columns(4)
 arch = m1.radio("Model", list(ARCHS), key="t_arch", horizontal=True,
@@ -254,11 +258,12 @@ if not adm.allowed:
 elif adm.message:
     st.warning(adm.message)
 
-b1, b2, _ = st.columns([1, 1, 3])
+b1, b2, _ = st.columns([1, 2, 2])
 estimate = b1.button("Estimate time", disabled=cfg is None or problem is not None, icon=":material/timer:",
                      help="Times 20 training steps on the chosen device and predicts the total time.")
-start = b2.button("Start training", type="primary", disabled=cfg is None or problem is not None or not adm.allowed,
-                  icon=":material/play_arrow:")
+dataset_name = choice.label.split(" (")[0]
+start = b2.button(f"Start training on {dataset_name}", type="primary", icon=":material/play_arrow:",
+                  disabled=cfg is None or problem is not None or not adm.allowed)
 
 if estimate and cfg is not None:
     with st.spinner("Timing 20 training steps on the chosen device…"):
@@ -280,7 +285,7 @@ if est and cfg is not None and est[0] == cfg.to_dict():
 
 if start and cfg is not None:
     try:
-        info = run_control.launch(cfg, title or "", choice.label.split(" (")[0], gpus=gpus, cuda=on_gpu)
+        info = run_control.launch(cfg, title or "", dataset_name, gpus=gpus, cuda=on_gpu)
     except run_control.JobError as exc:
         st.error(str(exc))
     else:

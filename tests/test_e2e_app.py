@@ -229,7 +229,7 @@ def journey(server, page, tmp_path: Path) -> None:
     # the server's own spec, not just the field's text: the estimate counts the steps it will run
     assert "100,000" in page.locator('[data-testid="stMetric"]', has_text="Steps").first.inner_text()
     shot(page, "03_train_form")
-    button(page, "Start training").click()
+    button(page, "Start training on shapes").click()
 
     # Monitor: the chart shows two different step counts, then stop
     page.get_by_role("heading", name="Monitor").wait_for()
