@@ -64,7 +64,7 @@ def test_launch_watch_stop_resume_publish_delete(home: Path, tmp_path: Path) -> 
     at.text_input(key="t_title").set_value("tiny shapes").run()
     threads = run_control.default_threads()  # every core but one
     assert f"Training uses {threads} CPU thread(s)" in " ".join(c.value for c in at.caption)
-    start = next(b for b in at.button if b.label == "Start training")
+    start = next(b for b in at.button if b.label.startswith("Start training on "))
     assert not start.disabled
     start.click().run()
     assert not at.exception and not at.error
