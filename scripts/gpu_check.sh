@@ -120,8 +120,8 @@ unset GAN_STUDIO_DETERMINISTIC
 } 2>&1 | tee "$out/timing.txt"
 record "dry-run timing" "${PIPESTATUS[0]}"
 
-# 4. throughput: the bench moved to a top-level package (python -m bench); older trees have gan_core.bench
-if [ -f bench/__main__.py ]; then bench=(-m bench); else bench=(-m gan_core.bench); fi
+# 4. throughput (python -m bench, the top-level benchmark package)
+bench=(-m bench)
 : > "$out/bench_train.jsonl"
 for run in "dcgan 64 64 orl-faces" "dcgan 64 256 orl-faces" "dcgan 64 1024 mnist" "acgan 32 256 mnist"; do
   read -r model size batch data <<< "$run"
