@@ -383,11 +383,13 @@ def _check_type(key: str, default: Any, value: Any) -> Any:
 
 
 def save_json(obj: Any, path: Path) -> None:
-    """Write JSON atomically (temp file + rename)."""
+    """Write JSON atomically (temp file + rename); the temp name is per process and thread, so
+    two writers of one file (the app's pages and its stop timer) never share a temp file."""
     import os
+    import threading
 
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{threading.get_ident()}")
     with open(tmp, "w", encoding="utf-8") as fh:
         json.dump(obj, fh, indent=2, sort_keys=False)
         fh.write("\n")

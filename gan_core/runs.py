@@ -28,7 +28,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,6 +90,15 @@ def derive_state(status: dict[str, Any], meta: dict[str, Any], alive: Callable[[
     if state == "running" and stop_at and stop_at >= float((launch or {}).get("at", 0)):
         return RunState("stopping", "", "finishing the current step and saving a checkpoint")
     return RunState(state, str(status.get("error") or "") if state == "failed" else "")
+
+
+def _metrics_row(line: str | bytes) -> dict[str, Any] | None:
+    """One metrics.jsonl line as a row, or None for a garbled line or one without a step."""
+    try:
+        row = json.loads(line)
+    except ValueError:
+        return None
+    return row if isinstance(row, dict) and "step" in row else None
 
 
 def pid_alive(pid: int | None) -> bool:
@@ -185,11 +193,8 @@ class RunDir:
         """The newest complete metrics row, read from the end of the file ({} if none)."""
         lines = self._tail_bytes(self.metrics_path, max_bytes).split("\n")
         for ln in reversed(lines[:-1]):  # the part after the last newline may be torn
-            try:
-                row = json.loads(ln)
-            except ValueError:
-                continue
-            if isinstance(row, dict) and "step" in row:
+            row = _metrics_row(ln)
+            if row is not None:
                 return row
         return {}
 
@@ -209,14 +214,7 @@ class RunDir:
             fh.seek(offset)
             chunk = fh.read(st.st_size - offset)
         end = chunk.rfind(b"\n")
-        rows = []
-        for line in chunk[: end + 1].splitlines():
-            try:
-                row = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(row, dict) and "step" in row:
-                rows.append(row)
+        rows = [row for line in chunk[: end + 1].splitlines() if (row := _metrics_row(line)) is not None]
         return rows, offset + end + 1, st.st_ino
 
     def best_metrics(self) -> dict[str, Any]:
@@ -265,9 +263,12 @@ class RunDir:
             return {}
         return status if isinstance(status, dict) else {}
 
-    def run_state(self) -> RunState:
-        """The run's state by `derive_state`; a failure without an error text gets the log's."""
-        st = derive_state(self.read_status(), self.read_app_meta(), pid_alive, self.exists())
+    def run_state(self, status: dict[str, Any] | None = None, meta: dict[str, Any] | None = None) -> RunState:
+        """The run's state by `derive_state`; a failure without an error text gets the log's.
+        `status` and `meta` are status.json and app.json when the caller has read them already."""
+        status = self.read_status() if status is None else status
+        meta = self.read_app_meta() if meta is None else meta
+        st = derive_state(status, meta, pid_alive, self.exists())
         if st.state == "failed" and not st.error:
             return RunState("failed", self.log_error() or st.note or "training failed", st.note)
         return st
@@ -292,9 +293,7 @@ class RunDir:
         return meta if isinstance(meta, dict) else {}
 
     def write_app_meta(self, meta: dict[str, Any]) -> None:
-        tmp = self.path / f".app.json.tmp-{os.getpid()}-{threading.get_ident()}"
-        tmp.write_text(json.dumps(meta, indent=2), encoding="utf-8")
-        os.replace(tmp, self.app_meta_path)
+        save_json(meta, self.app_meta_path)
 
     def update_app_meta(self, **changes: Any) -> dict[str, Any]:
         """Set (or, with None, remove) app.json keys; returns the new record."""

@@ -70,7 +70,7 @@ def info_of(rd: RunDir) -> RunInfo:
     reap()
     meta = rd.read_app_meta()
     status = rd.read_status()
-    st = rd.run_state()
+    st = rd.run_state(status, meta)
     cfg = rd.config_or_none()
     launches = meta.get("launches") or []
     last = rd.last_metrics()
