@@ -8,18 +8,34 @@ from typing import Callable
 from .errors import GanStudioError, TrainingError
 
 
+ERROR_PREFIX = "error: "  # how a CLI's one-line user error starts on stderr
+
+
 def run_main(main: Callable[[list[str] | None], int], argv: list[str] | None = None) -> int:
     try:
         return main(argv)
     except TrainingError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"{ERROR_PREFIX}{e}", file=sys.stderr)
         return 1
     except GanStudioError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"{ERROR_PREFIX}{e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def error_line(output: str) -> str:
+    """The one-line reason in a CLI's console output: its last `error: ...` line, else the last
+    line that is not part of a traceback's stack (for a crash: the exception line), else ""."""
+    lines = [ln.strip() for ln in output.splitlines() if ln.strip()]
+    for ln in reversed(lines):
+        if ln.startswith(ERROR_PREFIX):
+            return ln[len(ERROR_PREFIX):]
+    for ln in reversed(lines):
+        if not ln.startswith(("Traceback", "File ")):
+            return ln
+    return ""
 
 
 def help_formatter():

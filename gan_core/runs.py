@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .config import RunConfig, load_json, save_json
+from .cli import error_line
 from .errors import ConfigError, GanStudioError
 
 WRITTEN_STATES = ("running", "stopped", "finished", "failed")  # what status.json may hold
@@ -319,14 +320,7 @@ class RunDir:
 
     def log_error(self) -> str:
         """The trainer's one-line error ("error: ..."), or the last line of its log."""
-        tail = [ln.strip() for ln in self.log_tail(200).splitlines() if ln.strip()]
-        for ln in reversed(tail):
-            if ln.startswith("error: "):
-                return ln[len("error: "):]
-        for ln in reversed(tail):
-            if not ln.startswith(("Traceback", "  File")):
-                return ln
-        return ""
+        return error_line(self.log_tail(200))
 
     @staticmethod
     def _tail_bytes(path: Path, max_bytes: int) -> str:

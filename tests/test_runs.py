@@ -108,3 +108,14 @@ def test_best_metrics_are_the_judged_checkpoints(tmp_path: Path) -> None:
     assert run.best_metrics() == {"step": 40, "eval_fd": 2.5}
     (best / "config.json").write_text("{torn")
     assert run.best_metrics() == {}
+
+
+def test_error_line_is_the_clis_error_else_the_crash_reason() -> None:
+    """One reader of a trainer's console output (the Monitor's log and the time estimate use it)."""
+    from gan_core.cli import error_line
+
+    assert error_line("loading\nerror: ACGAN needs at least 2 classes\n[3/10] loss_d=1\n") == \
+        "ACGAN needs at least 2 classes"
+    crash = 'Traceback (most recent call last):\n  File "x.py", line 1, in <module>\nValueError: boom\n'
+    assert error_line(crash) == "ValueError: boom"
+    assert error_line('Traceback (most recent call last):\n  File "x.py", line 1\n') == ""

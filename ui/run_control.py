@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from gan_core.cli import error_line
 from gan_core.config import RunConfig
 from gan_core.cores import available_cores
 from gan_core.runs import RunDir, pid_alive
@@ -236,9 +237,7 @@ def calibrate(cfg: RunConfig, steps: int = 20, timeout_s: float = 300.0) -> dict
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     if out.returncode != 0:
-        lines = [ln for ln in out.stderr.splitlines() if ln.strip()]
-        err = next((ln[7:] for ln in reversed(lines) if ln.startswith("error: ")), lines[-1] if lines else "")
-        raise JobError(err or f"the estimate failed (exit code {out.returncode})")
+        raise JobError(error_line(out.stderr) or f"the estimate failed (exit code {out.returncode})")
     for ln in reversed(out.stdout.splitlines()):
         try:
             est = json.loads(ln)
