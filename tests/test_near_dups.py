@@ -144,3 +144,22 @@ def test_upscaling_advice_knows_the_smallest_model_size(tmp_path: Path) -> None:
     assert "smaller image size" not in at_32
     at_64 = " | ".join(inspect_dataset(str(tmp_path / "set"), 64).advice)
     assert "a smaller image size (32 px) may look sharper" in at_64
+
+
+def test_a_moved_or_recoloured_look_alike_is_not_a_copy(tmp_path: Path) -> None:
+    """Centring forgives any shift and grey normalising any colour, so the same shape elsewhere or
+    in another colour matched on pixels alone (471 pairs among 129 coloured shapes); a copy is only
+    slightly moved and only brightened, so those are required too (NEAR_DUP_MAX_SHIFT / _TINT)."""
+    def bar(x: int, y: int, colour: tuple[int, int, int], lift: int = 0) -> Image.Image:
+        im = Image.new("RGB", (40, 40), (20 + lift, 30 + lift, 25 + lift))
+        ImageDraw.Draw(im).rectangle([x, y, x + 4, y + 16], fill=tuple(min(255, c + lift) for c in colour))
+        return im
+
+    root = tmp_path / "bars"
+    root.mkdir()
+    bar(6, 6, (200, 60, 60)).save(root / "a.png")
+    bar(6, 6, (200, 60, 60), lift=30).save(root / "a-brighter.png")  # a copy
+    bar(26, 20, (200, 60, 60)).save(root / "moved.png")  # the same bar, half the picture away
+    bar(6, 6, (60, 200, 60)).save(root / "green.png")  # the same bar in another colour
+    pairs = {(a, b) for a, b, _ in inspect_dataset(str(root), 32).near_duplicates}
+    assert pairs == {("a-brighter.png", "a.png")}

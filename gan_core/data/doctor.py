@@ -139,8 +139,9 @@ def _report(source: str, label: str, facts: _Facts, size: int, channels: int) ->
     exact = [group for group in facts.pixel_groups.values() if len(group) > 1]
     index = {rel: i for i, rel in enumerate(facts.rels)}
     reps = np.array([index[group[0]] for group in facts.pixel_groups.values()], dtype=np.int64)  # one per group
-    thumbs, hashes = facts.prints.arrays()
-    near = near_duplicates([facts.rels[i] for i in reps], hashes[reps], thumbs[reps])
+    thumbs, hashes, offsets, colours = facts.prints.arrays()
+    near = near_duplicates([facts.rels[i] for i in reps], hashes[reps], thumbs[reps],
+                           offsets=offsets[reps], colours=colours[reps])
     final_channels = channels or (3 if facts.colour else 1)
     preview = (
         stack_channels(facts.preview, final_channels, size)

@@ -26,41 +26,65 @@ FLAT_STD = 2.0  # grey levels: thumbnails flatter than this are compared as flat
 CROWDED_BUCKET = 2000  # images sharing one dHash above this many are not checked pair by pair
 CONFIRM_CHUNK = 20_000  # candidate pairs checked per vectorised step
 MAX_REPORTED_PAIRS = 1000  # pairs listed; the count covers them all
+# Centring forgives any shift and grey normalising any colour; a copy is only *slightly* moved
+# and only brightened or darkened, so a confirmed pair must also have its two centres of mass
+# within this share of the image side of each other (a 1-2 px shift of a 28-40 px picture is
+# 3-7%) ...
+NEAR_DUP_MAX_SHIFT = 0.1
+# ... and its two mean colours must differ by about the same amount in R, G and B (a brightness
+# change moves them together; another colour does not): at most this many grey levels apart.
+NEAR_DUP_MAX_TINT = 12.0
 
 
 class Fingerprints:
-    """Centred grey thumbnails and dHashes of the images seen so far, made in numpy batches."""
+    """Centred grey thumbnails, dHashes, centre-of-mass offsets and mean colours of the images
+    seen so far, made in numpy batches."""
 
     def __init__(self) -> None:
         self._pending: list[bytes] = []  # MID_SIDE x MID_SIDE grey pixels per image
         self._thumbs: list[np.ndarray] = []
         self._hashes: list[np.ndarray] = []
+        self._offsets: list[np.ndarray] = []
+        self._colours: list[tuple[float, float, float]] = []
 
     def add(self, image: Image.Image) -> None:
         grey = image if image.mode == "L" else image.convert("L")
         self._pending.append(grey.resize((MID_SIDE, MID_SIDE), Image.BILINEAR).tobytes())
+        rgb = np.asarray(image.convert("RGB").resize((8, 8), Image.BOX), dtype=np.float32)  # (8, 8, 3)
+        self._colours.append(tuple(rgb.reshape(-1, 3).mean(axis=0)))
         if len(self._pending) >= FINGERPRINT_BATCH:
             self._flush()
 
     def _flush(self) -> None:
         if self._pending:
             mids = np.frombuffer(b"".join(self._pending), dtype=np.uint8).reshape(-1, MID_SIDE, MID_SIDE)
-            thumbs, hashes = fingerprints(mids)
+            thumbs, hashes, offsets = _fingerprints(mids)
             self._thumbs.append(thumbs)
             self._hashes.append(hashes)
+            self._offsets.append(offsets)
             self._pending.clear()
 
-    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
-        """(N, THUMB_SIDE, THUMB_SIDE) uint8 thumbnails and (N,) uint64 dHashes."""
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(N, THUMB_SIDE, THUMB_SIDE) uint8 thumbnails, (N,) uint64 dHashes, (N, 2) centre-of-mass
+        offsets (rows, columns) as shares of the side, and (N, 3) mean colours."""
         self._flush()
         if not self._thumbs:
-            return np.zeros((0, THUMB_SIDE, THUMB_SIDE), np.uint8), np.zeros(0, np.uint64)
-        return np.concatenate(self._thumbs), np.concatenate(self._hashes)
+            return (np.zeros((0, THUMB_SIDE, THUMB_SIDE), np.uint8), np.zeros(0, np.uint64),
+                    np.zeros((0, 2), np.float32), np.zeros((0, 3), np.float32))
+        return (np.concatenate(self._thumbs), np.concatenate(self._hashes), np.concatenate(self._offsets),
+                np.asarray(self._colours, dtype=np.float32))
 
 
 def fingerprints(mids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(B, MID_SIDE, MID_SIDE) uint8 grey images -> centred thumbnails (B, THUMB_SIDE, THUMB_SIDE)
-    uint8 and their 64-bit dHashes (B,) uint64.
+    uint8 and their 64-bit dHashes (B,) uint64 (see `_fingerprints`)."""
+    thumbs, hashes, _ = _fingerprints(mids)
+    return thumbs, hashes
+
+
+def _fingerprints(mids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`fingerprints`, plus each image's centre-of-mass offset from the middle (B, 2), rows and
+    columns, as shares of the side.
 
     Centring moves each image's centre of mass (of its difference from the border's median
     grey, so brightness does not pull it) to the middle with sub-pixel accuracy: a copy shifted
@@ -82,7 +106,8 @@ def fingerprints(mids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     grid = _area_matrix(8, THUMB_SIDE) @ thumbs @ _area_matrix(9, THUMB_SIDE).transpose(0, 2, 1)  # (B, 8, 9)
     bits = grid[:, :, 1:] > grid[:, :, :-1] + HASH_MARGIN  # (B, 8, 8): clearly brighter than the cell on its left
     hashes = np.packbits(bits.reshape(len(a), 64), axis=1).view(">u8").ravel().astype(np.uint64)
-    return np.clip(np.rint(thumbs), 0, 255).astype(np.uint8), hashes
+    offsets = np.stack([dy, dx], axis=1).astype(np.float32) / side  # (B, 2)
+    return np.clip(np.rint(thumbs), 0, 255).astype(np.uint8), hashes, offsets
 
 
 def _area_matrix(n_out: int, n_in: int, offset: np.ndarray | None = None) -> np.ndarray:
@@ -109,10 +134,13 @@ class NearDuplicates:
 
 
 def near_duplicates(
-    names: list[str], hashes: np.ndarray, thumbs: np.ndarray, limit: int | None = None
+    names: list[str], hashes: np.ndarray, thumbs: np.ndarray, limit: int | None = None,
+    offsets: np.ndarray | None = None, colours: np.ndarray | None = None,
 ) -> NearDuplicates:
     """Candidates from the dHashes (`hash_candidates`), kept when `pixel_difference` of their
-    thumbnails (N, T, T) uint8 is at most NEAR_DUP_MAX_DIFF; lists the first `limit`
+    thumbnails (N, T, T) uint8 is at most NEAR_DUP_MAX_DIFF and, where given, their centre-of-mass
+    `offsets` (N, 2) are within NEAR_DUP_MAX_SHIFT and their mean `colours` (N, 3) differ by a
+    brightness change (`colour_apart` at most NEAR_DUP_MAX_TINT); lists the first `limit`
     (MAX_REPORTED_PAIRS by default)."""
     limit = MAX_REPORTED_PAIRS if limit is None else limit
     first, second, unchecked = hash_candidates(hashes)
@@ -123,6 +151,10 @@ def near_duplicates(
         i, j = first[start : start + CONFIRM_CHUNK], second[start : start + CONFIRM_CHUNK]
         diff = _difference(flat[i], flat[j], stats[:, i], stats[:, j])
         ok = diff <= NEAR_DUP_MAX_DIFF
+        if offsets is not None:
+            ok &= np.abs(offsets[i] - offsets[j]).max(axis=1) <= NEAR_DUP_MAX_SHIFT
+        if colours is not None:
+            ok &= colour_apart(colours[i], colours[j]) <= NEAR_DUP_MAX_TINT
         keep_i.append(i[ok])
         keep_j.append(j[ok])
         keep_d.append(diff[ok])
@@ -182,6 +214,13 @@ def hash_candidates(hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     pairs = np.sort(np.minimum(first, second) * n + np.maximum(first, second))  # each pair once, as i * n + j
     pairs = pairs[np.r_[True, pairs[1:] != pairs[:-1]]]
     return pairs // n, pairs % n, int(crowded.sum())
+
+
+def colour_apart(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(K,) how far two mean colours (K, 3) are from a pure brightness change: the spread (max -
+    min) over R, G and B of their difference (0 for grey images and brightened copies)."""
+    d = a - b
+    return d.max(axis=1) - d.min(axis=1)
 
 
 def pixel_difference(a: np.ndarray, b: np.ndarray) -> np.ndarray:
