@@ -26,11 +26,12 @@ FORMAT_VERSION = 1  # of a run's config.json; bump it with a MIGRATIONS entry fr
 MIGRATIONS: dict[int, formats.Migration] = {}
 
 # The choice lists: the one home of each (the trainer's flags, the Train page and the presets use these)
-ARCHS = ("dcgan", "acgan")
+ARCHS = ("dcgan", "acgan", "r3gan")
 DCGAN_SIZES = (32, 64, 96, 128)
 ACGAN_SIZES = (32, 64)
-IMAGE_SIZES = {"dcgan": DCGAN_SIZES, "acgan": ACGAN_SIZES}
-LOSSES = ("bce", "hinge", "lsgan", "wgan-gp")
+R3GAN_SIZES = (32, 64, 128)
+IMAGE_SIZES = {"dcgan": DCGAN_SIZES, "acgan": ACGAN_SIZES, "r3gan": R3GAN_SIZES}
+LOSSES = ("bce", "hinge", "lsgan", "wgan-gp", "rpgan")
 D_NORMS = ("batch", "layer", "none")
 DIFFAUG_OPS = ("translation", "cutout", "color")
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -142,6 +143,7 @@ class TrainConfig:
     r1_gamma: float = option(0.0, "R1 penalty weight gamma on real images (Mescheder et al. 2018); 0 = off",
                              aliases=("--r1",))
     r1_every: int = option(16, "apply R1 every N D updates, scaled by N")
+    r2_gamma: float = option(0.0, "R2 penalty weight gamma on generated images (zero-centred, as R1); 0 = off")
     aux_weight: float = option(1.0, "ACGAN class-loss weight")
     # ACGAN: D's classifier also learns the classes of generated images (Odena et al. 2017).
     # False trains it on real images only, so G must satisfy a classifier of real data.
@@ -151,9 +153,13 @@ class TrainConfig:
                                off_aliases=("--aux-real-only",))
     ema: float = option(0.999, "EMA decay of the generator copy; 0 disables")
     ema_start: int = option(0, "step from which the EMA starts averaging (it copies G before)")
+    ema_halflife_kimg: float = option(0.0, "EMA half-life in thousands of images seen (replaces --ema's decay "
+                                      "when above 0)")
     diffaug: str = option("", "DiffAugment ops for small sets, comma-separated: translation,cutout,color",
                           default_text="none")
     label_smoothing: float = option(0.0, "one-sided label smoothing: real target 1 - s (bce only)")
+    ada_target: float = option(0.0, "adaptive augmentation: target of the sign of D's outputs on real images "
+                               "(e.g. 0.6); the augmentation probability p follows it; 0 = off")
     device: str = option("auto", "where to train", choices=DEVICES, resume=True)
     precision: str = option("auto", "auto: bf16 autocast on CPUs with bf16 and on CUDA, else fp32",
                             choices=PRECISIONS, resume=True)
@@ -184,6 +190,11 @@ class TrainConfig:
         _need(not (self.r1_gamma > 0.0 and self.loss == "wgan-gp"), "train.r1_gamma",
               "train.r1_gamma: wgan-gp already has its own gradient penalty; use one or the other")
         _need(0.0 <= self.ema < 1.0, "train.ema", f"train.ema must be in [0, 1), got {self.ema}")
+        _need(self.r2_gamma >= 0.0, "train.r2_gamma", f"train.r2_gamma must be 0 (off) or positive, got {self.r2_gamma}")
+        _need(self.ema_halflife_kimg >= 0.0, "train.ema_halflife_kimg",
+              f"train.ema_halflife_kimg must be 0 (off) or positive, got {self.ema_halflife_kimg}")
+        _need(0.0 <= self.ada_target < 1.0, "train.ada_target",
+              f"train.ada_target must be in [0, 1) (0 = off), got {self.ada_target}")
         _need(0.0 <= self.label_smoothing < 0.5, "train.label_smoothing",
               f"train.label_smoothing must be in [0, 0.5), got {self.label_smoothing}")
         for name in ("lr_g", "lr_d"):
