@@ -9,7 +9,8 @@ person), the way many MNIST GAN papers measure. Its penultimate layer gives the 
 Fréchet distance and precision/recall; its predictions give class consistency and mode coverage.
 
 A judge folder: config.json {"format": "gan-studio-judge", "judge": JudgeConfig} + judge.safetensors,
-under `locations.judges_dir()` (`checkpoints/judges/<name>`, moved with `GAN_STUDIO_SHIPPED`).
+under `locations.judges_dir()` (`checkpoints/judges/<name>`, moved with `GAN_STUDIO_SHIPPED`) for
+the shipped ones; judges of users' datasets are built and cached by `dataset_judges`.
 """
 
 from __future__ import annotations
@@ -53,6 +54,10 @@ class JudgeConfig:
     test_images: int = 0
     epochs: int = 0
     train_seconds: float = 0.0
+    # a judge trained on a user's dataset (`dataset_judges`): the data's fingerprint and held-out split
+    fingerprint: str = ""
+    heldout_share: float = 0.0
+    split_seed: int = 0
 
 
 @dataclass(frozen=True)
@@ -117,9 +122,15 @@ class JudgeNet(nn.Module):
 class Judge:
     """A loaded judge: uint8 images in, features and predictions out (eval mode, no grad)."""
 
+    kind = "judge"  # a classifier (the label-free embedding's kind is "label-free embedding")
+
     def __init__(self, cfg: JudgeConfig, net: JudgeNet, path: Path | None = None):
         self.cfg, self.path = cfg, path
         self.net = fuse_batchnorm(net.eval()).to(memory_format=torch.channels_last)
+
+    @property
+    def name(self) -> str:
+        return self.cfg.name
 
     def weights_id(self) -> str:
         """Identifies these exact weights (for caches of their features)."""

@@ -1,4 +1,5 @@
-"""Where the library finds the files the project ships: the shipped checkpoints and their judges.
+"""Where the library finds the files the project ships (the shipped checkpoints and their judges)
+and the user's own files (the app home, where judges trained on uploaded datasets are cached).
 
 `GAN_STUDIO_SHIPPED` points the shipped-checkpoint folder elsewhere (tests, demos, a Space);
 default `<project>/checkpoints`. The judges live in its `judges/` subfolder. The data and cache
@@ -32,3 +33,18 @@ def shipped_dir() -> Path:
 def judges_dir() -> Path:
     """The folder of the judge classifiers: `judges/` inside the shipped-checkpoint folder."""
     return shipped_dir() / "judges"
+
+
+HOME_ENV = "GAN_STUDIO_HOME"
+
+
+def app_home() -> Path:
+    """Where the app keeps the user's files (runs, uploads, published checkpoints, judges trained
+    on uploads): `$GAN_STUDIO_HOME`, default <project>/app_data; read on each call, not created."""
+    env = os.environ.get(HOME_ENV)
+    return Path(env).expanduser() if env else project_root() / "app_data"
+
+
+def dataset_judges_dir() -> Path:
+    """The judges trained on users' datasets (one folder per dataset fingerprint): `judges/` in the app home."""
+    return app_home() / "judges"

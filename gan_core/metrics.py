@@ -1,6 +1,7 @@
 """Sample-quality metrics on feature vectors (numpy in, floats out).
 
 - Fréchet distance between Gaussians fitted to two feature sets (Heusel et al. 2017).
+- Kernel distance (KID's unbiased MMD^2 with a cubic polynomial kernel, Bińkowski et al. 2018).
 - Precision and recall with k-nearest-neighbour manifolds (Kynkäänniemi et al. 2019).
 - Nearest-neighbour distances and the memorisation figures built on them.
 - Class figures: consistency with the requested class, the FD of the real data in a given class mix.
@@ -69,11 +70,36 @@ def precision_recall(real: np.ndarray, fake: np.ndarray, k: int = 3) -> tuple[fl
     return precision, recall
 
 
-def nearest_distances(query: np.ndarray, ref: np.ndarray, chunk: int = 1024) -> np.ndarray:
+def kernel_distance(a: np.ndarray, b: np.ndarray, subsets: int = 50, subset_size: int = 1000,
+                    seed: int = 0) -> tuple[float, float]:
+    """KID in these features: the unbiased MMD^2 between feature sets (N, D) and (M, D) with the
+    kernel k(x, y) = (x.y / D + 1)^3, averaged over `subsets` random subsets of
+    min(N, M, subset_size) rows each; returns (mean, standard deviation over the subsets).
+    Unlike FD it is unbiased, so it can be compared across sample counts; 0 means no difference."""
+    m = min(len(a), len(b), subset_size)
+    if m < 2:
+        return float("nan"), float("nan")
+    rng = np.random.RandomState(seed)
+    d = a.shape[1]
+    a64, b64 = a.astype(np.float64), b.astype(np.float64)
+    vals = []
+    for _ in range(subsets):
+        x = a64[rng.choice(len(a), m, replace=False)]
+        y = b64[rng.choice(len(b), m, replace=False)]
+        kxx, kyy, kxy = (x @ x.T / d + 1) ** 3, (y @ y.T / d + 1) ** 3, (x @ y.T / d + 1) ** 3
+        off = (kxx.sum() - np.trace(kxx) + kyy.sum() - np.trace(kyy)) / (m * (m - 1))
+        vals.append(off - 2.0 * kxy.mean())
+    return float(np.mean(vals)), float(np.std(vals))
+
+
+def nearest_distances(query: np.ndarray, ref: np.ndarray, chunk: int = 1024,
+                      skip: np.ndarray | None = None) -> np.ndarray:
     """RMS pixel distance (images scaled to [0, 1]) from each query image to its nearest ref image.
 
     Uses |q|^2 - 2 q.r + |r|^2 with one matrix product per chunk and takes the minimum before
     the square root, so the full distance matrix is never materialised as distances.
+    `skip` (Q,) names for each query row one ref row to leave out (the query itself, when the
+    query images are taken from ref: a leave-one-out distance).
     """
     q = torch.from_numpy(np.ascontiguousarray(query)).flatten(1).float() / 255.0
     r = torch.from_numpy(np.ascontiguousarray(ref)).flatten(1).float() / 255.0
@@ -82,6 +108,8 @@ def nearest_distances(query: np.ndarray, ref: np.ndarray, chunk: int = 1024) -> 
     for i in range(0, len(q), chunk):
         qc = q[i:i + chunk]
         d2 = torch.addmm(r2[None, :], qc, r.T, alpha=-2.0)  # |r|^2 - 2 q.r, (chunk, M)
+        if skip is not None:
+            d2[torch.arange(len(qc)), torch.from_numpy(np.asarray(skip[i:i + chunk], np.int64))] = float("inf")
         out.append((d2.min(1).values + (qc * qc).sum(1)).clamp_min(0).sqrt())
     return (torch.cat(out) / np.sqrt(q.shape[1])).numpy()
 
