@@ -129,7 +129,8 @@ class TrainConfig:
     steps: int = option(10_000, "total generator updates", resume=True)
     # a time budget for one session of the trainer (a resume starts a new one); 0 = none
     minutes: float = option(0.0, "stop cleanly after this many minutes of training (data loading not "
-                            "counted), with a checkpoint; 0 = no time limit", resume=True)
+                            "counted), with a checkpoint; 0 (given or not) = no time limit; negative values "
+                            "are refused", resume=True)
     batch_size: int = option(64, "images per step")
     loss: str = option("bce", "adversarial loss (bce is the non-saturating one)", choices=LOSSES)
     lr_g: float = option(2e-4, "generator learning rate (overrides --lr)")
@@ -168,8 +169,10 @@ class TrainConfig:
     log_every: int = option(50, "metrics row every N steps", resume=True)
     sample_every: int = option(500, "fixed-noise grid every N steps", resume=True)
     ckpt_every: int = option(1000, "checkpoint every N steps", resume=True)
-    eval_every: int = option(0, "light evaluation (judge FD, class consistency on 1000 samples) every N steps, "
-                             "for built-in datasets; picks the best checkpoint; 0 = off", resume=True)
+    eval_every: int = option(0, "light evaluation (judge FD, class consistency on 1000 samples) every N steps; "
+                             "other datasets than mnist and orl-faces get a judge trained on their own images "
+                             "(once, cached; before the clock starts) or, unlabelled, a label-free embedding; "
+                             "picks the best checkpoint; 0 = off", resume=True)
 
     def __post_init__(self) -> None:
         for name, choices in (("loss", LOSSES), ("device", DEVICES), ("precision", PRECISIONS)):
@@ -320,9 +323,9 @@ def build_run_config(values: dict[str, Any]) -> RunConfig:
 def fit_to_data(cfg: RunConfig, channels: int, class_names: list[str], fingerprint: str,
                 num_images: int) -> RunConfig:
     """Fill the data-derived fields in from the loaded dataset (the dataset rules checked first)."""
-    check_dataset(cfg.model.arch, num_images, len(class_names))
+    check_dataset(cfg.model.arch, num_images, len(class_names), batch_size=cfg.train.batch_size)
     m = cfg.model
-    conditional = m.arch == "acgan"
+    conditional = is_conditional(m.arch, len(class_names))
     cfg.model = ModelConfig(arch=m.arch, image_size=m.image_size, channels=channels, nz=m.nz, ngf=m.ngf,
                             ndf=m.ndf, num_classes=len(class_names) if conditional else 0,
                             class_names=list(class_names) if conditional else [], d_norm=m.d_norm)
@@ -330,17 +333,59 @@ def fit_to_data(cfg: RunConfig, channels: int, class_names: list[str], fingerpri
     return cfg
 
 
-def check_dataset(arch: str, num_images: int | None, num_classes: int | None) -> None:
-    """The rules that need the dataset (None = not known yet): it has images, and an ACGAN has
-    at least 2 classes. The trainer checks them once the data is loaded, the Train page from the
-    dataset doctor's counts."""
+def is_conditional(arch: str, num_classes: int) -> bool:
+    """Whether a model of this architecture is class-conditional on data with this many classes:
+    ACGAN always; R3GAN when the data has 2 or more classes (else unconditional); DCGAN never."""
+    return arch == "acgan" or (arch == "r3gan" and num_classes >= 2)
+
+
+def check_dataset(arch: str, num_images: int | None, num_classes: int | None,
+                  batch_size: int | None = None) -> None:
+    """The rules that need the dataset (None = not known yet): it has images, at least one batch
+    of them, and an ACGAN has at least 2 classes. The trainer checks them once the data is loaded,
+    the Train page from the dataset doctor's counts."""
     _need(num_images != 0, "data.source",
           "this dataset has no usable images; the Data page (or the dataset doctor) lists the files it "
           "skipped and why")
+    _need(not (num_images and batch_size and batch_size > num_images), "train.batch_size",
+          f"the batch of {batch_size} images is larger than the dataset ({num_images} images): choose a batch "
+          f"of at most {num_images} (the automatic preset does)")
     if arch == "acgan" and num_classes is not None:
         _need(num_classes >= 2, "model.arch",
               f"ACGAN needs at least 2 classes, one subfolder of images per class; this dataset has "
               f"{'none' if not num_classes else 'only one'}. Choose DCGAN, or give each class its own subfolder.")
+
+
+# the data rules that warn (a run may still start): `dataset_warnings`
+FEW_IMAGES = 100  # fewer images in all: a GAN can only learn to copy them
+FEW_CLASS_IMAGES = 5  # a class of a conditional model with fewer images than this (ORL faces: 8 per person, learnt)
+CLASS_IMBALANCE = 20.0  # largest class / smallest class above this
+
+
+def dataset_warnings(arch: str, class_counts: dict[str, int], num_images: int) -> list[str]:
+    """What a run on this data is told before it starts (it still starts): very few images, and for
+    a class-conditional model classes with very few images or far fewer than the largest one."""
+    out = []
+    if 0 < num_images < FEW_IMAGES:
+        out.append(f"only {num_images} images: a GAN learns a distribution from many examples; from this few "
+                   "it can only learn to copy them (a few hundred or more work; augmentation helps small sets)")
+    counts = {k: v for k, v in class_counts.items() if v > 0}
+    if not is_conditional(arch, len(counts)) or len(counts) < 2:
+        return out
+    few = sorted((k for k, v in counts.items() if v < FEW_CLASS_IMAGES), key=counts.get)
+    if few:
+        named = ", ".join(f"'{k}' ({counts[k]} image{'s' if counts[k] != 1 else ''})" for k in few[:5])
+        more = f" and {len(few) - 5} more" if len(few) > 5 else ""
+        out.append(f"class{'es' if len(few) > 1 else ''} {named}{more} {'have' if len(few) > 1 else 'has'} fewer than "
+                   f"{FEW_CLASS_IMAGES} images: the model cannot learn a class from so few and will copy them for "
+                   "it; add images to it or remove its folder")
+    big, small = max(counts, key=counts.get), min(counts, key=counts.get)
+    ratio = counts[big] / counts[small]
+    if ratio > CLASS_IMBALANCE:
+        out.append(f"the classes are very unbalanced: '{big}' has {counts[big]:,} images, '{small}' {counts[small]:,} "
+                   f"({ratio:,.0f}x); training shows '{small}' about once for every {ratio:,.0f} '{big}' images, "
+                   f"so its pictures will be poor; balance the classes if you can")
+    return out
 
 
 def steps_for_epochs(epochs: float, num_images: int, batch_size: int, world: int = 1) -> int:

@@ -3,10 +3,27 @@
 
 A preset states only what differs from the RunConfig defaults; applying one to a form first
 resets every recipe option (all but the machine and run options in `KEEP`) to its default.
+
+The automatic preset (`AUTO`, `--preset auto`) is computed from the data (`auto(DataFacts)`),
+with the modern recipe's numbers (`RECIPE`, the one place to tune them):
+- model: R3GAN (relativistic pairing loss, R1 + R2 penalties, EMA by half-life, Adam betas
+  (0, 0.99)); class-conditional when the data has 2 or more class folders.
+- image size (`auto_size`) from the typical picture side: up to 40 px -> 32 (28 px digits are
+  padded up, not blown up 2x); up to 96 px -> 64; larger -> 128 only when the pictures are at
+  least 160 px and there are at least `RECIPE.images_for_128` of them (a 128 px model costs about
+  4x a 64 px one per image and needs many images to be worth it), else 64. Unknown side -> 64.
+- batch: `RECIPE.batch_small` below `RECIPE.small_set` images, else `RECIPE.batch`; never more
+  than the images (rounded down to a power of two).
+- augmentation: adaptive (ADA, target `RECIPE.ada_target`) below `RECIPE.ada_below` images.
+- schedule: `RECIPE.epochs` passes over the data, at least `RECIPE.min_kimg` and at most
+  `RECIPE.max_kimg` thousand images; samples, checkpoints and judge evaluations about 20, 10 and
+  10 times per run.
 """
 
 from __future__ import annotations
 
+import difflib
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,11 +94,28 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
 
 
 def get(name: str) -> Preset:
-    """The preset called `name`; ConfigError listing the names otherwise."""
-    try:
+    """The preset called `name` ("auto" is `AUTO`; case does not matter); ConfigError listing the
+    names otherwise, with the closest one first when there is one."""
+    if name in PRESETS:
         return PRESETS[name]
-    except KeyError:
-        raise ConfigError(f"unknown preset {name!r}; choose from: {'; '.join(PRESETS)}", field="preset") from None
+    folded = {p.casefold(): p for p in PRESETS}
+    folded["auto"] = AUTO
+    if name.strip().casefold() in folded:
+        return PRESETS[folded[name.strip().casefold()]]
+    close = difflib.get_close_matches(name.casefold(), list(folded), n=1, cutoff=0.6)
+    hint = f"did you mean {folded[close[0]]!r}? " if close else ""
+    raise ConfigError(f"unknown preset {name!r}; {hint}choose from: auto; {'; '.join(PRESETS)}",
+                      field="preset")
+
+
+def is_auto(name: str | None) -> bool:
+    return bool(name) and get(name).name == AUTO  # type: ignore[arg-type]
+
+
+def resolve(name: str, facts: DataFacts | None = None) -> Preset:
+    """The preset `name` for a dataset: the automatic one computed from `facts`, any other as named."""
+    preset = get(name)
+    return auto(facts or DataFacts()) if preset.name == AUTO else preset
 
 
 def typical_side(sizes: dict[str, int]) -> int:
@@ -94,28 +128,132 @@ def typical_side(sizes: dict[str, int]) -> int:
 
 
 def suggest(dataset: str, num_images: int = 0, num_classes: int = 0, image_side: int = 0) -> str:
-    """The preset a dataset starts with. Labelled sets (>= 2 classes) get a class-conditional
-    preset whose size follows their pictures (<= 32 px: 32, else 64); small sets (fewer than
-    SMALL_SET images) get DiffAugment."""
+    """The preset a dataset starts with: the built-in datasets their shipped models' recipes, any
+    other dataset the automatic preset (`AUTO`, computed from its facts by `apply`/`resolve`)."""
     if dataset == "mnist":
         return "MNIST digits"
     if dataset == "orl-faces":
         return "ORL faces (ACGAN)"
-    if num_classes >= 2:
-        small = 0 < num_images < SMALL_SET
-        return _labelled(32 if 0 < image_side <= 32 else 64, small).name
-    if num_images and num_images < SMALL_SET:
-        return "Small set (DiffAugment)"
-    return "Generic"
+    return AUTO
 
 
-def apply(name: str, current: dict[str, Any], has_classes: bool | None = None) -> dict[str, Any]:
+def apply(name: str, current: dict[str, Any], has_classes: bool | None = None,
+          facts: DataFacts | None = None) -> dict[str, Any]:
     """`current` options with every recipe option reset to its default, then the preset's values
-    (an ACGAN preset becomes DCGAN when the data is known to have no classes)."""
+    (the automatic preset's from `facts`; an ACGAN preset becomes DCGAN when the data is known to
+    have no classes)."""
     values = dict(current)
     values.update({o.key: o.default for o in options() if o.key not in KEEP})
-    values.update(get(name).values)
+    values.update(resolve(name, facts).values)
     if has_classes is False and values.get("model.arch") == "acgan":
         values["model.arch"] = "dcgan"
     return values
+
+
+# -- the automatic preset -----------------------------------------------------------------------
+AUTO = "Auto (from the data)"
+
+
+@dataclass(frozen=True)
+class DataFacts:
+    """What the automatic preset reads from a dataset (0 = not known)."""
+
+    images: int = 0
+    classes: int = 0  # class folders; 2 or more make the model class-conditional
+    side: int = 0  # the longer side of the most common original picture size, px
+
+
+@dataclass(frozen=True)
+class ModernRecipe:
+    """The modern recipe's numbers, by image size where they depend on it."""
+
+    lr: float  # Adam, both networks
+    beta1: float
+    beta2: float
+    gamma: dict[int, float]  # R1 and R2 weight by image size
+    ema_halflife_kimg: float
+    widths: dict[int, int]  # ngf = ndf by image size
+    batch_small: int  # below `small_set` images
+    batch: int
+    small_set: int
+    ada_target: float  # adaptive augmentation below `ada_below` images
+    ada_below: int
+    epochs: float  # the schedule: passes over the data, bounded in thousands of images
+    min_kimg: float
+    max_kimg: float
+    images_for_128: int  # a 128 px model only with this many pictures of 160 px or more
+
+
+# The one place the modern recipe's numbers live (tuned values are reported by the recipe's measurements)
+RECIPE = ModernRecipe(lr=2e-4, beta1=0.0, beta2=0.99, gamma={32: 0.1, 64: 0.5, 128: 1.0}, ema_halflife_kimg=10.0,
+                      widths={32: 64, 64: 32, 128: 16}, batch_small=32, batch=64, small_set=1000,
+                      ada_target=0.6, ada_below=5000, epochs=50, min_kimg=200, max_kimg=2000,
+                      images_for_128=10_000)
+
+
+def auto_size(side: int, images: int = 0) -> int:
+    """The automatic preset's image size for pictures of this typical side (see the module docstring)."""
+    if side <= 0:
+        return 64
+    if side <= 40:
+        return 32
+    if side <= 96 or side < 160 or images < RECIPE.images_for_128:
+        return 64
+    return 128
+
+
+def auto_batch(images: int) -> int:
+    """The automatic preset's batch: smaller for small sets, never more than the images (a power of two)."""
+    batch = RECIPE.batch_small if 0 < images < RECIPE.small_set else RECIPE.batch
+    if 0 < images < batch:
+        batch = 2 ** int(math.log2(images)) if images >= 2 else 1
+    return batch
+
+
+def auto_steps(images: int, batch: int) -> int:
+    """The automatic schedule: RECIPE.epochs passes, bounded to [min_kimg, max_kimg] thousand images."""
+    kimg = min(RECIPE.max_kimg, max(RECIPE.min_kimg, RECIPE.epochs * images / 1000 if images else RECIPE.min_kimg))
+    return max(100, int(round(kimg * 1000 / batch / 100)) * 100)
+
+
+def _every(steps: int, times: int) -> int:
+    """An interval that happens about `times` times in `steps` steps, rounded to 50."""
+    return max(50, int(round(steps / times / 50)) * 50)
+
+
+def auto(facts: DataFacts) -> Preset:
+    """The automatic preset for a dataset with these facts (the rule is the module docstring's)."""
+    r = RECIPE
+    size = auto_size(facts.side, facts.images)
+    batch = auto_batch(facts.images)
+    steps = auto_steps(facts.images, batch)
+    small_ada = 0 < facts.images < r.ada_below
+    labelled = facts.classes >= 2
+    values: dict[str, Any] = {
+        "model.arch": "r3gan", "model.image_size": size, "model.ngf": r.widths[size], "model.ndf": r.widths[size],
+        "train.loss": "rpgan", "train.lr_g": r.lr, "train.lr_d": r.lr, "train.beta1": r.beta1,
+        "train.beta2": r.beta2, "train.r1_gamma": r.gamma[size], "train.r2_gamma": r.gamma[size],
+        "train.ema_halflife_kimg": r.ema_halflife_kimg, "train.batch_size": batch, "train.steps": steps,
+        "train.log_every": 25 if steps <= 5000 else 50, "train.sample_every": _every(steps, 20),
+        "train.ckpt_every": _every(steps, 10), "train.eval_every": _every(steps, 10),
+    }
+    if small_ada:
+        values["train.ada_target"] = r.ada_target
+    known = facts.images > 0
+    what = (f"{facts.images:,} images, " if known else "") + (
+        f"{facts.classes} classes" if labelled else "no classes") + (f", {facts.side} px pictures" if facts.side else "")
+    summary = (f"From the data ({what}): {'class-conditional ' if labelled else ''}R3GAN {size} px "
+               f"(relativistic loss, R1 = R2 = {r.gamma[size]:g}, EMA half-life {r.ema_halflife_kimg:g}k images, "
+               f"Adam {r.lr:g} / betas ({r.beta1:g}, {r.beta2:g}), widths {r.widths[size]}), batch {batch}, "
+               f"{steps:,} steps" + (f" (about {steps * batch / max(1, facts.images):.0f} epochs)" if known else "")
+               + (f", adaptive augmentation (target {r.ada_target:g}) for fewer than {r.ada_below:,} images"
+                  if small_ada else "") + ", judged every "
+               f"{values['train.eval_every']:,} steps.")
+    return Preset(AUTO, summary, values)
+
+
+PRESETS[AUTO] = Preset(AUTO, "Chosen from the dataset: R3GAN, class-conditional for class folders; the image "
+                       "size follows the pictures (up to 40 px: 32, larger: 64, or 128 for many large pictures); "
+                       "batch, adaptive augmentation (small sets) and length follow the image count.",
+                       auto(DataFacts()).values)
 

@@ -23,7 +23,8 @@ from typing import Any
 
 from . import presets
 from .cli import add_config_flags, fraction, given_options, help_formatter, positive_int, run_main
-from .config import RunConfig, build_run_config, check_dataset, fit_to_data, options, steps_for_epochs
+from .config import (RunConfig, build_run_config, check_dataset, dataset_warnings, fit_to_data, options,
+                     steps_for_epochs)
 from .errors import ConfigError
 from .runs import RunDir
 
@@ -40,7 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=help_formatter())
     add_config_flags(p)
     t = p.add_argument_group("training shortcuts")
-    t.add_argument("--preset", help=f"start from a named preset; flags given override it ({'; '.join(presets.PRESETS)})")
+    t.add_argument("--preset", help="start from a preset; flags given override it. 'auto' chooses one from the "
+                   f"dataset (gan_core.presets); named ones: {'; '.join(p for p in presets.PRESETS if p != presets.AUTO)}")
     t.add_argument("--lr", type=fraction, help="learning rate of both networks (--lr-g / --lr-d override it)")
     t.add_argument("--epochs", type=fraction, help="train for this many passes over the data instead of --steps")
     r = p.add_argument_group("run")
@@ -74,15 +76,29 @@ def given(args: argparse.Namespace) -> dict[str, Any]:
     return values
 
 
-def config_from_args(args: argparse.Namespace) -> RunConfig:
+def config_from_args(args: argparse.Namespace, say: Any = None) -> RunConfig:
     """A fresh run's config: the flags over the preset over the defaults (the data-derived
     fields are filled in from the data once it is loaded)."""
     values = given(args)
     if not values.get("data.source"):
         raise ConfigError("--dataset is required for a new run (mnist, orl-faces, a folder or a .zip)",
                           field="data.source")
-    base = presets.get(args.preset).values if args.preset else {}
+    base = preset_values(args.preset, values["data.source"], say) if args.preset else {}
     return build_run_config({**base, **values})
+
+
+def preset_values(name: str, source: str, say: Any = None) -> dict[str, Any]:
+    """A preset's options; the automatic one's from a quick survey of the data (counts, classes and
+    picture size, without decoding), its choices said on stderr."""
+    if not presets.is_auto(name):
+        return presets.get(name).values
+    from .data.loader import survey
+
+    found = survey(source)
+    preset = presets.auto(presets.DataFacts(found.images, len(found.class_counts), found.side))
+    if say is not None:
+        say(f"preset auto: {preset.summary}")
+    return preset.values
 
 
 def _overrides(cfg: RunConfig, args: argparse.Namespace, warn: Any, what: str, per_launch: bool) -> RunConfig:
@@ -129,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
     def warn(msg: str) -> None:
         say(f"warning: {msg}")
 
+    if getattr(args, "train.minutes", None) == 0:
+        say("--minutes 0: no time limit; training runs for its steps")
     prepared = _prepared(args)
     if args.resume:
         if not run.exists():
@@ -145,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         if dist.is_main and run.exists() and not args.dry_run:
             raise ConfigError(f"run directory {run.path} already exists; pass --resume to continue it "
                               "or choose a new --out")
-        cfg = config_from_args(args)
+        cfg = config_from_args(args, say)
 
     threads = set_threads(cfg.train.threads)
     keep_freed_memory()
@@ -161,6 +179,9 @@ def main(argv: list[str] | None = None) -> int:
         check_dataset(cfg.model.arch, len(data), data.num_classes)
     else:
         cfg = fit_to_data(cfg, data.channels, list(data.class_names), data.fingerprint, len(data))
+    counts = {name: int((data.labels == k).sum()) for k, name in enumerate(data.class_names)}
+    for message in dataset_warnings(cfg.model.arch, counts, len(data)):
+        warn(message)
     per_epoch = steps_for_epochs(1, len(data), cfg.train.batch_size, dist.world)
     if args.epochs is not None:
         cfg.train.steps = steps_for_epochs(args.epochs, len(data), cfg.train.batch_size, dist.world)
@@ -182,9 +203,9 @@ def main(argv: list[str] | None = None) -> int:
     elif cfg.train.eval_every:
         from .evaluate import light_evaluator
 
-        evaluator = light_evaluator(cfg.data.source, cfg.model)
+        evaluator = light_evaluator(cfg.data.source, cfg.model, data=data, log=say)  # may build the judge: untimed
         if evaluator is None:
-            warn(f"no judge for {cfg.data.source}: --eval-every is ignored (judges exist for mnist and orl-faces)")
+            warn(f"the shipped judge of {cfg.data.source} is missing: --eval-every is ignored")
     trainer = Trainer(cfg, data.images, data.labels, run, policy=policy, dist=dist, evaluator=evaluator)
     if args.resume and not run.has_checkpoint("latest"):
         warn(f"{run.path} has no checkpoint yet (it stopped before the first one): starting again from step 0")

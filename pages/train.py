@@ -57,7 +57,8 @@ def load_preset(name: str, key: str) -> None:
     """Write a preset's values into the form (keeps the options a preset never sets)."""
     facts = st.session_state.get("dataset_facts", {}).get(key) or KNOWN.get(key) or {}
     show_form(presets.apply(name, st.session_state.get("train_values", {}),
-                            has_classes=(facts.get("classes", 0) >= 2) if facts else None))
+                            has_classes=(facts.get("classes", 0) >= 2) if facts else None,
+                            facts=presets.DataFacts(facts.get("images", 0), facts.get("classes", 0), facts.get("side", 0))))
 
 
 def on_dataset_change() -> None:

@@ -149,13 +149,12 @@ def test_preset_summaries_type_no_scores() -> None:
 def test_suggestions_follow_the_dataset_and_its_classes() -> None:
     assert presets.suggest("mnist") == "MNIST digits"
     assert presets.suggest("orl-faces") == "ORL faces (ACGAN)"
-    assert presets.suggest("/uploads/cats", 300, 0) == "Small set (DiffAugment)"
-    assert presets.suggest("/uploads/cats", 50_000, 0) == "Generic"
-    for images, side, size, augmented in ((300, 28, 32, True), (50_000, 256, 64, False), (50_000, 32, 32, False),
-                                          (300, 33, 64, True)):
-        values = presets.PRESETS[presets.suggest("/uploads/labelled", images, 2, image_side=side)].values
-        assert (values["model.arch"], values["model.image_size"]) == ("acgan", size), (images, side)
-        assert (values.get("train.diffaug") == presets.AUG) == augmented and values["train.aux_on_fake"] is False
+    # any other dataset: the automatic preset, computed from its facts (tests/test_presets_auto.py)
+    for images, classes in ((300, 0), (50_000, 0), (300, 2)):
+        assert presets.suggest("/uploads/cats", images, classes) == presets.AUTO
+    labelled = presets.apply(presets.suggest("/uploads/labelled", 300, 2, 28), {},
+                             facts=presets.DataFacts(300, 2, 28))
+    assert (labelled["model.arch"], labelled["model.image_size"]) == ("r3gan", 32)
     assert presets.typical_side({"28x28": 90, "64x48": 10}) == 28 and presets.typical_side({}) == 0
 
 

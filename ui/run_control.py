@@ -48,10 +48,11 @@ def default_threads(cores: int | None = None, use_all: bool = False) -> int:
 
 
 def has_judge(dataset: str) -> bool:
-    """Whether the trainer can judge this dataset's samples as it trains (MNIST and ORL faces)."""
-    from gan_core.evaluate import has_judge as judged  # torch loads only when asked
+    """Whether the trainer can judge this dataset's samples as it trains: MNIST and ORL faces with
+    their shipped judges, any other dataset with one trained on its images (or a label-free embedding)."""
+    from gan_core.evaluate import can_judge  # torch loads only when asked
 
-    return judged(dataset)
+    return can_judge(dataset)
 
 
 def _admit(cuda: bool = False) -> None:

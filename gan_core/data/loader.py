@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -63,8 +64,10 @@ def load_dataset(
         skipped=data.skipped,
         converted=data.converted,
     )
-    if data.skipped or data.dropped:
-        message = skip_summary(label, data.skipped, data.dropped)
+    messages = [skip_summary(label, data.skipped, data.dropped)] if data.skipped or data.dropped else []
+    if channels == 0:
+        messages += colour_mix_note(label, data.images)
+    for message in messages:
         if warn is None:
             warnings.warn(message, UserWarning, stacklevel=2)
         else:
@@ -174,3 +177,60 @@ def _drop_empty_classes(labels: np.ndarray, names: list[str]) -> tuple[np.ndarra
     remap[keep] = np.arange(len(keep))
     dropped = [name for i, name in enumerate(names) if counts[i] == 0]
     return remap[labels], [names[i] for i in keep], dropped
+
+
+def colour_mix_note(label: str, images: np.ndarray, chunk: int = 4096) -> list[str]:
+    """The adjustment made to a set mixing greyscale and colour pictures, said once: all are used in
+    colour, the grey ones with their grey in red, green and blue ([] when the set is not mixed)."""
+    if images.ndim != 4 or images.shape[3] != 3 or not len(images):
+        return []
+    grey = 0
+    for i in range(0, len(images), chunk):
+        x = images[i:i + chunk]
+        grey += int(((x[..., 0] == x[..., 1]) & (x[..., 1] == x[..., 2])).all(axis=(1, 2)).sum())
+    if grey == 0 or grey == len(images):
+        return []
+    return [f"{label}: {grey:,} of {len(images):,} images are greyscale and the others in colour: all are used in "
+            "colour, the greyscale ones with their grey copied to red, green and blue (channels 1 uses all in grey)"]
+
+
+@dataclass
+class Survey:
+    """A quick look at a source without decoding it (what the automatic preset needs)."""
+
+    images: int  # image files in the layout (decoding decides which are usable)
+    class_counts: dict[str, int]  # files per class folder; {} when flat
+    side: int  # the longer side of the most common size among the files sampled; 0 if none was readable
+
+
+def survey(source: str, sample: int = 200) -> Survey:
+    """Count a source's files per class and read the picture size from up to `sample` files'
+    headers (evenly spread), without decoding any image."""
+    import io
+    from collections import Counter
+
+    from PIL import Image
+
+    from .decode import guard_pil
+
+    label = check_args(source, 32, 0, "train")
+    source_str = os.fspath(source)
+    with open_source(source_str, effective_split(source_str, "train")) as src:
+        if isinstance(src, MnistSource):
+            raw, labels = src.load()
+            return Survey(len(labels), {str(d): int((labels == d).sum()) for d in range(10)}, max(raw.shape[1:]))
+        items = src.layout.items
+        names = src.layout.class_names
+        per = Counter(lab for _, lab in items)
+        counts = {names[k]: per.get(k, 0) for k in range(len(names))} if names else {}
+        sides: Counter = Counter()
+        guard_pil()
+        for entry, _ in items[:: max(1, len(items) // sample)][:sample]:
+            try:
+                with Image.open(io.BytesIO(src.listing.read(entry))) as im:  # the header only
+                    sides[max(im.size)] += 1
+            except Exception:  # noqa: BLE001 - an unreadable file is the loader's to report
+                continue
+    if not items:
+        raise DatasetError(f"no image files in {label}")
+    return Survey(len(items), counts, sides.most_common(1)[0][0] if sides else 0)
