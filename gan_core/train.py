@@ -95,7 +95,7 @@ def preset_values(name: str, source: str, say: Any = None) -> dict[str, Any]:
     from .data.loader import survey
 
     found = survey(source)
-    preset = presets.auto(presets.DataFacts(found.images, len(found.class_counts), found.side))
+    preset = presets.auto(presets.DataFacts(found.images, len(found.class_counts), presets.typical_side(found.sizes)))
     if say is not None:
         say(f"preset auto: {preset.summary}")
     return preset.values

@@ -200,7 +200,7 @@ class Survey:
 
     images: int  # image files in the layout (decoding decides which are usable)
     class_counts: dict[str, int]  # files per class folder; {} when flat
-    side: int  # the longer side of the most common size among the files sampled; 0 if none was readable
+    sizes: dict[str, int]  # original "WxH" -> files, among those sampled (as the doctor's report counts them)
 
 
 def survey(source: str, sample: int = 200) -> Survey:
@@ -218,19 +218,20 @@ def survey(source: str, sample: int = 200) -> Survey:
     with open_source(source_str, effective_split(source_str, "train")) as src:
         if isinstance(src, MnistSource):
             raw, labels = src.load()
-            return Survey(len(labels), {str(d): int((labels == d).sum()) for d in range(10)}, max(raw.shape[1:]))
+            return Survey(len(labels), {str(d): int((labels == d).sum()) for d in range(10)},
+                          {f"{raw.shape[2]}x{raw.shape[1]}": len(labels)})
         items = src.layout.items
         names = src.layout.class_names
         per = Counter(lab for _, lab in items)
         counts = {names[k]: per.get(k, 0) for k in range(len(names))} if names else {}
-        sides: Counter = Counter()
+        sizes: Counter = Counter()
         guard_pil()
         for entry, _ in items[:: max(1, len(items) // sample)][:sample]:
             try:
                 with Image.open(io.BytesIO(src.listing.read(entry))) as im:  # the header only
-                    sides[max(im.size)] += 1
+                    sizes[f"{im.size[0]}x{im.size[1]}"] += 1
             except Exception:  # noqa: BLE001 - an unreadable file is the loader's to report
                 continue
     if not items:
         raise DatasetError(f"no image files in {label}")
-    return Survey(len(items), counts, sides.most_common(1)[0][0] if sides else 0)
+    return Survey(len(items), counts, dict(sizes))
