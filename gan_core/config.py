@@ -347,13 +347,13 @@ def check_dataset(arch: str, num_images: int | None, num_classes: int | None,
     _need(num_images != 0, "data.source",
           "this dataset has no usable images; the Data page (or the dataset doctor) lists the files it "
           "skipped and why")
-    _need(not (num_images and batch_size and batch_size > num_images), "train.batch_size",
-          f"the batch of {batch_size} images is larger than the dataset ({num_images} images): choose a batch "
-          f"of at most {num_images} (the automatic preset does)")
     if arch == "acgan" and num_classes is not None:
         _need(num_classes >= 2, "model.arch",
               f"ACGAN needs at least 2 classes, one subfolder of images per class; this dataset has "
               f"{'none' if not num_classes else 'only one'}. Choose DCGAN, or give each class its own subfolder.")
+    _need(not (num_images and batch_size and batch_size > num_images), "train.batch_size",
+          f"the batch of {batch_size} images is larger than the dataset ({num_images} images): choose a batch "
+          f"of at most {num_images} (the automatic preset does)")
 
 
 # the data rules that warn (a run may still start): `dataset_warnings`

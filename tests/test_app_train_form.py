@@ -11,6 +11,7 @@ from app_helpers import ROOT, isolate_home, kill_runs, wait_until
 from conftest import write_image_folder
 from streamlit.testing.v1 import AppTest
 
+from gan_core import presets
 from ui import uploads
 from ui.display import fmt
 
@@ -94,17 +95,19 @@ def test_mnist_preset_brings_the_shipped_objective_and_a_judge_to_the_monitor(ho
     assert list(table.columns)[-2:] == ["created", "folder"]
 
 
-def test_uploaded_sets_have_no_judge_to_run(home: Path, tmp_path: Path) -> None:
+def test_uploaded_sets_are_judged_and_start_from_the_automatic_preset(home: Path, tmp_path: Path) -> None:
     src = write_image_folder(tmp_path / "src", {"red": 6, "blue": 6})
     saved = uploads.save_files([(str(p.relative_to(src)), p.read_bytes()) for p in sorted(src.rglob("*.png"))],
                                "shapes")
     at = train_page(f"upload:{saved.name}")
     every = at.number_input(key="t_eval_every")
-    assert every.disabled and "Only MNIST and ORL faces have judges" in every.help
-    # two class folders of small pictures: a class-conditional preset at the pictures' size
-    assert at.selectbox(key="t_preset").value == "Small labelled set (ACGAN 32 px, DiffAugment)"
-    assert (at.radio(key="t_arch").value, at.selectbox(key="t_image_size").value) == ("acgan", 32)
-    assert at.checkbox(key="t_aux_real_only").value and not at.error
+    assert not every.disabled  # a judge trained on the upload's own images (gan_core.dataset_judges)
+    # the automatic preset from the doctor's facts: 12 images, 2 classes, 28 x 24 pictures
+    auto = presets.auto(presets.DataFacts(12, 2, 28)).values
+    assert at.selectbox(key="t_preset").value == presets.AUTO
+    assert (at.radio(key="t_arch").value, at.selectbox(key="t_image_size").value) == ("r3gan", 32)
+    assert (every.value, at.number_input(key="t_batch_size").value) == (auto["train.eval_every"], 8)
+    assert not at.error
 
 
 def column_with(at: AppTest, kind: str, key: str):
@@ -117,7 +120,7 @@ def test_a_bad_value_is_shown_under_its_field_and_blocks_the_start(home: Path, t
     src = write_image_folder(tmp_path / "src", {"": 8})  # no classes
     saved = uploads.save_files([(p.name, p.read_bytes()) for p in sorted(src.rglob("*.png"))], "flat")
     at = train_page(f"upload:{saved.name}")
-    assert at.selectbox(key="t_preset").value == "Small set (DiffAugment)" and not at.error
+    assert at.selectbox(key="t_preset").value == presets.AUTO and not at.error
     at.number_input(key="t_lr_g").set_value(1.0).run()  # the widget allows 1.0; the config does not
     errors = [e.value for e in column_with(at, "number_input", "t_lr_g").error]
     assert errors == ["Train.lr_g must be in (0, 1), got 1.0"] and len(at.error) == 1
