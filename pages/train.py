@@ -122,7 +122,7 @@ choice_url.remember_preset(st.session_state["t_preset"])
 
 m1, m2, m3, m4 = st.columns(4)
 arch = m1.radio("Model", list(ARCHS), key="t_arch", horizontal=True,
-                format_func={"dcgan": "DCGAN", "acgan": "ACGAN (class-conditional)"}.get)
+                format_func={"dcgan": "DCGAN", "acgan": "ACGAN (class-conditional)", "r3gan": "R3GAN"}.get)
 under(m1, "model.arch")
 sizes = list(IMAGE_SIZES[arch])
 if st.session_state["t_image_size"] not in sizes:
@@ -131,7 +131,7 @@ m2.selectbox("Image size (px)", sizes, key="t_image_size")
 under(m2, "model.image_size")
 m3.selectbox("Loss", list(LOSSES), key="t_loss",
              format_func={"bce": "BCE (non-saturating)", "hinge": "Hinge", "lsgan": "Least squares",
-                          "wgan-gp": "WGAN-GP"}.get)
+                          "wgan-gp": "WGAN-GP", "rpgan": "RpGAN"}.get)
 under(m3, "train.loss")
 with m4:
     length = st.radio("Train for", ["Steps", "Epochs"], key="t_length", horizontal=True)
