@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from types import SimpleNamespace
 from typing import Any
 
@@ -157,3 +158,38 @@ def test_a_real_gradio_app_answers_a_flood_with_429(monkeypatch: pytest.MonkeyPa
         assert codes == [200, 200, 429, 429]
         refused = client.post("/gradio/gradio_api/call/echo", json={"data": ["hi"]})
         assert "Too many requests" in refused.json()["error"]
+
+
+def test_a_client_with_too_many_waiting_requests_is_refused_until_they_are_answered(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pending cap reads a real Gradio queue: a slow endpoint, one call at a time."""
+    import threading
+
+    import gradio as gr
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from ui import rate_limit
+
+    monkeypatch.setenv("GAN_STUDIO_API_PENDING", "2")
+    release = threading.Event()
+
+    def slow(x: str) -> str:
+        release.wait(20)
+        return x
+
+    with gr.Blocks() as demo:
+        gr.api(slow, api_name="slow", concurrency_limit=1)
+    demo.queue()
+    host = FastAPI()
+    gr.mount_gradio_app(host, demo, path="/gradio", app_kwargs=rate_limit.app_kwargs())
+    with TestClient(host) as client:
+        post = lambda: client.post("/gradio/gradio_api/call/slow", json={"data": ["x"]})  # noqa: E731
+        assert [post().status_code for _ in range(2)] == [200, 200]
+        refused = post()
+        assert refused.status_code == 429 and "2 of them are still waiting" in refused.json()["error"]
+        release.set()
+        deadline = time.monotonic() + 20
+        while (code := post().status_code) == 429 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert code == 200

@@ -10,6 +10,7 @@ with a default:
 | concurrent trainings | `GAN_STUDIO_MAX_TRAININGS` / `max_trainings` | 0 = the machine's rule (ui.admission) | Start / Resume refused |
 | disk for runs + uploads + published models | `GAN_STUDIO_DISK_QUOTA_GB` / `disk_quota_gb` | 20 (0 = none) | a new run (or upload) that would exceed it is refused before it starts |
 | explorer API rate per client | `GAN_STUDIO_API_RATE` / `api_rate` (requests per second) and `GAN_STUDIO_API_BURST` / `api_burst` | 10 / 20 | HTTP 429 with a readable line (ui.rate_limit) |
+| explorer API requests waiting per client | `GAN_STUDIO_API_PENDING` / `api_pending` | 2 | HTTP 429 until its earlier requests are answered |
 
 The panel's export caps (frames, GIF size) stay in gan_core.explore as before.
 """
@@ -41,6 +42,7 @@ class Limits:
     disk_quota_gb: float = 20.0  # 0: no quota
     api_rate: float = 10.0  # requests per second per client, sustained
     api_burst: int = 20  # requests a client may send at once before the rate applies
+    api_pending: int = 2  # requests of one client waiting or running in the queue at once
 
     @property
     def disk_quota_bytes(self) -> int:
@@ -79,7 +81,8 @@ def limits() -> Limits:
                   max_trainings=_number("GAN_STUDIO_MAX_TRAININGS", "max_trainings", d.max_trainings, int, 0),
                   disk_quota_gb=_number("GAN_STUDIO_DISK_QUOTA_GB", "disk_quota_gb", d.disk_quota_gb, float, 0),
                   api_rate=_number("GAN_STUDIO_API_RATE", "api_rate", d.api_rate, float, 0.01),
-                  api_burst=_number("GAN_STUDIO_API_BURST", "api_burst", d.api_burst, int, 1))
+                  api_burst=_number("GAN_STUDIO_API_BURST", "api_burst", d.api_burst, int, 1),
+                  api_pending=_number("GAN_STUDIO_API_PENDING", "api_pending", d.api_pending, int, 1))
 
 
 # -- disk ---------------------------------------------------------------------------------------

@@ -1,12 +1,14 @@
-"""A per-client rate limit on the explorer's named API, applied before a request joins the queue.
+"""A per-client limit on the explorer's named API, applied before a request joins the queue.
 
 Each client (the request's address, as the server sees it: uvicorn rewrites it from
 X-Forwarded-For only when the direct peer is a trusted proxy, `FORWARDED_ALLOW_IPS`, loopback
-by default) has a token bucket: `api_burst` requests at once, refilled at `api_rate` per
-second (ui.quotas). A request to a public (named) endpoint without a token is answered at
-once with HTTP 429, a readable line and Retry-After; it never enters Gradio's queue, so a
-flood neither fills the queue nor takes a render slot from other clients. The panel's own
-events (private, driven by its page) are not limited.
+by default) may have at most `api_pending` requests waiting or running in Gradio's queue, and
+has a token bucket: `api_burst` requests at once, refilled at `api_rate` per second (ui.quotas).
+A request to a public (named) endpoint over either limit is answered at once with HTTP 429, a
+readable line and Retry-After; it never enters the queue. The rate caps a client's volume; the
+pending cap keeps a flood from crowding the queue, whatever the server's speed: a client that
+never waits for its answers holds no more places in the line than `api_pending` patient
+clients would. The panel's own events (private, driven by its page) are not limited.
 
 `ApiRateLimit` is an ASGI middleware for the Gradio app: pass `app_kwargs()` to
 `demo.launch(...)` or `gr.mount_gradio_app(...)`. Routes that name an endpoint are matched by
@@ -62,21 +64,40 @@ def refusal(wait_s: float, rate: float, burst: int) -> str:
             f"per client. Try again in {max(wait_s, 0.1):.1f} s.")
 
 
-class ApiRateLimit:
-    """ASGI middleware: the per-client limit on the public endpoints of the Gradio app it wraps."""
+def too_many_pending(pending: int) -> str:
+    return (f"Too many requests from your address: {pending} of them are still waiting for an answer. "
+            "Wait for their results before sending more.")
 
-    def __init__(self, app: Callable[..., Awaitable[None]], buckets: TokenBuckets | None = None):
+
+class ApiRateLimit:
+    """ASGI middleware: the per-client limits on the public endpoints of the Gradio app it wraps."""
+
+    def __init__(self, app: Callable[..., Awaitable[None]], buckets: TokenBuckets | None = None,
+                 max_pending: int | None = None):
         self.app = app
         self._buckets = buckets
+        self._max_pending = max_pending
+
+    def _settings(self) -> None:  # read on the first request, not at import
+        from .quotas import limits
+
+        lim = limits()
+        if self._buckets is None:
+            self._buckets = TokenBuckets(lim.api_rate, lim.api_burst)
+        if self._max_pending is None:
+            self._max_pending = lim.api_pending
 
     @property
     def buckets(self) -> TokenBuckets:
-        if self._buckets is None:  # read the settings on the first request, not at import
-            from .quotas import limits
+        if self._buckets is None:
+            self._settings()
+        return self._buckets  # type: ignore[return-value]
 
-            lim = limits()
-            self._buckets = TokenBuckets(lim.api_rate, lim.api_burst)
-        return self._buckets
+    @property
+    def max_pending(self) -> int:
+        if self._max_pending is None:
+            self._settings()
+        return self._max_pending  # type: ignore[return-value]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope.get("type") != "http" or scope.get("method") != "POST":
@@ -92,12 +113,40 @@ class ApiRateLimit:
         else:
             limited = False
         if limited:
-            client = scope.get("client") or ("unknown", 0)
-            wait = self.buckets.take(str(client[0]))
+            client = str((scope.get("client") or ("unknown", 0))[0])
+            pending = pending_events(scope, client)
+            if pending >= self.max_pending:
+                await _too_many(send, too_many_pending(pending), 1.0)
+                return
+            wait = self.buckets.take(client)
             if wait:
-                await _too_many(send, wait, self.buckets)
+                await _too_many(send, refusal(wait, self.buckets.rate, self.buckets.burst), wait)
                 return
         await self.app(scope, receive, send)
+
+
+def pending_events(scope: Scope, client: str) -> int:
+    """Events of public endpoints from `client` waiting in or running on the app's queue. Reads
+    Gradio's queue (its `_queue` of the pinned Gradio 6.31; tests/test_rate_limit.py checks it
+    against a real app); 0 when that is not there."""
+    try:
+        queue = scope["app"].get_blocks()._queue
+        waiting = [e for q in list(queue.event_queue_per_concurrency_id.values()) for e in list(q.queue)]
+        running = [e for job in list(queue.active_jobs) if job for e in job]
+    except (KeyError, AttributeError, ValueError, TypeError):
+        return 0
+    return sum(1 for e in waiting + running if _client_of(e) == client and _is_public(e))
+
+
+def _client_of(event: Any) -> str | None:
+    try:
+        return str(event.request.client.host)
+    except AttributeError:
+        return None
+
+
+def _is_public(event: Any) -> bool:
+    return getattr(getattr(event, "fn", None), "api_visibility", None) == "public"
 
 
 def _public(scope: Scope, api_name: str | None = None, fn_index: int | None = None) -> bool:
@@ -138,8 +187,7 @@ async def _buffer(receive: Receive) -> tuple[bytes, Receive]:
     return b"".join(chunks), replay
 
 
-async def _too_many(send: Send, wait: float, buckets: TokenBuckets) -> None:
-    text = refusal(wait, buckets.rate, buckets.burst)
+async def _too_many(send: Send, text: str, wait: float) -> None:
     body = json.dumps({"error": text, "detail": text}).encode()
     await send({"type": "http.response.start", "status": 429,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
