@@ -150,8 +150,8 @@ def samples(info: run_views.RunInfo, cfg: Any) -> None:
                                icon=":material/animated_images:", help=f"All {len(grids)} grids as an animation")
     with right:
         st.markdown("**Real** (training images as the model sees them)")
-        if cfg is None:
-            st.caption("the run's config is not written yet")
+        if cfg is None or not visibility.may_show_dataset(cfg.data.source):
+            st.caption("the run's config is not written yet" if cfg is None else "uploaded images are the owner's")
         else:
             real = cached.real_grid(cfg.data.source, cfg.model.image_size, cfg.model.channels)
             if real is None:

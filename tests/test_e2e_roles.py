@@ -7,12 +7,14 @@ everything; signing out locks it again. Screenshots under test-artifacts/ (roles
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 from app_helpers import ROOT, wait_until
@@ -53,17 +55,16 @@ publishing.publish("shared-run", "shared-model")
     subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, check=True)
 
 
-@pytest.fixture
-def server(tmp_path: Path):
-    home = tmp_path / "home"
-    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])  # the "training"
-    prepare_runs(home, sleeper.pid)
+@contextlib.contextmanager
+def studio(tmp_path: Path, home: Path, args: list[str], env: dict[str, str]) -> Iterator[str]:
+    """`streamlit run app.py` with `args` and `env` on a free port; its URL, killed afterwards."""
     port = free_port()
-    env = dict(os.environ, GAN_STUDIO_HOME=str(home), GAN_STUDIO_OWNER_PASSWORD=PASSWORD,
-               GAN_STUDIO_SECRETS=str(tmp_path / "no-secrets.toml"), PYTHONUNBUFFERED="1")
+    base = {k: v for k, v in os.environ.items() if k not in ("GAN_STUDIO_OWNER_PASSWORD", "SPACE_ID", "SYSTEM")}
+    env = dict(base, GAN_STUDIO_HOME=str(home), GAN_STUDIO_SECRETS=str(tmp_path / "no-secrets.toml"),
+               PYTHONUNBUFFERED="1", **env)
     log = open(tmp_path / "server.log", "wb")
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-                             "--server.headless", "true"],  # the address comes from .streamlit/config.toml
+                             "--server.headless", "true", *args],
                             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
 
@@ -80,7 +81,7 @@ def server(tmp_path: Path):
 
     try:
         wait_until(healthy, timeout=120, every=0.5, what="the Streamlit server")
-        yield url, home, sleeper
+        yield url
     finally:
         try:
             os.killpg(proc.pid, signal.SIGTERM)
@@ -88,9 +89,22 @@ def server(tmp_path: Path):
         except (OSError, subprocess.TimeoutExpired):
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
+        log.close()
+
+
+@pytest.fixture
+def server(tmp_path: Path):
+    """A password-protected studio on loopback (the address from .streamlit/config.toml), with a
+    published running run and an unpublished finished one."""
+    home = tmp_path / "home"
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])  # the "training"
+    try:
+        prepare_runs(home, sleeper.pid)
+        with studio(tmp_path, home, [], {"GAN_STUDIO_OWNER_PASSWORD": PASSWORD}) as url:
+            yield url, home, sleeper
+    finally:
         sleeper.kill()
         sleeper.wait()
-        log.close()
         shutil.rmtree(home, ignore_errors=True)
 
 
@@ -209,3 +223,18 @@ def journey(url: str, home: Path, page) -> None:
     settle(page)
     shot(page, "09_signed_out")
     check_locked(page, "10_signed_out")
+
+
+def test_a_studio_on_every_address_without_a_sign_in_is_visitor_only(tmp_path: Path, page) -> None:
+    """No password, no [auth], `--server.address 0.0.0.0`: the banner says how to enable the owner,
+    and nothing can be changed."""
+    with studio(tmp_path, tmp_path / "home", ["--server.address", "0.0.0.0"], {}) as url:
+        page.goto(url)
+        seen(page, "Visitor mode.").wait_for()
+        seen(page, "GAN_STUDIO_OWNER_PASSWORD").wait_for()
+        assert page.get_by_label("Owner password").count() == 0  # there is nothing to sign in with
+        shot(page, "11_every_address_no_sign_in")
+        nav(page, "Train")
+        start_button(page).wait_for()
+        settle(page)
+        assert start_button(page).is_disabled()

@@ -4,7 +4,8 @@ The owner sees everything. For a visitor (ui.roles), the pages pass what they li
 through here:
 - runs: only those with a published checkpoint (ui.publishing.published_runs); an unpublished
   run's title, dataset and progress stay the owner's business;
-- datasets: the built-in ones; uploads are never listed (their names are the owner's files);
+- datasets: the built-in ones; uploads are never listed (their names are the owner's files), nor
+  shown (a published run's Monitor shows its samples, not the uploaded images it learnt from);
 - text from errors and logs: file-system paths become their last part and tracebacks are cut.
 """
 
@@ -57,3 +58,12 @@ def visible_choices(choices: Iterable[T]) -> list[T]:
     if roles.can_write():
         return choices
     return [c for c in choices if not str(getattr(c, "key", "")).startswith("upload:")]
+
+
+def may_show_dataset(source: str) -> bool:
+    """Whether the caller may see a dataset's images: the owner any, a visitor built-in ones only."""
+    if roles.can_write():
+        return True
+    from .doctor_view import is_upload
+
+    return not is_upload(source)
