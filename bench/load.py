@@ -239,7 +239,7 @@ def _add(counts: Any, i: int) -> None:
 
 def flood(checkpoint: str, clients: int = 16, requests: int = 50, flood_rate: float = 50.0,
           flood_connections: int = 2, rate: float | None = None, burst: int | None = None,
-          warmup: int = 20, rounds: int = 5) -> dict[str, Any]:
+          warmup: int = 20, rounds: int = 10) -> dict[str, Any]:
     """The two phases against one server (see FLOOD_DOC); the figures as a dict."""
     import multiprocessing as mp
 
@@ -345,7 +345,7 @@ def add_flood_arguments(p: Any) -> None:
     p.add_argument("--flood-connections", type=int, default=2)
     p.add_argument("--rate", type=float, default=None, help="the server's limit per client (default: ui.quotas)")
     p.add_argument("--burst", type=int, default=None)
-    p.add_argument("--rounds", type=int, default=5, help="quiet/flood phase pairs, each with requests/rounds calls")
+    p.add_argument("--rounds", type=int, default=10, help="quiet/flood phase pairs, each with requests/rounds calls")
     p.add_argument("--json", action="store_true")
 
 

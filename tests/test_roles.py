@@ -164,3 +164,14 @@ def test_a_visitor_gets_no_uploader_no_upload_list_and_no_run_controls(home: Pat
     assert not any("private-faces" in str(o) for o in at.selectbox(key="t_dataset").options)
     assert start_button(at).disabled
 
+
+
+def test_with_oidc_configured_the_sidebar_offers_the_providers_sign_in(home: Path, clean_env: Path) -> None:
+    clean_env.write_text('[auth]\nredirect_uri = "http://localhost:8501/oauth2callback"\ncookie_secret = "x"\n'
+                         '[auth.huggingface]\nclient_id = "id"\nclient_secret = "s"\n'
+                         'server_metadata_url = "https://huggingface.co/.well-known/openid-configuration"\n')
+    at = studio().run()
+    assert not at.exception
+    assert [b.label for b in at.sidebar.button] == ["Sign in with Huggingface"]
+    assert any("No owner is listed" in c.value for c in at.sidebar.caption)  # GAN_STUDIO_OWNERS is empty
+    assert any("Visitor view" in i.value for i in at.info)
