@@ -91,7 +91,8 @@ def stop_process(proc: "subprocess.Popen[Any] | None", sig: int, timeout: float)
 FLOOD_DOC = """16 clients x 50 /render, without and then with one client flooding beyond its rate.
 
 Starts `python gradio_app.py` (bench.http.PanelServer) with the API's limits of ui/quotas.py
-(rate, burst and waiting requests per client; --rate and --burst override the first two). Each client is a keep-alive HTTP
+(rate, burst and waiting requests per client; --rate and --burst override the first two).
+Each client is a keep-alive HTTP
 connection sending its own X-Forwarded-For address, as clients behind a reverse proxy do (the
 server trusts loopback as its proxy, uvicorn's default). Phase "quiet": the clients alone; phase
 "flood": the same clients while one more address sends `--flood-rate` requests per second on
@@ -277,7 +278,8 @@ def flood(checkpoint: str, clients: int = 16, requests: int = 50, flood_rate: fl
                         while sum(counts) < sent + 20 * flood_connections and time.monotonic() < end:
                             time.sleep(0.05)  # the flood is under way (and past its burst) before the clients start
                     t0, c0, f0 = time.perf_counter(), server.cpu_s() or 0.0, _cpu_s(proc)
-                    lat, errs = _clients(server.port, server.name, clients, each, (r * 2 + (phase == "flood")) * 100_000)
+                    seed0 = (r * 2 + (phase == "flood")) * 100_000
+                    lat, errs = _clients(server.port, server.name, clients, each, seed0)
                     per_round.setdefault(phase, []).append(percentiles(lat)["p95_ms"] if lat else None)
                     phases[phase][0].extend(lat)
                     phases[phase][1].extend(errs)
@@ -318,13 +320,14 @@ def flood_report(r: dict[str, Any]) -> str:
     q, f, fl = r["quiet"], r["flood"], r["flooder"]
     lines = [f"/render rate limit {r['limit']['rate_per_s']:g}/s per client (bursts of {r['limit']['burst']}), "
              f"checkpoint {r['checkpoint']}" + (f" (load average {r['loadavg']})" if r.get("loadavg") else "")]
+    nan = float("nan")
     for label, x in (("quiet", q), ("flood", f)):
-        lines.append(f"  {label:<6} {x['clients']} clients x {x['requests_each']}: p50 {x.get('p50_ms', float('nan')):.1f} ms"
-                     f"  p95 {x.get('p95_ms', float('nan')):.1f} ms  errors {x['errors']}  ({x['wall_s']} s; server CPU "
-                     f"{x['server_cpu_ms_per_client_request']:.1f} ms per client request, busy {x['server_cpu_share']:.0%}"
-                     f" of a core; flooder busy {x['flooder_cpu_share']:.0%})")
-    lines.append(f"  flooder ({fl['rate_per_s']:g} req/s on {fl['connections']} connections): accepted {fl['accepted']}, "
-                 f"refused with 429 {fl['refused_429']}, other errors {fl['other_errors']}")
+        lines.append(f"  {label:<6} {x['clients']} clients x {x['requests_each']}: "
+                     f"p50 {x.get('p50_ms', nan):.1f} ms  p95 {x.get('p95_ms', nan):.1f} ms  errors {x['errors']}  "
+                     f"({x['wall_s']} s; server CPU {x['server_cpu_ms_per_client_request']:.1f} ms per client request, "
+                     f"busy {x['server_cpu_share']:.0%} of a core; flooder busy {x['flooder_cpu_share']:.0%})")
+    lines.append(f"  flooder ({fl['rate_per_s']:g} req/s on {fl['connections']} connections): "
+                 f"accepted {fl['accepted']}, refused with 429 {fl['refused_429']}, other errors {fl['other_errors']}")
     lines.append("  p95 per round (ms): " + "; ".join(
         f"{k} " + " ".join(f"{v:.0f}" for v in vs if v is not None) for k, vs in r["p95_ms_per_round"].items()))
     ratio = r["p95_ratio"]

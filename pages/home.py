@@ -48,7 +48,8 @@ for entry in entries:
         try:
             grid, info = cached.gallery(entry.name, gallery.weights_hash(entry.name))
         except Exception as exc:  # a broken published folder must not break the page
-            st.warning(f"{entry.name}: cannot render this checkpoint ({type(exc).__name__}: {visibility.shown(str(exc))})")
+            st.warning(f"{entry.name}: cannot render this checkpoint "
+                       f"({type(exc).__name__}: {visibility.shown(str(exc))})")
             continue
         left, right = st.columns([3, 1])
         with left:

@@ -1,16 +1,19 @@
 """The studio's quotas and limits, in one typed settings object, and the checks that use them.
 
 Each limit is an environment variable (or the lower-case key in `.streamlit/secrets.toml`)
-with a default:
+with a default, and a clear refusal when reached:
 
-| setting | env / secrets key | default | what happens when reached |
-|---|---|---|---|
-| upload size | `STREAMLIT_SERVER_MAX_UPLOAD_SIZE` (MB; Streamlit's `server.maxUploadSize`, see .streamlit/config.toml) | 1024 | the browser refuses the file; the upload service refuses bigger data too |
-| images per upload | `GAN_STUDIO_MAX_IMAGES` / `max_images` | 100000 | the upload is refused before it is unpacked or saved |
-| concurrent trainings | `GAN_STUDIO_MAX_TRAININGS` / `max_trainings` | 0 = the machine's rule (ui.admission) | Start / Resume refused |
-| disk for runs + uploads + published models | `GAN_STUDIO_DISK_QUOTA_GB` / `disk_quota_gb` | 20 (0 = none) | a new run (or upload) that would exceed it is refused before it starts |
-| explorer API rate per client | `GAN_STUDIO_API_RATE` / `api_rate` (requests per second) and `GAN_STUDIO_API_BURST` / `api_burst` | 10 / 20 | HTTP 429 with a readable line (ui.rate_limit) |
-| explorer API requests waiting per client | `GAN_STUDIO_API_PENDING` / `api_pending` | 2 | HTTP 429 until its earlier requests are answered |
+- upload size: `STREAMLIT_SERVER_MAX_UPLOAD_SIZE` (MB; Streamlit's `server.maxUploadSize`, set in
+  .streamlit/config.toml), 1024. The browser refuses a bigger file; the upload service too.
+- images per upload: `GAN_STUDIO_MAX_IMAGES` / `max_images`, 100000 (files in the zip or the
+  upload, counted before anything is unpacked or saved).
+- trainings at once: `GAN_STUDIO_MAX_TRAININGS` / `max_trainings`, 0 = the machine's rule
+  (ui.admission). Start and Resume are refused past it.
+- disk for runs + uploads + published models: `GAN_STUDIO_DISK_QUOTA_GB` / `disk_quota_gb`, 20
+  (0 = none). A new run or upload that would exceed it is refused before it starts.
+- the explorer API per client (ui.rate_limit): `GAN_STUDIO_API_RATE` / `api_rate` requests per
+  second and `GAN_STUDIO_API_BURST` / `api_burst` at once, 10 and 20; `GAN_STUDIO_API_PENDING` /
+  `api_pending` requests waiting for their answers, 2. Beyond: HTTP 429 with a readable line.
 
 The panel's export caps (frames, GIF size) stay in gan_core.explore as before.
 """
@@ -127,7 +130,7 @@ def run_bytes(cfg: object) -> int:
     device, so nothing is allocated."""
     import torch
 
-    from gan_core.networks import build_generator, build_discriminator
+    from gan_core.networks import build_discriminator, build_generator
 
     with torch.device("meta"):
         g = sum(p.numel() for p in build_generator(cfg.model, init=False).parameters())  # type: ignore[attr-defined]
