@@ -127,6 +127,14 @@ def test_queue_joins_are_limited_by_the_endpoint_they_name_and_reach_the_app_int
     assert call(mw, app, "/gradio_api/queue/join", "c", b"not json")[0] == 200  # Gradio answers that itself
 
 
+def test_programs_on_the_servers_own_computer_are_not_limited(gradio) -> None:
+    """A loopback address is this computer (benchmarks, scripts); behind a local proxy that sends
+    X-Forwarded-For, the server sees the remote address instead (uvicorn, FORWARDED_ALLOW_IPS)."""
+    mw, app = gradio
+    for host in ("127.0.0.1", "::1"):
+        assert [call(mw, app, "/gradio_api/call/render", host)[0] for _ in range(5)] == [200] * 5
+
+
 def test_other_requests_pass_untouched(gradio) -> None:
     mw, app = gradio
     for _ in range(5):

@@ -8,7 +8,10 @@ A request to a public (named) endpoint over either limit is answered at once wit
 readable line and Retry-After; it never enters the queue. The rate caps a client's volume; the
 pending cap keeps a flood from crowding the queue, whatever the server's speed: a client that
 never waits for its answers holds no more places in the line than `api_pending` patient
-clients would. The panel's own events (private, driven by its page) are not limited.
+clients would. The panel's own events (private, driven by its page) are not limited, and
+neither are programs on the server's own computer (a client address on loopback: benchmarks,
+scripts); a reverse proxy on the same computer must therefore send X-Forwarded-For, or every
+client behind it counts as local.
 
 `ApiRateLimit` is an ASGI middleware for the Gradio app: pass `app_kwargs()` to
 `demo.launch(...)` or `gr.mount_gradio_app(...)`. Routes that name an endpoint are matched by
@@ -25,6 +28,8 @@ import threading
 import time
 from collections import OrderedDict
 from typing import Any, Awaitable, Callable
+
+from .site_config import is_loopback
 
 MAX_CLIENTS = 10_000  # buckets kept; the least recently seen client is forgotten first
 _NAMED = re.compile(r"/gradio_api/(?:call/v2|call|run|api)/([^/]+)/?$")
@@ -112,8 +117,8 @@ class ApiRateLimit:
             limited = _public(scope, fn_index=_fn_index(body))
         else:
             limited = False
-        if limited:
-            client = str((scope.get("client") or ("unknown", 0))[0])
+        client = str((scope.get("client") or ("unknown", 0))[0])
+        if limited and not is_loopback(client):
             pending = pending_events(scope, client)
             if pending >= self.max_pending:
                 await _too_many(send, too_many_pending(pending), 1.0)
