@@ -238,3 +238,17 @@ def test_a_studio_on_every_address_without_a_sign_in_is_visitor_only(tmp_path: P
         start_button(page).wait_for()
         settle(page)
         assert start_button(page).is_disabled()
+
+
+def test_a_local_studio_reached_through_a_proxy_is_visitor_only(tmp_path: Path, page) -> None:
+    """A studio on 127.0.0.1 with no sign-in is open to this computer, but not to a session relayed
+    by a tunnel or reverse proxy (its request carries X-Forwarded-For)."""
+    with studio(tmp_path, tmp_path / "home", [], {}) as url:
+        page.goto(url)
+        seen(page, "Train a GAN on").wait_for()
+        settle(page)
+        assert page.get_by_text("Visitor mode").count() == 0  # this computer: the owner, no prompt
+        page.set_extra_http_headers({"X-Forwarded-For": "203.0.113.9"})
+        page.goto(url)
+        seen(page, "Visitor mode.").wait_for()
+        shot(page, "12_local_studio_through_a_proxy")

@@ -28,6 +28,8 @@ def clean_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_an_open_local_studio_makes_everyone_the_owner_and_a_shared_one_nobody() -> None:
     assert roles.Access(local_only=True).mode == "open"
     assert roles.decide(roles.Access(local_only=True)) == roles.OWNER
+    # a local server published through a tunnel or proxy: those sessions are visitors
+    assert roles.decide(roles.Access(local_only=True), proxied=True) == roles.VISITOR
     locked = roles.Access(local_only=False)
     assert locked.mode == "locked" and roles.decide(locked) == roles.VISITOR
     assert "GAN_STUDIO_OWNER_PASSWORD" in locked.how_to_enable()

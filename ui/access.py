@@ -30,7 +30,7 @@ def banner() -> None:
     if roles.can_write():
         return
     acc = roles.access()
-    if acc.mode == "locked":
+    if acc.mode != "sign-in":  # locked, or an open studio reached through a proxy
         st.warning(f"**Visitor mode.** You can look at the gallery, the runs and the Explore panel. "
                    f"{acc.how_to_enable()}", icon=":material/visibility:")
     else:
@@ -40,10 +40,10 @@ def banner() -> None:
 def sidebar() -> None:
     """The sign-in box (nothing at all in an open, local-only studio)."""
     acc = roles.access()
-    if acc.mode == "open":
+    if acc.mode == "open" and roles.can_write():
         return
     with st.sidebar, st.container(border=True):
-        if acc.mode == "locked":
+        if acc.mode != "sign-in":
             st.caption(":material/lock: Visitor mode (no owner sign-in is set up)")
             return
         if acc.password:

@@ -6,7 +6,9 @@ becomes the owner depends on how the studio is set up (`Access.mode`):
 
 - "open": no owner password and no `[auth]`, and the server is reachable from this computer
   only (`--server.address 127.0.0.1`, the project's config.toml default): everyone is the
-  owner, as a local app should be.
+  owner, as a local app should be; except a session that came through a proxy (its request
+  carries X-Forwarded-For, Forwarded or X-Real-IP: a tunnel or reverse proxy publishing the
+  local server), which is a visitor, as in a locked studio.
 - "sign-in": an owner password (`GAN_STUDIO_OWNER_PASSWORD`, or `owner_password` in
   secrets.toml) and/or Streamlit's OpenID Connect sign-in (`[auth]` in secrets.toml, owners
   listed in `GAN_STUDIO_OWNERS`): a session is a visitor until it signs in.
@@ -42,6 +44,7 @@ PASSWORD_ENV, PASSWORD_KEY = "GAN_STUDIO_OWNER_PASSWORD", "owner_password"
 OWNERS_ENV, OWNERS_KEY = "GAN_STUDIO_OWNERS", "owners"
 FAIL_DELAY_S = 1.0  # after each wrong password; checks run one at a time, so guessing is ~1 per second
 SESSION_KEY = "_gan_owner_password"  # st.session_state: the digest of the password this session signed in with
+PROXY_HEADERS = ("x-forwarded-for", "forwarded", "x-real-ip")  # a request relayed by a proxy or tunnel
 
 _override: contextvars.ContextVar[Role | None] = contextvars.ContextVar("gan_studio_role", default=None)
 _check_lock = threading.Lock()
@@ -127,12 +130,12 @@ def _get(user: Any, key: str) -> Any:
         return None
 
 
-def decide(acc: Access, password_token: str | None = None, user: Any = None) -> Role:
-    """The rule: open studios make everyone the owner; in sign-in mode a session is the owner while
-    it holds the current password's token or is signed in (OIDC) under an allow-listed name;
-    locked studios have no owner."""
+def decide(acc: Access, password_token: str | None = None, user: Any = None, proxied: bool = False) -> Role:
+    """The rule: open studios make everyone the owner, but for sessions relayed by a proxy; in
+    sign-in mode a session is the owner while it holds the current password's token or is signed
+    in (OIDC) under an allow-listed name; locked studios have no owner."""
     if acc.mode == "open":
-        return OWNER
+        return VISITOR if proxied else OWNER
     if acc.mode == "locked":
         return VISITOR
     if acc.password and password_token and hmac.compare_digest(password_token, session_token(acc)):
@@ -157,7 +160,16 @@ def _streamlit_session_role() -> Role | None:
 
     acc = access()
     user = st.user if acc.oidc else None
-    return decide(acc, st.session_state.get(SESSION_KEY), user)
+    return decide(acc, st.session_state.get(SESSION_KEY), user, proxied=acc.mode == "open" and _proxied(st))
+
+
+def _proxied(st: Any) -> bool:
+    """Whether this session's request came through a proxy (st.context.headers)."""
+    try:
+        headers = st.context.headers
+        return any(headers.get(h) for h in PROXY_HEADERS)
+    except Exception:  # no request headers (AppTest, bare mode): a local session
+        return False
 
 
 def current_role() -> Role:
@@ -189,7 +201,7 @@ def require_owner(action: str) -> None:
     if current_role() == OWNER:
         return
     acc = access()
-    if acc.mode == "locked":
+    if acc.mode != "sign-in":
         raise NotAllowed(f"Visitors cannot {action}. {acc.how_to_enable()}")
     raise NotAllowed(f"Only the studio's owner can {action}. {acc.how_to_enable()}")
 
