@@ -1,6 +1,13 @@
 # GAN Studio in one container: the Streamlit studio with the Gradio panel mounted at /gradio,
 # on one port. Used as a Hugging Face Docker Space (app_port: 7860) or on any container host:
-#   docker build -t gan-studio . && docker run -p 7860:7860 gan-studio
+#   docker build -t gan-studio . && docker run -p 7860:7860 -e GAN_STUDIO_OWNER_PASSWORD=... gan-studio
+#
+# Who may change things (ui/roles.py): the server listens on every address here, so without an
+# owner sign-in the studio starts in visitor-only mode (gallery, Monitor, Runs read-only, the
+# whole Explore panel). To enable the owner, give the container GAN_STUDIO_OWNER_PASSWORD (on a
+# Space: a *secret* in Settings -> Variables and secrets), or sign-in with Hugging Face
+# (`hf_oauth: true` in the Space's README and GAN_STUDIO_OWNERS = your user name). Quotas: the
+# GAN_STUDIO_* limits of ui/quotas.py (docs/spaces.md, "Share it safely").
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -15,7 +22,11 @@ RUN useradd --create-home --uid 1000 user
 USER user
 ENV HOME=/home/user \
     PATH=/home/user/.local/bin:$PATH \
-    GAN_STUDIO_HOME=/home/user/app_data
+    GAN_STUDIO_HOME=/home/user/app_data \
+    FORWARDED_ALLOW_IPS="10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,127.0.0.1,::1"
+# FORWARDED_ALLOW_IPS: the proxies whose X-Forwarded-For names the client (the explorer API's
+# per-client limit). A Space's requests reach the container through Hugging Face's proxy on a
+# private network; on a host that exposes the port directly, set it to 127.0.0.1.
 WORKDIR /home/user/app
 
 # Which torch wheels: a wheel index URL, or "pypi" for PyPI's own wheels (CUDA builds on Linux).
@@ -35,4 +46,6 @@ COPY --chown=user . .
 EXPOSE 7860
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s \
     CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:7860/_stcore/health')"
+# first: the Space's OAuth app (hf_oauth: true) as Streamlit's [auth] sign-in, when there is one
+ENTRYPOINT ["sh", "-c", "python -m ui.space_auth && exec \"$@\"", "--"]
 CMD ["streamlit", "run", "app.py", "--server.port", "7860", "--server.address", "0.0.0.0", "--server.headless", "true"]

@@ -15,13 +15,14 @@ os.environ.setdefault("MKL_NUM_THREADS", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 from ui.panel import build_panel, launch_options  # noqa: E402
+from ui.rate_limit import app_kwargs  # noqa: E402
 
 
 def main() -> None:
     demo = build_panel()
     demo.launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
                 server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
-                ssr_mode=False, **launch_options())
+                ssr_mode=False, app_kwargs=app_kwargs(), **launch_options())  # app_kwargs: the API's rate limit
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@
     peak    the device's matmul and conv GFLOP/s in fp32 and bf16
     render  the render service, p50/p95 per image on 1 thread, idle and while a training runs
     http    the panel's /render over raw HTTP, p50/p95, idle and while a training runs
+    flood   16 clients x 50 /render with and without one client flooding past its rate limit
 
 Timings are medians over repeated steps after warm-up, the clock read only once a GPU has
 finished its queued work; on a shared machine, run it alone.
@@ -44,7 +45,7 @@ def train_result(r: dict[str, Any]) -> dict[str, Any]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import http, render
+    from . import http, load, render
 
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -71,6 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
                                         description=render.__doc__.splitlines()[0]))
     http.add_arguments(sub.add_parser("http", help="the panel's /render over raw HTTP, idle, training, load",
                                       description=http.__doc__.splitlines()[0]))
+    load.add_flood_arguments(sub.add_parser("flood", help="the API's per-client rate limit under a flood",
+                                            description=load.FLOOD_DOC.splitlines()[0]))
     return p
 
 
@@ -100,6 +103,10 @@ def main(argv: list[str] | None = None) -> int:
         from .http import run_cli
 
         return run_cli(args)
+    elif args.what == "flood":
+        from .load import flood_cli
+
+        return flood_cli(args)
     return 0
 
 

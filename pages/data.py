@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui import cached, charts, choice_url, doctor_view, uploads
+from ui import access, cached, charts, choice_url, doctor_view, uploads, visibility
 from ui.display import for_display
 from ui.nav import through_studio
 
@@ -16,10 +16,11 @@ st.caption("Pick a built-in dataset or upload your own images. The dataset docto
            "training: counts, classes, sizes, broken files, duplicates, and what the model will actually see.")
 
 # a reload (or a link) with ?dataset= opens on that dataset: an upload under "My uploads"
-restored = choice_url.chosen_dataset([c.key for c in doctor_view.all_choices()])
+restored = choice_url.chosen_dataset([c.key for c in visibility.visible_choices(doctor_view.all_choices())])
 if restored and "data_mode" not in st.session_state:
     st.session_state["data_mode"] = "My uploads" if restored.startswith("upload:") else "Built-in"
-mode = st.radio("Where are the images?", MODES, horizontal=True, key="data_mode")
+mode = st.radio("Where are the images?", MODES[:1] if access.read_only("upload or delete data") else MODES,
+                horizontal=True, key="data_mode")
 
 
 def choose(key: str) -> None:
@@ -102,7 +103,7 @@ if not key:
 try:
     choice = doctor_view.resolve_choice(key)
 except ValueError as exc:
-    st.error(f"The chosen dataset is no longer available ({exc}). Choose another one.")
+    st.error(f"The chosen dataset is no longer available ({visibility.error_line(exc)}). Choose another one.")
     st.session_state.pop("dataset_key", None)
     st.stop()
 
@@ -115,7 +116,7 @@ with st.spinner("Checking every image…"):
     try:
         report = cached.doctor_report(choice.source, doctor_view.source_stamp(choice.source), size)
     except doctor_view.DoctorError as exc:
-        st.error(f"This dataset cannot be used: {exc}")
+        st.error(f"This dataset cannot be used: {visibility.error_line(exc)}")
         st.stop()
 
 s = doctor_view.summary(report)

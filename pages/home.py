@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui import cached, catalog, doctor_view, gallery, run_views
+from ui import cached, catalog, doctor_view, gallery, run_views, visibility
 from ui.display import for_display
 from ui.nav import through_studio
 
@@ -20,7 +20,7 @@ c2.page_link("pages/train.py", label="2 · Configure and start", icon=":material
 c3.page_link("pages/monitor.py", label="3 · Watch it learn", icon=":material/monitoring:")
 c4.page_link("pages/runs.py", label="4 · Compare and publish", icon=":material/history:")
 
-active = run_views.active_runs()
+active = visibility.visible_runs(run_views.active_runs())
 if active:
     st.info(f"{len(active)} training(s) in progress: " + ", ".join(f"**{r.title}** ({r.state}, step {r.step:,})"
                                                             for r in active) + ". Open the Monitor page to watch.")
@@ -48,7 +48,8 @@ for entry in entries:
         try:
             grid, info = cached.gallery(entry.name, gallery.weights_hash(entry.name))
         except Exception as exc:  # a broken published folder must not break the page
-            st.warning(f"{entry.name}: cannot render this checkpoint ({type(exc).__name__}: {exc})")
+            st.warning(f"{entry.name}: cannot render this checkpoint "
+                       f"({type(exc).__name__}: {visibility.shown(str(exc))})")
             continue
         left, right = st.columns([3, 1])
         with left:

@@ -4,7 +4,7 @@ from typing import Any
 
 import streamlit as st
 
-from ui import cached, charts, health, live, run_control, run_views
+from ui import access, cached, charts, health, live, run_control, run_views, visibility
 from ui.display import STATE_BADGES, ago, fmt, for_display
 from ui.nav import through_studio
 
@@ -14,7 +14,7 @@ REFRESH_S = 1.5
 
 st.title("Monitor")
 run_control.tick()
-runs = run_views.list_runs()
+runs = visibility.visible_runs(run_views.list_runs())
 if not runs:
     st.info("No training runs yet.")
     st.page_link("pages/train.py", label="Start one on the Train page", icon=":material/model_training:")
@@ -36,6 +36,8 @@ st.session_state["monitor_live"] = is_live
 
 def controls(info: run_views.RunInfo) -> None:
     """Stop / Force stop while active; Resume with a new step target when stopped."""
+    if access.read_only("stop or resume trainings"):
+        return
     c = st.columns([1, 1, 2, 1])
     if info.active:
         if c[0].button("Stop", type="primary", icon=":material/stop:", key="stop_btn",
@@ -76,9 +78,9 @@ def header(info: run_views.RunInfo) -> None:
     h2.badge(label, color=color)
     with st.container():
         if info.state == "failed":
-            st.error(f"Training failed: {info.error}")
+            st.error(f"Training failed: {visibility.shown(info.error)}")
             with st.expander("End of the training log", expanded=False):
-                st.code(info.run.log_tail(30) or "(empty)", language=None)
+                st.code(visibility.shown(info.run.log_tail(30)) or "(empty)", language=None)
         elif info.state == "starting":
             note = info.note or "loading the dataset"
             st.info(f"Starting — {note}…")
@@ -148,8 +150,8 @@ def samples(info: run_views.RunInfo, cfg: Any) -> None:
                                icon=":material/animated_images:", help=f"All {len(grids)} grids as an animation")
     with right:
         st.markdown("**Real** (training images as the model sees them)")
-        if cfg is None:
-            st.caption("the run's config is not written yet")
+        if cfg is None or not visibility.may_show_dataset(cfg.data.source):
+            st.caption("the run's config is not written yet" if cfg is None else "uploaded images are the owner's")
         else:
             real = cached.real_grid(cfg.data.source, cfg.model.image_size, cfg.model.channels)
             if real is None:
@@ -168,7 +170,7 @@ def health_panel(rows: list, info: run_views.RunInfo, loss: str, conditional: bo
 @st.fragment(run_every=REFRESH_S if is_live else None)
 def panel() -> None:
     info = run_views.run_info(name)
-    if info.state in ("running", "stopping"):
+    if info.state in ("running", "stopping") and access.can_write():
         run_control.escalate(name)  # a stop request past its grace period becomes SIGTERM
     if info.active != st.session_state.get("monitor_live"):
         st.session_state["monitor_live"] = info.active
@@ -198,7 +200,7 @@ def panel() -> None:
     with st.container():
         health_panel(rows, info, loss, conditional)
     with st.expander("Training log"):
-        st.code(info.run.log_tail(40) or "(empty)", language=None)
+        st.code(visibility.shown(info.run.log_tail(40)) or "(empty)", language=None)
 
 
 panel()

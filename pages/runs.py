@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui import catalog, charts, live, paths, publishing, run_control, run_views
+from ui import access, catalog, charts, live, paths, publishing, run_control, run_views, visibility
 from ui.display import ago, fmt
 from ui.nav import through_studio
 
@@ -10,7 +10,7 @@ through_studio()
 
 st.title("Runs")
 run_control.tick()
-runs = run_views.list_runs()
+runs = visibility.visible_runs(run_views.list_runs())
 if not runs:
     st.info("No runs yet: start one on the Train page.")
     st.page_link("pages/train.py", label="Train", icon=":material/model_training:")
@@ -58,6 +58,8 @@ if st.button("Open in Monitor", icon=":material/monitoring:", key="open_monitor"
     st.session_state.pop("monitor_pick", None)
     st.switch_page("pages/monitor.py")
 
+if access.read_only("publish, unpublish or delete runs"):
+    st.stop()
 left, right = st.columns(2)
 with left, st.container(border=True):
     st.markdown("**Publish** — the gallery and the Explore panel list published checkpoints by name.")
@@ -102,8 +104,8 @@ if published:
         a.markdown(f"**{e.name}** · {e.arch.upper()} {e.image_size}px" + (f" · step {note:,}" if note else ""))
         if b.button("Unpublish", key=f"unpub_{e.name}"):
             try:
-                catalog.unpublish(e.name)
-            except ValueError as exc:
+                publishing.unpublish(e.name)
+            except run_control.JobError as exc:
                 st.error(str(exc))
             else:
                 st.rerun()

@@ -5,7 +5,7 @@ ConfigError is shown under the widget of the field it names."""
 
 import streamlit as st
 
-from ui import cached, choice_url, doctor_view, run_control, run_views, train_form
+from ui import access, cached, choice_url, doctor_view, run_control, run_views, train_form, visibility
 from ui.admission import admission
 from ui.live import format_eta
 from ui.nav import through_studio
@@ -20,7 +20,7 @@ st.title("Train")
 st.caption("Training runs as a separate background process with its own run folder: you can close this page, "
            "reload it or watch several runs, and it keeps going until it finishes or you stop it.")
 
-choices = doctor_view.all_choices()
+choices = visibility.visible_choices(doctor_view.all_choices())
 if not choices:
     st.info("No dataset yet: pick or upload one on the Data page.")
     st.stop()
@@ -110,7 +110,7 @@ with c1:
     try:
         facts = facts_for(st.session_state["t_dataset"])
     except doctor_view.DoctorError as exc:
-        st.error(f"This dataset cannot be used: {exc}")
+        st.error(f"This dataset cannot be used: {visibility.error_line(exc)}")
         st.stop()
     st.caption(f"{facts['images']:,} images · {facts['classes'] or 'no'} classes · "
                "checked by the dataset doctor (details on the Data page)")
@@ -260,12 +260,13 @@ if not adm.allowed:
 elif adm.message:
     st.warning(adm.message)
 
+locked = access.read_only("time or start trainings")
 b1, b2, _ = st.columns([1, 2, 2])
-estimate = b1.button("Estimate time", disabled=cfg is None or problem is not None, icon=":material/timer:",
+estimate = b1.button("Estimate time", disabled=cfg is None or problem is not None or locked, icon=":material/timer:",
                      help="Times 20 training steps on the chosen device and predicts the total time.")
 dataset_name = choice.label.split(" (")[0]
 start = b2.button(f"Start training on {dataset_name}", type="primary", icon=":material/play_arrow:",
-                  disabled=cfg is None or problem is not None or not adm.allowed)
+                  disabled=cfg is None or problem is not None or not adm.allowed or locked)
 
 if estimate and cfg is not None:
     with st.spinner("Timing 20 training steps on the chosen device…"):

@@ -29,7 +29,7 @@ from gan_core.config import RunConfig
 from gan_core.cores import available_cores
 from gan_core.runs import RunDir, pid_alive
 
-from . import paths
+from . import paths, quotas, roles
 from .admission import admission
 from .run_views import RunInfo, active_runs, info_of, run_dir, run_info
 
@@ -53,6 +53,13 @@ def has_judge(dataset: str) -> bool:
     from gan_core.evaluate import can_judge  # torch loads only when asked
 
     return can_judge(dataset)
+
+
+def _room(adding: int, what: str) -> None:
+    try:
+        quotas.check_disk(adding, what)
+    except quotas.QuotaError as exc:
+        raise JobError(str(exc)) from None
 
 
 def _admit(cuda: bool = False) -> None:
@@ -101,9 +108,11 @@ def _spawn(rd: RunDir, argv: list[str], kind: str, steps: int, gpus: int = 1) ->
 
 def launch(cfg: RunConfig, title: str, dataset_label: str = "", gpus: int = 1, cuda: bool = False) -> RunInfo:
     """Write `cfg` into a new run folder and start training it; JobError when refused."""
+    roles.require_owner("start a training")
     if not cfg.data.source:
         raise JobError("choose a dataset first (Data page)")
     _admit(cuda)
+    _room(quotas.run_bytes(cfg), "a new run")
     label = dataset_label or cfg.data.source
     path = paths.unique_child(paths.runs_dir(), title or f"{label}-{cfg.model.arch}", fallback="run")
     rd = RunDir(path)
@@ -119,6 +128,7 @@ def launch(cfg: RunConfig, title: str, dataset_label: str = "", gpus: int = 1, c
 def resume(name: str, total_steps: int, threads: int | None = None, device: str | None = None,
            cuda: bool = False) -> RunInfo:
     """Continue a stopped/finished/failed run from its latest checkpoint up to `total_steps`."""
+    roles.require_owner("resume a training")
     info = run_info(name)
     if info.active:
         raise JobError(f"{info.title} is still {info.state}; stop it before resuming")
@@ -127,6 +137,7 @@ def resume(name: str, total_steps: int, threads: int | None = None, device: str 
     if total_steps <= info.step:
         raise JobError(f"{info.title} is already at step {info.step:,}; choose more than {info.step:,} steps")
     _admit(cuda)
+    _room(0, f"resuming {info.title}")  # a resume rewrites its checkpoints: refused only when already over
     rd = RunDir(info.path)
     cfg = rd.config_or_none()
     threads = threads if threads is not None else (cfg.train.threads if cfg else default_threads())
@@ -141,6 +152,7 @@ def resume(name: str, total_steps: int, threads: int | None = None, device: str 
 
 def stop(name: str, grace_s: float = STOP_GRACE_S) -> RunInfo:
     """Ask a run to stop after its current step; SIGTERM follows if it is still alive after grace_s."""
+    roles.require_owner("stop a training")
     info = run_info(name)
     if not info.active:
         return info
@@ -158,6 +170,7 @@ def stop(name: str, grace_s: float = STOP_GRACE_S) -> RunInfo:
 
 def escalate(name: str, grace_s: float = STOP_GRACE_S) -> bool:
     """SIGTERM a run whose stop request is older than grace_s and which is still alive."""
+    roles.require_owner("stop a training")
     try:
         rd = run_dir(name)
     except ValueError:
@@ -179,6 +192,7 @@ def _escalate(rd: RunDir, grace_s: float) -> bool:
 
 def force_stop(name: str) -> RunInfo:
     """SIGKILL (the user asked for it): no checkpoint of the current step is written."""
+    roles.require_owner("force-stop a training")
     info = run_info(name)
     if info.active:
         RunDir(info.path).update_app_meta(force_stopped_at=time.time())
@@ -202,15 +216,18 @@ def _signal(pid: int | None, sig: int) -> bool:
 
 
 def tick() -> None:
-    """Housekeeping the live pages call: reap children, escalate overdue stop requests."""
+    """Housekeeping the live pages call (for any viewer): reap children, escalate overdue stop
+    requests (only ones the owner made)."""
     reap()
     for info in active_runs():
-        if RunDir(info.path).read_app_meta().get("stop_requested_at"):
-            escalate(info.name)
+        rd = RunDir(info.path)
+        if rd.read_app_meta().get("stop_requested_at"):
+            _escalate(rd, STOP_GRACE_S)
 
 
 def delete(name: str) -> None:
     """Remove a run folder; refused while it runs."""
+    roles.require_owner("delete a run")
     info = run_info(name)
     if info.active:
         raise JobError(f"{info.title} is {info.state}; stop it before deleting it")
@@ -218,12 +235,14 @@ def delete(name: str) -> None:
 
 
 def rename(name: str, title: str) -> None:
+    roles.require_owner("rename a run")
     run_dir(name).update_app_meta(title=title.strip() or name)
 
 
 def calibrate(cfg: RunConfig, steps: int = 20, timeout_s: float = 300.0) -> dict[str, Any]:
     """Time `steps` training steps of `cfg` in a throw-away subprocess (a prepared run folder
     trained with --dry-run, which writes nothing); the estimate as a dict."""
+    roles.require_owner("time a training")  # it runs the trainer for a while
     scratch = paths.app_home() / ".calibration" / f"{os.getpid()}-{threading.get_ident()}"
     shutil.rmtree(scratch, ignore_errors=True)
     RunDir(scratch).create(cfg)

@@ -31,11 +31,12 @@ def _panel_host() -> Any:
 
             from .panel import build_panel, launch_options
             from .paths import SHIPPED_DIR, app_home
+            from .rate_limit import app_kwargs
 
             host = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
             opts = launch_options()
             gr.mount_gradio_app(host, build_panel(), path=MOUNT_PATH, ssr_mode=False,
-                                blocked_paths=[str(SHIPPED_DIR), str(app_home())], **opts)
+                                blocked_paths=[str(SHIPPED_DIR), str(app_home())], app_kwargs=app_kwargs(), **opts)
             _host = host
         return _host
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from . import run_views
+from . import access, run_views, site_config, visibility
 from .display import STATE_ICONS
 from .paths import PROJECT_ROOT
 
@@ -26,20 +26,26 @@ def build(root: Path = PROJECT_ROOT) -> st.Page:
     if (root / "pages" / "explore.py").is_file():
         play.append(st.Page(str(root / "pages/explore.py"), title="Explore", icon=":material/explore:"))
     page = st.navigation({"Studio": studio, "Play": play} if play else {"Studio": studio})
+    try:
+        access.sidebar()
+        access.banner()
+    except site_config.SettingsError as exc:  # a broken secrets.toml or setting: say which, run nothing
+        st.error(f"The studio's settings cannot be used: {exc}")
+        st.stop()
     sidebar()
     return page
 
 
 def sidebar() -> None:
     """Every page's sidebar: the trainings running now, re-read from the run folders (live
-    while any is active)."""
+    while any is active); a visitor sees published runs only."""
     with st.sidebar:
-        active = bool(run_views.active_runs())
+        active = bool(visibility.visible_runs(run_views.active_runs()))
         st.fragment(run_every=3.0 if active else None)(_live_jobs)()
 
 
 def _live_jobs() -> None:
-    active = run_views.active_runs()
+    active = visibility.visible_runs(run_views.active_runs())
     if not active:
         st.caption("No training is running.")
         return

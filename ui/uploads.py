@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Iterable
 
-from . import paths
+from . import paths, quotas, roles
 
 MAX_FILES = 20_000  # loose files per upload (large sets: upload a zip)
 MAX_DEPTH = 3  # path parts kept below the upload folder (class/sub/file)
@@ -46,8 +46,10 @@ def save_zip(filename: str, data: bytes, name: str | None = None) -> SavedUpload
 
     from gan_core.data import safe_extract
 
+    roles.require_owner("upload data")
     if not data:
         raise UploadError(f"{filename} is empty")
+    _within_quotas(filename, len(data), *_zip_contents(filename, data))
     root = paths.uploads_dir()
     dest = paths.unique_child(root, name or _stem(filename), fallback="dataset")
     tmp = root / f".incoming-{os.getpid()}-{time.time_ns()}.zip"
@@ -65,6 +67,31 @@ def save_zip(filename: str, data: bytes, name: str | None = None) -> SavedUpload
         raise UploadError(f"{filename} holds no files that could be unpacked safely")
     _write_info(dest, filename, "zip", files, skipped)
     return SavedUpload(dest.name, dest, files, skipped)
+
+
+def _zip_contents(filename: str, data: bytes) -> tuple[int, int]:
+    """(files, unpacked bytes) a zip declares, read from its directory before anything is unpacked
+    (safe_extract checks the real sizes while unpacking, and refuses what is not a zip)."""
+    import io
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            members = [i for i in zf.infolist() if not i.is_dir()]
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, NotImplementedError):
+        return 0, len(data)  # not a zip: safe_extract says so, in its own words
+    return len(members), sum(i.file_size for i in members)
+
+
+def _within_quotas(what: str, size: int, files: int, unpacked: int) -> None:
+    """UploadError when an upload is over the size, image-count or disk quota (ui.quotas)."""
+    try:
+        lim = quotas.limits()
+        quotas.check_upload_size(size, what, lim)
+        quotas.check_images(files, what, lim)
+        quotas.check_disk(unpacked, what, lim)
+    except quotas.QuotaError as exc:
+        raise UploadError(str(exc)) from None
 
 
 def clean_parts(filename: str) -> list[str] | None:
@@ -93,9 +120,12 @@ def strip_common_root(names: list[str]) -> list[str]:
 
 def save_files(files: Iterable[tuple[str, bytes]], name: str) -> SavedUpload:
     """Save loose uploaded files (name, bytes) as uploads/<name>/...; sub-folders are kept as classes."""
+    roles.require_owner("upload data")
     items = list(files)
     if not items:
         raise UploadError("no files were uploaded")
+    _within_quotas(f"this upload of {len(items):,} files", sum(len(d) for _, d in items), len(items),
+                   sum(len(d) for _, d in items))
     if len(items) > MAX_FILES:
         raise UploadError(f"{len(items):,} files is too many for a direct upload (limit {MAX_FILES:,}); "
                           "upload a .zip instead")
@@ -174,4 +204,5 @@ def upload_path(name: str) -> Path:
 
 
 def delete_upload(name: str) -> None:
+    roles.require_owner("delete uploaded data")
     shutil.rmtree(upload_path(name))
