@@ -84,9 +84,11 @@ if "train_values" not in st.session_state or st.session_state.get("train_dataset
     st.session_state["train_dataset_seen"] = current
     st.session_state["t_dataset"] = current
     on_dataset_change()
-    if first_visit and (named := choice_url.url_preset()):  # a reload keeps the preset the user chose
+    if first_visit and (named := choice_url.remembered_preset(current)):  # a reload keeps the user's preset
         st.session_state["t_preset"] = named
         load_preset(named, current)
+        if kept := choice_url.values_for(current, named):  # ... and the form as the user left it
+            show_form({**st.session_state["train_values"], **kept})
 for k, v in train_form.to_widgets({**train_form.from_widgets({}), **st.session_state["train_values"]}).items():
     st.session_state.setdefault(k, v)
 st.session_state.setdefault("t_length", "Steps")
@@ -122,7 +124,7 @@ choice_url.remember_preset(st.session_state["t_preset"])
 
 m1, m2, m3, m4 = st.columns(4)
 arch = m1.radio("Model", list(ARCHS), key="t_arch", horizontal=True,
-                format_func={"dcgan": "DCGAN", "acgan": "ACGAN (class-conditional)"}.get)
+                format_func=lambda a: {"dcgan": "DCGAN", "acgan": "ACGAN (class-conditional)"}.get(a, a))
 under(m1, "model.arch")
 sizes = list(IMAGE_SIZES[arch])
 if st.session_state["t_image_size"] not in sizes:
@@ -130,8 +132,8 @@ if st.session_state["t_image_size"] not in sizes:
 m2.selectbox("Image size (px)", sizes, key="t_image_size")
 under(m2, "model.image_size")
 m3.selectbox("Loss", list(LOSSES), key="t_loss",
-             format_func={"bce": "BCE (non-saturating)", "hinge": "Hinge", "lsgan": "Least squares",
-                          "wgan-gp": "WGAN-GP"}.get)
+             format_func=lambda k: {"bce": "BCE (non-saturating)", "hinge": "Hinge", "lsgan": "Least squares",
+                                    "wgan-gp": "WGAN-GP"}.get(k, k))
 under(m3, "train.loss")
 with m4:
     length = st.radio("Train for", ["Steps", "Epochs"], key="t_length", horizontal=True)
@@ -233,6 +235,7 @@ title = st.text_input("Run name", key="t_title", max_chars=64,
 # -- the run ---------------------------------------------------------------------------------
 values = train_form.from_widgets(st.session_state)
 st.session_state["train_values"] = dict(values)
+choice_url.remember_form(st.session_state["t_dataset"], st.session_state["t_preset"], values)
 gpus = 1
 if values["train.device"] == "all-gpus":  # torchrun, one process per GPU; the batch stays the global batch
     values = dict(values, **{"train.device": "cuda"})
