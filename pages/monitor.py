@@ -4,7 +4,7 @@ from typing import Any
 
 import streamlit as st
 
-from ui import cached, charts, health, live, run_control, run_views
+from ui import cached, charts, health, live, run_control, run_focus, run_views
 from ui.display import STATE_BADGES, ago, fmt, for_display
 from ui.nav import through_studio
 
@@ -22,16 +22,37 @@ if not runs:
 
 names = [r.name for r in runs]
 by_name = {r.name: r for r in runs}
-wanted = st.session_state.get("monitor_run")
-if wanted not in names:
-    wanted = next((r.name for r in runs if r.active), names[0])
+url_run = st.query_params.get(run_focus.RUN_PARAM)  # a reload keeps the watched run (ui.run_focus)
+wanted = run_focus.watched(names, st.session_state.get("monitor_run"), url_run if isinstance(url_run, str) else None,
+                           [r.name for r in runs if r.active])
 if st.session_state.get("monitor_pick") not in names:
     st.session_state["monitor_pick"] = wanted  # a first visit, or a new launch from the Train page
 # labels must not change while the page refreshes (state and step live in the panel below)
 name = st.selectbox("Run", names, key="monitor_pick", format_func=lambda n: f"{by_name[n].title} · {n}")
 st.session_state["monitor_run"] = name
+if url_run != name:
+    st.query_params[run_focus.RUN_PARAM] = name
 is_live = by_name[name].active
 st.session_state["monitor_live"] = is_live
+
+
+@st.fragment(run_every=None if is_live else 3.0)
+def follow_notice() -> None:
+    """A run started later from another tab (or a resume): offer to follow it; never switch by itself."""
+    newer = run_focus.follow_offer(name, run_focus.starts(run_views.list_runs()))
+    if newer:
+        n1, n2 = st.columns([4, 1], vertical_alignment="center")
+        n1.info(f"A new run started: **{run_views.run_info(newer).title}** · `{newer}`.", icon=":material/fiber_new:")
+        if n2.button("Follow it", key="follow_run", icon=":material/arrow_forward:"):
+            st.session_state["monitor_run"] = newer
+            st.session_state.pop("monitor_pick", None)
+            st.query_params[run_focus.RUN_PARAM] = newer
+            st.rerun(scope="app")
+
+
+follow_notice()
+st.page_link("pages/runs.py", label="Publish or manage this run", icon=":material/history:",
+             query_params={run_focus.RUN_PARAM: name})
 
 
 def controls(info: run_views.RunInfo) -> None:
