@@ -1,5 +1,6 @@
 """Monitor: one run, live. Charts, progress, sample grids, health, and Stop / Resume."""
 
+import time
 from typing import Any
 
 import streamlit as st
@@ -111,9 +112,14 @@ def header(info: run_views.RunInfo) -> None:
         elif info.state == "finished":
             st.success(f"Finished: {info.step:,} steps. Publish it on the Runs page to use it in the gallery "
                        "and the Explore panel, or resume to train longer.")
-    eta = f" · ETA {live.format_eta(info.eta_s)}" if info.state == "running" and info.eta_s is not None else ""
-    st.progress(info.progress, text=f"step {info.step:,} / {info.total_steps:,}{eta}" if info.total_steps
-                else f"step {info.step:,}")
+    cfg = info.run.config_or_none()  # a time budget (train.minutes) may end the run before its steps
+    prog = live.progress_with_budget(info.step, info.total_steps, info.eta_s, cfg.train.minutes if cfg else 0.0,
+                                     info.run.read_status().get("loop_started") if info.state == "running" else None,
+                                     time.time())
+    eta = (f" · ETA {live.format_eta(prog.eta_s)}" + (" (time limit)" if prog.by_budget else "")
+           if info.state == "running" and prog.eta_s is not None else "")
+    st.progress(prog.fraction, text=f"step {info.step:,} / {info.total_steps:,}{eta}" if info.total_steps
+                else f"step {info.step:,}{eta}")
 
 
 def numbers(rows: list) -> None:
