@@ -5,6 +5,7 @@ and ETA follow a time budget (issue 15: progress = the larger share, ETA = the s
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -72,3 +73,26 @@ def test_steps_that_end_first_keep_their_eta() -> None:
 def test_a_spent_budget_reads_full_and_zero() -> None:
     p = progress_with_budget(10, 1000, None, 1.0, loop_started=0.0, now=500.0)
     assert (p.fraction, p.eta_s, p.by_budget) == (1.0, 0.0, True)
+
+
+def test_the_monitor_shows_the_budgets_progress_and_eta(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    import time
+
+    from app_helpers import isolate_home, tiny_config
+    from test_run_focus import studio
+
+    from gan_core.runs import RunDir
+
+    home = isolate_home(tmp_path, monkeypatch)
+    rd = RunDir(home / "runs" / "budgeted")
+    rd.create(tiny_config("mnist", steps=1000, minutes=10.0))
+    now = time.time()
+    rd.write_app_meta({"title": "budgeted", "created": now - 300,
+                       "launches": [{"pid": os.getpid(), "at": now - 300, "kind": "start", "steps": 1000}]})
+    # 100 of 1,000 steps after 5 of the budget's 10 minutes: the budget ends first
+    rd.write_status("running", pid=os.getpid(), step=100, total_steps=1000, eta_s=4000.0, loop_started=now - 300)
+    at = studio("pages/monitor.py", run="budgeted")
+    bar = at.get("progress")[0].proto
+    assert 50 <= bar.value <= 65  # the time's share (the steps' share is 10%); slack for a slow test machine
+    assert "(time limit)" in bar.text and re.search(r"ETA [34] min", bar.text), bar.text  # not 66 min
