@@ -292,6 +292,13 @@ def due_count(steps: int, *every: int) -> int:
 
 
 MAX_WARMUP_STEPS = 10
+
+
+def _cpu_share(cpu_s: float, walls: tuple[float, ...], counts: tuple[float, ...]) -> float:
+    """CPU seconds of periodic work measured together (`cpu_s` over works that took `walls` once
+    each), split in proportion to their wall times and counted `counts` times."""
+    total = sum(walls)
+    return sum(cpu_s * w / total * c for w, c in zip(walls, counts)) if total > 0 else 0.0
 MAX_TIMED_STEPS = 2000
 
 
@@ -313,12 +320,15 @@ def _dry_run(cfg: RunConfig, data: Any, policy: Any, args: argparse.Namespace, t
     trainer = Trainer(cfg, data.images, data.labels, None, policy=policy)
     tc = cfg.train
 
+    cpu = {"s": 0.0}  # this process's CPU seconds in the timed work (a busy machine inflates wall time only)
+
     def timed(fn: Any, n: int = 1) -> float:
         synchronize(policy.device)  # a CUDA step returns before its kernels have run
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         for _ in range(n):
             fn()
         synchronize(policy.device)
+        cpu["s"] += time.process_time() - c0
         return time.perf_counter() - t0
 
     warm, warm_s, prev = 0, 0.0, None
@@ -330,11 +340,11 @@ def _dry_run(cfg: RunConfig, data: Any, policy: Any, args: argparse.Namespace, t
         prev = s
     r1_period = tc.r1_every if tc.r1_gamma > 0 and tc.loss != "wgan-gp" else 1
     chunk = max(1, -(-5 // r1_period)) * r1_period  # whole R1 periods (one R1 step in each)
-    n, spent = 0, 0.0
+    n, spent, cpu["s"] = 0, 0.0, 0.0
     while (n < args.calibration_steps or spent < args.calibration_seconds) and n < MAX_TIMED_STEPS:
         spent += timed(trainer.train_step, chunk)
         n += chunk
-    step_s = spent / n
+    step_s, step_cpu_s = spent / n, cpu["s"] / n
 
     # the periodic work of the loop, timed once each in a scratch run folder
     evaluator = None
@@ -348,7 +358,9 @@ def _dry_run(cfg: RunConfig, data: Any, policy: Any, args: argparse.Namespace, t
         rd.create(cfg)
         trainer.run_dir = rd
         stats = trainer.train_step()  # a new step: the inference copy is rebuilt, as in the run
+        cpu["s"] = 0.0
         infer_s = timed(trainer.inference_generator)
+        infer_cpu_s = cpu["s"]
         sample_s = timed(trainer.save_samples)
         ckpt_s = timed(lambda: trainer._checkpoint({}, True))
         acc: dict[str, Any] = {}
@@ -362,6 +374,7 @@ def _dry_run(cfg: RunConfig, data: Any, policy: Any, args: argparse.Namespace, t
 
         log_s = timed(log_once, 3) / 3
         eval_s = timed(lambda: evaluator(trainer.inference_generator())) if evaluator is not None else 0.0
+        work_cpu_s = cpu["s"] - infer_cpu_s  # one sample grid, one checkpoint, three rows, one judge run
     finally:
         trainer.run_dir = None
         shutil.rmtree(scratch, ignore_errors=True)
@@ -391,6 +404,10 @@ def _dry_run(cfg: RunConfig, data: Any, policy: Any, args: argparse.Namespace, t
            "per_event_s": {"sample": round(infer_s + sample_s, 3), "checkpoint": round(ckpt_s, 3),
                            "log": round(log_s, 4), "judge": round(eval_s, 3)},
            "loop_s": round(loop_s, 1), "budget_s": budget_s,
+           # CPU seconds of the loop (this process, all its threads): what a busy machine does not inflate
+           "cpu_ms_per_step": round(step_cpu_s * 1000, 2),
+           "loop_cpu_s": round(step_cpu_s * steps + n_infer * infer_cpu_s + _cpu_share(
+               work_cpu_s, (sample_s, ckpt_s, 3 * log_s, eval_s), (n_sample, n_ckpt, n_log / 3, n_eval)), 1),
            "eta_s": round(min(loop_s, budget_s) if budget_s else loop_s, 1)}
     if args.json:
         print(json.dumps(est))
