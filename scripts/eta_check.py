@@ -90,7 +90,8 @@ def check(case: str, steps: int, threads: int, work: Path) -> dict[str, Any]:
             "actual_s": round(loop_s, 1), "actual_img_s": round(img_s, 1), "process_s": round(process_s, 1),
             "error": round(est["eta_s"] / loop_s - 1.0, 4),
             "estimate_cpu_s": est["loop_cpu_s"], "actual_cpu_s": round(loop_cpu_s, 1),
-            "cpu_error": round(est["loop_cpu_s"] / loop_cpu_s - 1.0, 4) if loop_cpu_s > 0 else None}
+            "cpu_error": round(est["loop_cpu_s"] / loop_cpu_s - 1.0, 4) if loop_cpu_s > 0 else None,
+            "estimate_detail": est}
 
 
 def _cpu_seconds(pid: int) -> float | None:
