@@ -14,7 +14,9 @@ run-only flags (--out, --resume, --preset, --epochs, --dry-run, ...) are written
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
+import math
 import signal
 import sys
 import threading
@@ -53,7 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--dry-run", action="store_true", help="check data and config, time a few steps, "
                    "print the estimate and exit without writing a run")
     r.add_argument("--calibration-steps", type=positive_int, default=5,
-                   help="steps timed by --dry-run (after one warm-up step)")
+                   help="at least this many steps timed by --dry-run (after warm-up steps, which are not counted)")
+    r.add_argument("--calibration-seconds", type=fraction, default=3.0,
+                   help="--dry-run times steps for at least this many seconds too")
     r.add_argument("--json", action="store_true", help="with --dry-run: print the estimate as JSON")
     r.add_argument("--quiet", action="store_true", help="no progress bar or per-log lines")
     return p
@@ -294,28 +298,138 @@ def _attach_progress(trainer: Any, total: int, quiet: bool) -> None:
     trainer.add_hook("on_step", on_step)
 
 
+def due_count(steps: int, *every: int) -> int:
+    """How many of the steps 1..steps a run does some periodic work at: the steps divisible by any
+    period in `every` (0 = never), plus the last step, where the loop always does it."""
+    periods = sorted({e for e in every if e and e > 0})
+    if steps <= 0:
+        return 0
+    count = 0
+    for k in range(1, len(periods) + 1):  # inclusion-exclusion over the periods
+        for combo in itertools.combinations(periods, k):
+            count += (-1) ** (k + 1) * (steps // math.lcm(*combo))
+    at_end = any(steps % e == 0 for e in periods)
+    return count + (0 if at_end else 1)
+
+
+MAX_WARMUP_STEPS = 10
+
+
+def _cpu_share(cpu_s: float, walls: tuple[float, ...], counts: tuple[float, ...]) -> float:
+    """CPU seconds of periodic work measured together (`cpu_s` over works that took `walls` once
+    each), split in proportion to their wall times and counted `counts` times."""
+    total = sum(walls)
+    return sum(cpu_s * w / total * c for w, c in zip(walls, counts)) if total > 0 else 0.0
+MAX_TIMED_STEPS = 2000
+
+
 def _dry_run(cfg: RunConfig, data: Any, policy: Any, args: argparse.Namespace, threads: int,
              load_s: float, per_epoch: int) -> int:
+    """Estimate the training loop's time as the real run pays it: the same threads, precision and
+    memory layout (the same Trainer under the same policy); warm-up steps (allocations, kernel and
+    oneDNN primitive selection) run until two in a row agree within 10% and are not averaged in;
+    whole R1 periods are timed, at least --calibration-steps and --calibration-seconds; then one
+    sample grid, one checkpoint (latest + best), one metrics row and one judge evaluation are timed
+    in a scratch folder and counted as often as the run will do them."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
     from .device import synchronize
     from .training import Trainer
 
     trainer = Trainer(cfg, data.images, data.labels, None, policy=policy)
-    trainer.train_step()  # warm-up: allocations, kernel selection
-    synchronize(policy.device)  # a CUDA step returns before its kernels have run
-    t0 = time.perf_counter()
-    for _ in range(args.calibration_steps):
-        trainer.train_step()
-    synchronize(policy.device)
-    step_s = (time.perf_counter() - t0) / args.calibration_steps
+    tc = cfg.train
+
+    cpu = {"s": 0.0}  # this process's CPU seconds in the timed work (a busy machine inflates wall time only)
+
+    def timed(fn: Any, n: int = 1) -> float:
+        synchronize(policy.device)  # a CUDA step returns before its kernels have run
+        t0, c0 = time.perf_counter(), time.process_time()
+        for _ in range(n):
+            fn()
+        synchronize(policy.device)
+        cpu["s"] += time.process_time() - c0
+        return time.perf_counter() - t0
+
+    warm, warm_s, prev = 0, 0.0, None
+    while warm < MAX_WARMUP_STEPS:
+        s = timed(trainer.train_step)
+        warm, warm_s = warm + 1, warm_s + s
+        if warm >= 2 and prev is not None and abs(s - prev) <= 0.1 * prev:
+            break
+        prev = s
+    r1_period = tc.r1_every if tc.r1_gamma > 0 and tc.loss != "wgan-gp" else 1
+    chunk = max(1, -(-5 // r1_period)) * r1_period  # whole R1 periods (one R1 step in each)
+    n, spent, cpu["s"] = 0, 0.0, 0.0
+    while (n < args.calibration_steps or spent < args.calibration_seconds) and n < MAX_TIMED_STEPS:
+        spent += timed(trainer.train_step, chunk)
+        n += chunk
+    step_s, step_cpu_s = spent / n, cpu["s"] / n
+
+    # the periodic work of the loop, timed once each in a scratch run folder
+    evaluator = None
+    if tc.eval_every:
+        from .evaluate import light_evaluator
+
+        evaluator = light_evaluator(cfg.data.source, cfg.model)
+    scratch = Path(tempfile.mkdtemp(prefix="gan-studio-calibration-"))
+    try:
+        rd = RunDir(scratch / "run")
+        rd.create(cfg)
+        trainer.run_dir = rd
+        stats = trainer.train_step()  # a new step: the inference copy is rebuilt, as in the run
+        cpu["s"] = 0.0
+        infer_s = timed(trainer.inference_generator)
+        infer_cpu_s = cpu["s"]
+        sample_s = timed(trainer.save_samples)
+        ckpt_s = timed(lambda: trainer._checkpoint({}, True))
+        acc: dict[str, Any] = {}
+        counts: dict[str, Any] = {}
+        trainer._accumulate(acc, counts, stats)
+
+        def log_once() -> None:
+            row = trainer._log_row(acc, counts, 1.0, 1)
+            rd.append_metrics(row)
+            rd.write_status("running", step=trainer.step, total_steps=tc.steps, eta_s=0.0)
+
+        log_s = timed(log_once, 3) / 3
+        eval_s = timed(lambda: evaluator(trainer.inference_generator())) if evaluator is not None else 0.0
+        work_cpu_s = cpu["s"] - infer_cpu_s  # one sample grid, one checkpoint, three rows, one judge run
+    finally:
+        trainer.run_dir = None
+        shutil.rmtree(scratch, ignore_errors=True)
+
+    steps = tc.steps
+    judge_every = tc.eval_every if evaluator is not None else 0
+    n_sample, n_ckpt = due_count(steps, tc.sample_every), due_count(steps, tc.ckpt_every)
+    n_log, n_eval = due_count(steps, tc.log_every, judge_every), due_count(steps, judge_every) if judge_every else 0
+    n_infer = due_count(steps, tc.sample_every, tc.ckpt_every, judge_every)
+    overhead = {"warmup_s": max(0.0, warm_s - warm * step_s), "inference_copies_s": n_infer * infer_s,
+                "samples_s": n_sample * sample_s, "checkpoints_s": n_ckpt * ckpt_s, "logs_s": n_log * log_s,
+                "judge_s": n_eval * eval_s}
+    train_s = step_s * steps
+    loop_s = train_s + sum(overhead.values())
+    budget_s = tc.minutes * 60.0 if tc.minutes > 0 else None
     g = sum(p.numel() for p in trainer.G.parameters())
     d = sum(p.numel() for p in trainer.D.parameters())
     est = {"dataset": cfg.data.source, "images": len(data), "classes": cfg.model.num_classes,
            "channels": cfg.model.channels, "skipped": len(data.skipped), "model": cfg.model.arch,
            "image_size": cfg.model.image_size, "device": policy.describe(), "threads": threads,
            "generator_params": g, "discriminator_params": d, "data_load_s": round(load_s, 2),
+           "warmup_steps": warm, "timed_steps": n, "timed_s": round(spent, 2),
            "ms_per_step": round(step_s * 1000, 2), "img_per_s": round(cfg.train.batch_size / step_s, 1),
-           "steps": cfg.train.steps, "steps_per_epoch": per_epoch,
-           "eta_s": round(step_s * cfg.train.steps, 1)}
+           "steps": steps, "steps_per_epoch": per_epoch, "train_s": round(train_s, 1),
+           "overhead_s": round(sum(overhead.values()), 1),
+           "overhead": {k: round(v, 2) for k, v in overhead.items()},
+           "per_event_s": {"sample": round(infer_s + sample_s, 3), "checkpoint": round(ckpt_s, 3),
+                           "log": round(log_s, 4), "judge": round(eval_s, 3)},
+           "loop_s": round(loop_s, 1), "budget_s": budget_s,
+           # CPU seconds of the loop (this process, all its threads): what a busy machine does not inflate
+           "cpu_ms_per_step": round(step_cpu_s * 1000, 2),
+           "loop_cpu_s": round(step_cpu_s * steps + n_infer * infer_cpu_s + _cpu_share(
+               work_cpu_s, (sample_s, ckpt_s, 3 * log_s, eval_s), (n_sample, n_ckpt, n_log / 3, n_eval)), 1),
+           "eta_s": round(min(loop_s, budget_s) if budget_s else loop_s, 1)}
     if args.json:
         print(json.dumps(est))
     else:

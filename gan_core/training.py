@@ -451,7 +451,7 @@ class Trainer:
         rd = self.run_dir
         if rd is not None:
             rd.write_status("running", pid=os.getpid(), step=self.step, total_steps=total,
-                            device=self.policy.describe())
+                            device=self.policy.describe(), loop_started=round(time.time(), 3))  # the time budget's clock
         acc: dict[str, torch.Tensor] = {}
         counts: dict[str, Any] = {}
         n_acc = 0

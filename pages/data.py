@@ -27,6 +27,11 @@ def choose(key: str) -> None:
     st.session_state["dataset_key"] = key
 
 
+# the dataset the doctor reports on: the chosen one; in the upload modes only what was uploaded there
+# (never the previous dataset's report before anything is uploaded)
+shown: str | None = None
+
+
 if mode == "Built-in":
     options = [c.key for c in doctor_view.builtin_choices()]
     labels = {c.key: c.label for c in doctor_view.builtin_choices()}
@@ -54,6 +59,7 @@ elif mode == "Upload a .zip":
         if result[0] == "error":
             st.error(f"This upload cannot be used: {result[1]}")
         else:
+            shown = f"upload:{result[1]}"
             st.success(f"Saved as **{result[1]}** ({result[2]:,} files unpacked"
                        + (f", {result[3]} unsafe or broken members left out" if result[3] else "") + ").")
 
@@ -72,6 +78,7 @@ elif mode == "Upload images":
                 st.error(f"These files cannot be saved: {exc}")
             else:
                 choose(f"upload:{up.name}")
+                st.session_state["files_saved"] = f"upload:{up.name}"
                 st.success(f"Saved {up.files:,} file(s) as **{up.name}**"
                            + (f" ({len(up.skipped)} left out)" if up.skipped else "") + ".")
 
@@ -95,10 +102,15 @@ else:  # My uploads
                 st.rerun()
 
 # -- the dataset doctor ---------------------------------------------------------------------
-key = st.session_state.get("dataset_key")
+if mode in ("Built-in", "My uploads"):
+    shown = st.session_state.get("dataset_key")
+elif mode == "Upload images" and files:
+    shown = st.session_state.get("files_saved")
+key = shown
 st.divider()
 if not key:
-    st.info("Choose or upload a dataset to check it.")
+    st.info("Upload a dataset to check it: the dataset doctor reports on it here." if mode.startswith("Upload")
+            else "Choose or upload a dataset to check it.")
     st.stop()
 try:
     choice = doctor_view.resolve_choice(key)

@@ -1,10 +1,11 @@
 """Monitor: one run, live. Charts, progress, sample grids, health, and Stop / Resume."""
 
+import time
 from typing import Any
 
 import streamlit as st
 
-from ui import access, cached, charts, health, live, run_control, run_views, visibility
+from ui import access, cached, charts, health, live, run_control, run_focus, run_views, visibility
 from ui.display import STATE_BADGES, ago, fmt, for_display
 from ui.nav import through_studio
 
@@ -22,16 +23,37 @@ if not runs:
 
 names = [r.name for r in runs]
 by_name = {r.name: r for r in runs}
-wanted = st.session_state.get("monitor_run")
-if wanted not in names:
-    wanted = next((r.name for r in runs if r.active), names[0])
+url_run = st.query_params.get(run_focus.RUN_PARAM)  # a reload keeps the watched run (ui.run_focus)
+wanted = run_focus.watched(names, st.session_state.get("monitor_run"), url_run if isinstance(url_run, str) else None,
+                           [r.name for r in runs if r.active])
 if st.session_state.get("monitor_pick") not in names:
     st.session_state["monitor_pick"] = wanted  # a first visit, or a new launch from the Train page
 # labels must not change while the page refreshes (state and step live in the panel below)
 name = st.selectbox("Run", names, key="monitor_pick", format_func=lambda n: f"{by_name[n].title} · {n}")
 st.session_state["monitor_run"] = name
+if url_run != name:
+    st.query_params[run_focus.RUN_PARAM] = name
 is_live = by_name[name].active
 st.session_state["monitor_live"] = is_live
+
+
+@st.fragment(run_every=None if is_live else 3.0)
+def follow_notice() -> None:
+    """A run started later from another tab (or a resume): offer to follow it; never switch by itself."""
+    newer = run_focus.follow_offer(name, run_focus.starts(run_views.list_runs()))
+    if newer:
+        n1, n2 = st.columns([4, 1], vertical_alignment="center")
+        n1.info(f"A new run started: **{run_views.run_info(newer).title}** · `{newer}`.", icon=":material/fiber_new:")
+        if n2.button("Follow it", key="follow_run", icon=":material/arrow_forward:"):
+            st.session_state["monitor_run"] = newer
+            st.session_state.pop("monitor_pick", None)
+            st.query_params[run_focus.RUN_PARAM] = newer
+            st.rerun(scope="app")
+
+
+follow_notice()
+st.page_link("pages/runs.py", label="Publish or manage this run", icon=":material/history:",
+             query_params={run_focus.RUN_PARAM: name})
 
 
 def controls(info: run_views.RunInfo) -> None:
@@ -92,9 +114,14 @@ def header(info: run_views.RunInfo) -> None:
         elif info.state == "finished":
             st.success(f"Finished: {info.step:,} steps. Publish it on the Runs page to use it in the gallery "
                        "and the Explore panel, or resume to train longer.")
-    eta = f" · ETA {live.format_eta(info.eta_s)}" if info.state == "running" and info.eta_s is not None else ""
-    st.progress(info.progress, text=f"step {info.step:,} / {info.total_steps:,}{eta}" if info.total_steps
-                else f"step {info.step:,}")
+    cfg = info.run.config_or_none()  # a time budget (train.minutes) may end the run before its steps
+    prog = live.progress_with_budget(info.step, info.total_steps, info.eta_s, cfg.train.minutes if cfg else 0.0,
+                                     info.run.read_status().get("loop_started") if info.state == "running" else None,
+                                     time.time())
+    eta = (f" · ETA {live.format_eta(prog.eta_s)}" + (" (time limit)" if prog.by_budget else "")
+           if info.state == "running" and prog.eta_s is not None else "")
+    st.progress(prog.fraction, text=f"step {info.step:,} / {info.total_steps:,}{eta}" if info.total_steps
+                else f"step {info.step:,}{eta}")
 
 
 def numbers(rows: list) -> None:

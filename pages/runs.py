@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui import access, catalog, charts, live, paths, publishing, run_control, run_views, visibility
+from ui import access, catalog, charts, live, paths, publishing, run_control, run_focus, run_views, visibility
 from ui.display import ago, fmt
 from ui.nav import through_studio
 
@@ -50,8 +50,14 @@ else:
 
 # -- one run ------------------------------------------------------------------------------
 st.subheader("Manage a run")
+url_run = st.query_params.get(run_focus.RUN_PARAM)  # the run the user came from (ui.run_focus)
+if st.session_state.get("manage_run") not in by_name:
+    st.session_state["manage_run"] = run_focus.manage_default(
+        list(by_name), url_run if isinstance(url_run, str) else None, st.session_state.get("monitor_run"))
 name = st.selectbox("Run", list(by_name), key="manage_run",
                     format_func=lambda n: f"{by_name[n].title} · {n}")
+if url_run != name:
+    st.query_params[run_focus.RUN_PARAM] = name
 info = by_name[name]
 if st.button("Open in Monitor", icon=":material/monitoring:", key="open_monitor"):
     st.session_state["monitor_run"] = name

@@ -85,9 +85,11 @@ if "train_values" not in st.session_state or st.session_state.get("train_dataset
     st.session_state["train_dataset_seen"] = current
     st.session_state["t_dataset"] = current
     on_dataset_change()
-    if first_visit and (named := choice_url.url_preset()):  # a reload keeps the preset the user chose
+    if first_visit and (named := choice_url.remembered_preset(current)):  # a reload keeps the user's preset
         st.session_state["t_preset"] = named
         load_preset(named, current)
+        if kept := choice_url.values_for(current, named):  # ... and the form as the user left it
+            show_form({**st.session_state["train_values"], **kept})
 for k, v in train_form.to_widgets({**train_form.from_widgets({}), **st.session_state["train_values"]}).items():
     st.session_state.setdefault(k, v)
 st.session_state.setdefault("t_length", "Steps")
@@ -235,6 +237,7 @@ title = st.text_input("Run name", key="t_title", max_chars=64,
 # -- the run ---------------------------------------------------------------------------------
 values = train_form.from_widgets(st.session_state)
 st.session_state["train_values"] = dict(values)
+choice_url.remember_form(st.session_state["t_dataset"], st.session_state["t_preset"], values)
 gpus = 1
 if values["train.device"] == "all-gpus":  # torchrun, one process per GPU; the batch stays the global batch
     values = dict(values, **{"train.device": "cuda"})
@@ -263,13 +266,14 @@ elif adm.message:
 locked = access.read_only("time or start trainings")
 b1, b2, _ = st.columns([1, 2, 2])
 estimate = b1.button("Estimate time", disabled=cfg is None or problem is not None or locked, icon=":material/timer:",
-                     help="Times 20 training steps on the chosen device and predicts the total time.")
+                     help="Times training steps as the run will do them (same threads, precision and layout; "
+                     "warm-up not counted) plus one sample grid, checkpoint and judge run, and predicts the total time.")
 dataset_name = choice.label.split(" (")[0]
 start = b2.button(f"Start training on {dataset_name}", type="primary", icon=":material/play_arrow:",
                   disabled=cfg is None or problem is not None or not adm.allowed or locked)
 
 if estimate and cfg is not None:
-    with st.spinner("Timing 20 training steps on the chosen device…"):
+    with st.spinner("Timing training steps, a sample grid and a checkpoint on the chosen device…"):
         try:
             st.session_state["estimate"] = (cfg.to_dict(), run_control.calibrate(cfg, steps=20))
         except run_control.JobError as exc:
@@ -282,9 +286,15 @@ if est and cfg is not None and est[0] == cfg.to_dict():
     cols[0].metric("Per step", f"{e['ms_per_step']:.1f} ms")
     cols[1].metric("Throughput", f"{e['img_per_s']:,.0f} img/s")
     cols[2].metric("Steps", f"{e['steps']:,}", help=f"{e['steps_per_epoch']:,} steps per epoch")
-    cols[3].metric("Estimated time", format_eta(e["eta_s"]))
-    st.caption(f"Measured on {e['device']} with {e['threads']} thread(s); generator {e['generator_params']:,} "
-               f"and discriminator {e['discriminator_params']:,} parameters. Sample grids and checkpoints add a little.")
+    capped = bool(e.get("budget_s")) and e["eta_s"] < e.get("loop_s", e["eta_s"])
+    cols[3].metric("Estimated time", format_eta(e["eta_s"]), help="Stops at the time limit" if capped else None)
+    extra = (f"; sample grids, checkpoints, logs and judging add {format_eta(e['overhead_s'])}"
+             if e.get("overhead_s") else "")
+    st.caption(f"Measured on {e['device']} with {e['threads']} thread(s) over {e.get('timed_steps', 0):,} steps after "
+               f"{e.get('warmup_steps', 0)} warm-up steps; generator {e['generator_params']:,} and discriminator "
+               f"{e['discriminator_params']:,} parameters{extra}. Loading the data first takes about "
+               f"{format_eta(e['data_load_s'])}." + (f" The time limit stops it after {format_eta(e['budget_s'])} "
+               f"(the steps would take {format_eta(e['loop_s'])})." if capped else ""))
 
 if start and cfg is not None:
     try:

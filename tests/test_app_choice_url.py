@@ -95,3 +95,26 @@ def test_unknown_or_hostile_values_fall_back_without_an_error(home: Path, datase
     at = opened("pages/data.py", dataset=dataset)
     assert not at.error and at.radio(key="data_mode").value == "Built-in"
     assert at.subheader[0].value == "Dataset doctor · MNIST digits (built-in)"
+
+
+def test_a_deep_link_gets_the_studio_page_with_the_servers_root_named(tmp_path: Path) -> None:
+    """/<page> is answered with Streamlit's index.html plus BACKEND_BASE_URL, so the frontend does not
+    probe /<page>/_stcore/health and /<page>/_stcore/host-config (404s in the console); the browser
+    check is in tests/test_e2e_journey.py."""
+    from starlette.applications import Starlette
+    from starlette.testclient import TestClient
+
+    from ui.server import page_routes
+
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    for name in ("home", "data", "train", "monitor"):
+        (pages / f"{name}.py").write_text("")
+    routes = page_routes(pages)
+    assert sorted(r.path for r in routes) == ["/data", "/monitor", "/train"]  # home is the root page
+    client = TestClient(Starlette(routes=routes))
+    r = client.get("/train?dataset=builtin:mnist")
+    assert r.status_code == 200 and r.headers["cache-control"] == "no-cache"
+    head = r.text
+    assert head.index("BACKEND_BASE_URL") < head.index('<script type="module"')
+    assert client.get("/train/_stcore/health").status_code == 404  # no guessing answered here

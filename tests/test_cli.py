@@ -104,8 +104,9 @@ def test_dry_run_prints_an_estimate_and_writes_nothing(tmp_path: Path) -> None:
               "--batch-size", "16", "--out", str(tmp_path / "D"), "--dry-run", "--calibration-steps", "2", "--json",
               *TINY)
     est = json.loads(out.stdout)
-    assert est["images"] == 60000 and est["ms_per_step"] > 0 and est["eta_s"] == pytest.approx(
+    assert est["images"] == 60000 and est["ms_per_step"] > 0 and est["train_s"] == pytest.approx(
         est["ms_per_step"] * 1000 / 1000, rel=0.01)
+    assert est["eta_s"] == pytest.approx(est["train_s"] + est["overhead_s"], abs=0.15)  # + samples, checkpoints, logs
     assert not (tmp_path / "D").exists()
 
 

@@ -12,7 +12,7 @@ from gan_core.config import (FORMAT_VERSION, RunConfig, TrainConfig, build_run_c
                              steps_for_epochs)
 from gan_core.errors import ConfigError
 
-RUN_ONLY = {"--out", "--resume", "--dry-run", "--epochs", "--json", "--quiet", "--calibration-steps", "--preset",
+RUN_ONLY = {"--out", "--resume", "--dry-run", "--epochs", "--json", "--quiet", "--calibration-steps", "--calibration-seconds", "--preset",
             "--lr", "--help"}
 
 

@@ -129,3 +129,27 @@ def real_preview(source: str, image_size: int, channels: int, count: int = 64) -
         return None
     idx = np.linspace(0, n - 1, min(count, n)).round().astype(int)
     return make_grid(data.images[idx], nrow=8)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A run's progress and remaining time as the Monitor shows them."""
+    fraction: float  # 0..1
+    eta_s: float | None
+    by_budget: bool  # the time budget (train.minutes), not the step target, ends the run first
+
+
+def progress_with_budget(step: int, total_steps: int, eta_s: float | None, minutes: float,
+                         loop_started: float | None, now: float) -> Progress:
+    """Progress and ETA of a run that may have a time budget (issue 15): the steps' share and, with a
+    budget, the share of the budget spent since this launch's training loop began; progress is the
+    larger share, the ETA the sooner end (the trainer stops at whichever comes first)."""
+    steps_share = min(1.0, step / total_steps) if total_steps > 0 else 0.0
+    if minutes <= 0 or loop_started is None:
+        return Progress(steps_share, eta_s, False)
+    budget_s = minutes * 60.0
+    spent = max(0.0, now - loop_started)
+    time_share = min(1.0, spent / budget_s)
+    left = max(0.0, budget_s - spent)
+    by_budget = eta_s is None or left < eta_s
+    return Progress(max(steps_share, time_share), left if by_budget else eta_s, by_budget)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import threading
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any, AsyncIterator
 
 MOUNT_PATH = "/gradio"
@@ -42,14 +43,57 @@ def _panel_host() -> Any:
 
 
 def routes() -> list[Any]:
-    """The Starlette routes to add to Streamlit's server: the panel's mount."""
+    """The Starlette routes to add to Streamlit's server: the panel's mount, and the studio's pages."""
     from starlette.routing import Mount
 
     host = _panel_host()
     mounts = [r for r in host.routes if isinstance(r, Mount) and r.path == MOUNT_PATH]
     if len(mounts) != 1:
         raise RuntimeError("the Gradio panel mount was not created")
-    return mounts
+    return mounts + page_routes()
+
+
+# -- deep links without 404s ------------------------------------------------------------------
+# Streamlit's frontend does not know where its server's root is: on a deep link or a reload of
+# /<page> it first probes /<page>/_stcore/health and /<page>/_stcore/host-config (404: logged in
+# the browser console), then the parent path. It skips the guess when the page defines
+# `window.__streamlit.BACKEND_BASE_URL`. So a page's URL gets Streamlit's own index.html with that
+# one line added, naming the folder above the page (the server's root, or its base URL path). No
+# redirect: a redirect could make the frontend take /<page> as its base path.
+_BASE_SCRIPT = ('<script>window.__streamlit=Object.assign({},window.__streamlit,'
+                '{BACKEND_BASE_URL:new URL(".",window.location.href).href})</script>')
+
+
+def studio_index_html() -> str:
+    """Streamlit's index.html with the backend base URL set before its module script runs."""
+    import streamlit
+
+    html = (Path(streamlit.__file__).parent / "static" / "index.html").read_text(encoding="utf-8")
+    marker = '<script type="module"'
+    if marker not in html:
+        raise RuntimeError("Streamlit's index.html has no module script to precede")
+    return html.replace(marker, _BASE_SCRIPT + "\n    " + marker, 1)
+
+
+def page_routes(pages_dir: Path | None = None) -> list[Any]:
+    """GET /<page> for each page file but the default one (pages/home.py is /), under the server's
+    base URL path."""
+    from starlette.responses import HTMLResponse
+    from starlette.routing import Route
+    from streamlit import config
+
+    from .paths import PROJECT_ROOT
+
+    html = studio_index_html()
+
+    async def index(request: Any) -> Any:
+        return HTMLResponse(html, headers={"Cache-Control": "no-cache"})
+
+    base = str(config.get_option("server.baseUrlPath") or "").strip("/")
+    prefix = f"/{base}" if base else ""
+    names = sorted(p.stem for p in (pages_dir or PROJECT_ROOT / "pages").glob("*.py")
+                   if p.stem not in ("home", "__init__") and not p.stem.startswith("_"))
+    return [Route(f"{prefix}/{name}", index, methods=["GET", "HEAD"]) for name in names]
 
 
 @asynccontextmanager
