@@ -23,6 +23,7 @@ events are ~0.3 s of work; more are refused with "queue full" instead of piling 
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import gradio as gr
@@ -47,7 +48,21 @@ CSS = """
 #gs-image .image-frame img, #gs-grid .image-frame img, #gs-anim .image-frame img
   { width: 100%; height: 100%; object-fit: contain; }
 #gs-strip .grid-container { grid-template-columns: repeat(auto-fill, minmax(64px, 1fr)) !important; }
+#gs-browser-view canvas { display: none; width: 100%; height: 460px; object-fit: contain;
+  image-rendering: pixelated; background: var(--block-background-fill); }
+#gs-browser-view .gs-bv-status, #gs-browser-view .gs-bv-diff { font-size: var(--text-sm); margin: 4px 0; }
+#gs-browser-view .gs-bv-error { color: var(--error-text-color, #b91c1c); }
 """
+# in-browser rendering (ui/browser/render.js): the hot sliders' server render is stopped in its
+# client-side step while the browser renders (no request is made); a client-only event mirrors
+# every recipe control into the page; the payload starts or stops the browser's renderer
+GATE_JS = """(...args) => {
+  if (window.GSBrowser && window.GSBrowser.owns()) throw new Error("rendered in the browser");
+  return args;
+}"""
+MIRROR_JS = "(...values) => { if (window.GSBrowser) window.GSBrowser.controls(%s, values); }"
+SETUP_JS = "(data) => { if (window.GSBrowser) window.GSBrowser.setup(data); }"
+PREPARE_JS = "(...args) => { if (window.GSBrowser) window.GSBrowser.preparing(args[0]); return args; }"
 LINK_JS = """(code) => {
   let loc = window.location;
   try { if (window.parent !== window && window.parent.location.href) loc = window.parent.location; } catch (e) {}
@@ -57,8 +72,10 @@ LINK_JS = """(code) => {
 
 def launch_options() -> dict[str, Any]:
     """Theme, CSS and footer for `launch()` / `mount_gradio_app()` (Gradio 6 takes them there)."""
+    from .browser.assets import head
+
     return {"theme": gr.themes.Soft(primary_hue="violet"), "css": CSS, "footer_links": ["api", "settings"],
-            "show_error": True}
+            "show_error": True, "head": head()}
 
 
 def build_panel(hub: Any = None) -> gr.Blocks:
@@ -130,6 +147,11 @@ def _layout(w: Wiring, d: dict[str, Any]) -> None:
         with gr.Column(scale=4, min_width=320):
             w["image"] = gr.Image(label="Image", type="pil", format="png", interactive=False, height=460,
                                   elem_id="gs-image", buttons=["download", "fullscreen"])
+            w["browser_view"] = gr.HTML("", elem_id="gs-browser-view", padding=False)
+            w["browser_on"] = gr.Checkbox(value=False, label="In-browser rendering", elem_id="gs-browser-on",
+                                          info="Sliders redraw here without asking the server "
+                                               "(WebGPU or WebAssembly); exports stay server-rendered.")
+            w["browser_data"] = gr.Textbox(visible=False)
             gr.Markdown("The download button saves a PNG with its recipe inside; drop it on "
                         "*Recipe → Load* to get this exact image back.", elem_id="gs-hint")
     with gr.Tabs():
@@ -190,11 +212,21 @@ def _wire(w: Wiring, logic: PanelLogic, load: PanelLoad, demo: gr.Blocks) -> Non
         synced = w.on(event.then, lambda v: {"export_frames": v["frames"], "export_fps": v["fps"]},
                       ["frames", "fps"], ["export_frames", "export_fps"], queue=False, **private)
         strip = w.on(synced.then, logic.strip, CONTROLS, ["strip"], show_progress="hidden", **slow)
+        browser = w.on(strip.then, logic.browser, ["browser_on", *CONTROLS], ["browser_data"],
+                       show_progress="hidden", **slow)
+        browser.then(None, w["browser_data"], None, js=SETUP_JS)
         w.on(strip.then, logic.direction_labels, CONTROLS, DIRECTION_CONTROLS, show_progress="hidden", **slow)
 
-    for name in ("t", "mix", "psi", *DIRECTION_CONTROLS, "seed_b", "mode", "easing", "class_a", "class_b",
-                 "mix_follows_t"):
+    for name in ("t", "mix", "psi", *DIRECTION_CONTROLS):  # drawn by the browser when it renders
+        w.on(w[name].input, logic.update, CONTROLS, ["image"], js=GATE_JS, **hot)
+    for name in ("seed_b", "mode", "easing", "class_a", "class_b", "mix_follows_t"):
         w.on(w[name].input, logic.update, CONTROLS, ["image"], **hot)
+    switched = w.on(w["browser_on"].change, logic.browser, ["browser_on", *CONTROLS], ["browser_data"],
+                    js=PREPARE_JS, show_progress="hidden", **slow)
+    switched.then(None, w["browser_data"], None, js=SETUP_JS)
+    mirror = MIRROR_JS % json.dumps(list(CONTROLS))
+    for name in CONTROLS:
+        w[name].change(None, [w[n] for n in CONTROLS], None, js=mirror, queue=False, api_visibility="private")
     w.on(w["keyframes"].submit, logic.update, CONTROLS, ["image"], **hot)
     w.on(w["keyframes"].blur, logic.update, CONTROLS, ["image"], **hot)
     seed_a = w.on(w["seed_a"].input, logic.update, CONTROLS, ["image"], **hot)

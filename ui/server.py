@@ -41,14 +41,17 @@ def _panel_host() -> Any:
 
 
 def routes() -> list[Any]:
-    """The Starlette routes to add to Streamlit's server: the panel's mount."""
+    """The Starlette routes to add to Streamlit's server: the panel's mount, and the in-browser
+    renderer's files at /gs-browser (ui/browser/assets.py)."""
     from starlette.routing import Mount
+
+    from .browser.assets import routes as browser_routes
 
     host = _panel_host()
     mounts = [r for r in host.routes if isinstance(r, Mount) and r.path == MOUNT_PATH]
     if len(mounts) != 1:
         raise RuntimeError("the Gradio panel mount was not created")
-    return mounts
+    return [*browser_routes(), *mounts]
 
 
 @asynccontextmanager
