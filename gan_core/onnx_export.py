@@ -13,7 +13,8 @@ What goes inside the graph: the EMA weights (the render service's), and for cond
 class embedding table: the graph computes `class_weights @ E` (E: (K, nz)) and passes it to the
 generator as its class embedding, so one-hot weights give exactly E[a] and (1 - mix, mix) at a and b
 give the service's blend (`latent.blend_embeddings`). The latent maths before the generator (seeded
-z, interpolation, truncation, directions) is not in the graph: it is the caller's (ui/browser/latent.js).
+z, interpolation, truncation, directions) is not in the graph: it is the caller's (a port of
+`explore.inputs` where the graph runs).
 
 Generic over generators: any nn.Module the trainer builds that renders as the render service calls
 it, `generator(z)` or `generator(z, None, class_embedding)` with a `label_emb` table for
