@@ -10,6 +10,8 @@
     peak    the device's matmul and conv GFLOP/s in fp32 and bf16
     render  the render service, p50/p95 per image on 1 thread, idle and while a training runs
     http    the panel's /render over raw HTTP, p50/p95, idle and while a training runs
+    browser the panel in headless Chromium: ONNX export size, in-browser frame time and
+            input-to-paint, first frame, pixel difference, and the server path's input-to-paint
 
 Timings are medians over repeated steps after warm-up, the clock read only once a GPU has
 finished its queued work; on a shared machine, run it alone.
@@ -44,7 +46,7 @@ def train_result(r: dict[str, Any]) -> dict[str, Any]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import http, render
+    from . import browser, http, render
 
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -71,6 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
                                         description=render.__doc__.splitlines()[0]))
     http.add_arguments(sub.add_parser("http", help="the panel's /render over raw HTTP, idle, training, load",
                                       description=http.__doc__.splitlines()[0]))
+    browser.add_arguments(sub.add_parser("browser", help="in-browser rendering and the server path, in a page",
+                                         description=browser.__doc__.splitlines()[0]))
     return p
 
 
@@ -98,6 +102,10 @@ def main(argv: list[str] | None = None) -> int:
         return run_cli(args)
     elif args.what == "http":
         from .http import run_cli
+
+        return run_cli(args)
+    elif args.what == "browser":
+        from .browser import run_cli
 
         return run_cli(args)
     return 0

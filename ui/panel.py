@@ -47,7 +47,14 @@ CSS = """
   { width: 100%; height: 100%; }
 #gs-image .image-frame img, #gs-grid .image-frame img, #gs-anim .image-frame img
   { width: 100%; height: 100%; object-fit: contain; }
-#gs-strip .grid-container { grid-template-columns: repeat(auto-fill, minmax(64px, 1fr)) !important; }
+#gs-strip .grid-container { grid-template-columns: repeat(auto-fill, minmax(72px, 1fr)) !important;
+  padding-top: 28px; }
+#gs-strip .thumbnail-item { display: flex; flex-direction: column; align-items: stretch; height: auto;
+  aspect-ratio: auto; }
+#gs-strip .thumbnail-item img { width: 100%; height: 64px; flex: none; }
+#gs-strip .caption-label { position: static; max-width: none; width: auto; white-space: normal;
+  overflow: visible; text-overflow: clip; overflow-wrap: anywhere; transform: none; margin: 2px 0 0;
+  font-size: var(--text-xs); line-height: 1.2; text-align: center; }
 #gs-browser-view canvas { display: none; width: 100%; height: 460px; object-fit: contain;
   image-rendering: pixelated; background: var(--block-background-fill); }
 #gs-browser-view .gs-bv-status, #gs-browser-view .gs-bv-diff { font-size: var(--text-sm); margin: 4px 0; }
@@ -131,7 +138,7 @@ def _layout(w: Wiring, d: dict[str, Any]) -> None:
                                                  label="Class mix follows t (A at t=0, B at t=1)")
                 w["strip_target"] = gr.Radio(["class A", "class B"], value="class A",
                                              label="Clicking a thumbnail sets")
-                w["strip"] = gr.Gallery(label="Every class at seed A (click to pick)", columns=8, height=250,
+                w["strip"] = gr.Gallery(label="Every class at seed A (click to pick)", columns=8, height=320,
                                         format="png", allow_preview=False, object_fit="contain",
                                         elem_id="gs-strip", buttons=[])
             w["psi"] = gr.Slider(PSI_RANGE[0], PSI_RANGE[1], value=d["psi"], step=0.01,

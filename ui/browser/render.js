@@ -220,7 +220,7 @@
     if (inputTime !== undefined) pendingInputs.push(inputTime);
     if (!state.ready) return;
     if (busy) { again = true; return; }
-    busy = true;
+    busy = state.busy = true;
     try {
       do {
         again = false;
@@ -231,7 +231,7 @@
     } catch (e) {
       fail("rendering failed: " + (e.message || e));
     } finally {
-      busy = false;
+      busy = state.busy = false;
     }
   }
 
