@@ -1,6 +1,13 @@
 # GAN Studio in one container: the Streamlit studio with the Gradio panel mounted at /gradio,
 # on one port. Used as a Hugging Face Docker Space (app_port: 7860) or on any container host:
 #   docker build -t gan-studio . && docker run -p 7860:7860 gan-studio
+# the in-browser renderer's runtime: onnxruntime-web at the version package-lock.json pins, from npm
+# at build time (the app serves it itself; nothing is fetched from a CDN at run time)
+FROM node:20-slim AS browser-runtime
+WORKDIR /web
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund --ignore-scripts
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -31,6 +38,7 @@ RUN if [ -z "$TORCH_INDEX" ] || [ "$TORCH_INDEX" = pypi ]; then set --; else set
 
 # the code and the shipped checkpoints (nothing is downloaded when the app starts)
 COPY --chown=user . .
+COPY --from=browser-runtime --chown=user /web/node_modules/onnxruntime-web node_modules/onnxruntime-web
 
 EXPOSE 7860
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s \
