@@ -14,15 +14,23 @@ Named API ("Use via API"; the tests and benchmarks call these; see `ui/panel_api
 Every other event is private (not callable by API clients).
 
 Queue: renders are serialised by the render service's lock, so more workers only contend for
-it. Two concurrent slider/API renders let one image's PNG encoding and file write overlap the
-next render; long jobs (GIF, grid, class strip, directions) run one at a time in their own
-group and render frame by frame, so they never hold the generator for long and sliders stay
-live while they run. `max_size` bounds the waiting line: at ~5 ms per render, 64 queued
-events are ~0.3 s of work; more are refused with "queue full" instead of piling up.
+it. The sliders (t, mix, psi, directions) skip Gradio's queue: one POST answers with the image,
+itself inline as a data: URL (`InlineImage`), where the queue would take a join request, an event
+stream and then a separate fetch of the image file (issue 20: those were most of the ~110 ms between
+input and paint). A page sends one slider render at a time (trigger_mode "always_last"). Other
+renders and the named API go through the queue: two concurrent renders let one image's PNG
+encoding overlap the next render; long jobs (GIF, grid, class strip, directions) run one at a time
+in their own group and render frame by frame, so they never hold the generator for long and
+sliders stay live while they run. `max_size` bounds the waiting line: at ~5 ms per render, 64
+queued events are ~0.3 s of work; more are refused with "queue full" instead of piling up.
+
+In-browser rendering (`ui/browser/`): with the checkbox on, the page renders the sliders itself
+and their server render stops in its client-side step (GATE_JS) before any request.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
@@ -75,6 +83,31 @@ LINK_JS = """(code) => {
   try { if (window.parent !== window && window.parent.location.href) loc = window.parent.location; } catch (e) {}
   return code ? loc.origin + loc.pathname + '?recipe=' + code : '';
 }"""
+
+
+class InlineImage(gr.Image):
+    """gr.Image whose PNG travels inside the event's answer as a data: URL (with its recipe chunk),
+    instead of being written to Gradio's cache and fetched by the page in a second request: one
+    round trip less between a slider's input and the new image (issue 20). Download keeps working
+    (the browser saves the data URL as image.png, recipe included). The page draws it with gr.Image's
+    own front end (a template component of it)."""
+
+    is_template = True
+
+    @classmethod
+    def get_component_class_id(cls) -> str:
+        return gr.Image.get_component_class_id()
+
+    def postprocess(self, value: Any) -> Any:
+        from PIL import Image
+
+        if not isinstance(value, Image.Image):
+            return super().postprocess(value)
+        from gradio.data_classes import ImageData
+        from gradio.processing_utils import encode_pil_to_bytes
+
+        data = base64.b64encode(encode_pil_to_bytes(value, "png")).decode("ascii")
+        return ImageData(url=f"data:image/png;base64,{data}", orig_name="image.png", mime_type="image/png")
 
 
 def launch_options() -> dict[str, Any]:
@@ -152,8 +185,8 @@ def _layout(w: Wiring, d: dict[str, Any]) -> None:
             for name in ("frames", "fps", "directions_k"):
                 w[name] = gr.Number(value=d[name], visible=False, precision=0)
         with gr.Column(scale=4, min_width=320):
-            w["image"] = gr.Image(label="Image", type="pil", format="png", interactive=False, height=460,
-                                  elem_id="gs-image", buttons=["download", "fullscreen"])
+            w["image"] = InlineImage(label="Image", type="pil", format="png", interactive=False, height=460,
+                                     elem_id="gs-image", buttons=["download", "fullscreen"])
             w["browser_view"] = gr.HTML("", elem_id="gs-browser-view", padding=False)
             w["browser_on"] = gr.Checkbox(value=False, label="In-browser rendering", elem_id="gs-browser-on",
                                           info="Sliders redraw here without asking the server "
@@ -224,16 +257,23 @@ def _wire(w: Wiring, logic: PanelLogic, load: PanelLoad, demo: gr.Blocks) -> Non
         browser.then(None, w["browser_data"], None, js=SETUP_JS)
         w.on(strip.then, logic.direction_labels, CONTROLS, DIRECTION_CONTROLS, show_progress="hidden", **slow)
 
+    # the sliders skip the queue: one POST answers with the image, instead of a queue join, an event
+    # stream and its messages (renders are still serialised by the render service's lock)
+    slider: dict[str, Any] = dict(trigger_mode="always_last", show_progress="hidden", queue=False,
+                                  api_visibility="private")
     for name in ("t", "mix", "psi", *DIRECTION_CONTROLS):  # drawn by the browser when it renders
-        w.on(w[name].input, logic.update, CONTROLS, ["image"], js=GATE_JS, **hot)
+        w.on(w[name].input, logic.update, CONTROLS, ["image"], js=GATE_JS, **slider)
     for name in ("seed_b", "mode", "easing", "class_a", "class_b", "mix_follows_t"):
         w.on(w[name].input, logic.update, CONTROLS, ["image"], **hot)
     switched = w.on(w["browser_on"].change, logic.browser, ["browser_on", *CONTROLS], ["browser_data"],
                     js=PREPARE_JS, show_progress="hidden", **slow)
     switched.then(None, w["browser_data"], None, js=SETUP_JS)
+    # the page's copy of the recipe controls: the sliders' own input events reach it directly
+    # (render.js), other controls and programmatic changes (reset, a loaded recipe) through these
     mirror = MIRROR_JS % json.dumps(list(CONTROLS))
     for name in CONTROLS:
-        w[name].change(None, [w[n] for n in CONTROLS], None, js=mirror, queue=False, api_visibility="private")
+        if name not in ("t", "mix", "psi", *DIRECTION_CONTROLS):
+            w[name].change(None, [w[n] for n in CONTROLS], None, js=mirror, queue=False, api_visibility="private")
     w.on(w["keyframes"].submit, logic.update, CONTROLS, ["image"], **hot)
     w.on(w["keyframes"].blur, logic.update, CONTROLS, ["image"], **hot)
     seed_a = w.on(w["seed_a"].input, logic.update, CONTROLS, ["image"], **hot)
@@ -243,7 +283,8 @@ def _wire(w: Wiring, logic: PanelLogic, load: PanelLoad, demo: gr.Blocks) -> Non
     w.on(rolled_a.then, logic.strip, CONTROLS, ["strip"], show_progress="hidden", **slow)
     w.on(w["roll_b"].click, lambda v: logic.roll("seed_b", v), CONTROLS, ["seed_b", "image"],
          concurrency_id="render", **private)
-    w.on(w["reset"].click, logic.reset, CONTROLS, RESET_OUTPUTS, concurrency_id="render", **private)
+    reset = w.on(w["reset"].click, logic.reset, CONTROLS, RESET_OUTPUTS, concurrency_id="render", **private)
+    reset.then(None, [w[n] for n in CONTROLS], None, js=mirror)
     after_model(w.on(w["checkpoint"].input, load.on_checkpoint, CONTROLS, APPLY_OUTPUTS, **private))
     after_model(w.on(w["refresh"].click, load.refresh, CONTROLS, APPLY_OUTPUTS, **private))
 
