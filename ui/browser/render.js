@@ -21,7 +21,7 @@
   const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8,
     0, 65, 0, 253, 15, 253, 98, 11]);
   const state = {
-    on: false, ready: false, backend: null, error: null, model: null, values: {}, names: [],
+    on: false, ready: false, backend: null, error: null, model: null, values: {},
     directions: null, session: null, timings: {}, frames: 0, frameMs: [], paintMs: [], firstFrameMs: null, diff: null,
   };
   let pendingInputs = [], busy = false, again = false, switchedAt = 0, clicked = false, generation = 0;
@@ -169,8 +169,14 @@
     return new Type(bytes.buffer);
   }
 
-  async function run(r) { // one recipe -> RGBA pixels
-    const m = state.model, inp = GSLatent.recipeInputs(r, m.nz, m.num_classes, state.directions);
+  function inputsOf(r) { // a recipe -> the graph's inputs (throws on a recipe the model cannot take)
+    const m = state.model;
+    return GSLatent.recipeInputs(r, m.nz, m.num_classes, state.directions);
+  }
+
+  async function run(r, inp) { // one recipe -> RGBA pixels
+    const m = state.model;
+    inp = inp || inputsOf(r);
     const feeds = { z: new window.ort.Tensor("float32", inp.z, [1, m.nz]) };
     if (m.num_classes) feeds.class_weights = new window.ort.Tensor("float32", inp.classWeights, [1, m.num_classes]);
     const out = await state.session.run(feeds);
@@ -196,10 +202,13 @@
   // -- drawing -------------------------------------------------------------------------------
   async function frame(inputs) {
     const root = view(), m = state.model;
-    let r;
-    try { r = recipe(); } catch (e) { say("In-browser rendering paused: " + e.message, "gs-bv-warn"); return; }
+    let r, inp;
+    try { r = recipe(); inp = inputsOf(r); } catch (e) { // e.g. a seed box being edited: wait for a valid one
+      say("In-browser rendering paused: " + e.message, "gs-bv-warn");
+      return;
+    }
     const t0 = performance.now();
-    const rgba = await run(r);
+    const rgba = await run(r, inp);
     const canvas = root.querySelector("canvas.gs-bv-canvas");
     if (canvas.width !== m.image_size) { canvas.width = m.image_size; canvas.height = m.image_size; }
     canvas.getContext("2d").putImageData(new ImageData(rgba, m.image_size, m.image_size), 0, 0);
