@@ -130,3 +130,16 @@ def test_the_panel_page_loads_the_scripts_and_has_the_switch(tmp_path: Path, mon
     version = pinned["dependencies"]["onnxruntime-web"]
     assert version[0].isdigit()  # an exact pin, not a range
     assert lock["packages"]["node_modules/onnxruntime-web"]["version"] == version
+
+
+def test_switching_off_renders_the_current_controls_on_the_server(logic) -> None:
+    """The sliders moved while the page rendered (Gradio kept their values): off shows the server's image."""
+    from panel_support import pixels
+
+    out = logic.browser_switched({"browser_on": False, **control_values(t=0.8, psi=0.7)})
+    assert json.loads(out["browser_data"]) == {"on": False, "error": None}
+    from gan_core.explore import Recipe
+
+    want = logic.service("digits").render_recipe(Recipe(checkpoint="digits", t=0.8, psi=0.7))
+    assert np.array_equal(pixels(out["image"]), want)
+    assert "image" not in logic.browser_switched({"browser_on": False, **control_values(checkpoint="nope")})

@@ -265,8 +265,8 @@ def _wire(w: Wiring, logic: PanelLogic, load: PanelLoad, demo: gr.Blocks) -> Non
         w.on(w[name].input, logic.update, CONTROLS, ["image"], js=GATE_JS, **slider)
     for name in ("seed_b", "mode", "easing", "class_a", "class_b", "mix_follows_t"):
         w.on(w[name].input, logic.update, CONTROLS, ["image"], **hot)
-    switched = w.on(w["browser_on"].change, logic.browser, ["browser_on", *CONTROLS], ["browser_data"],
-                    js=PREPARE_JS, show_progress="hidden", **slow)
+    switched = w.on(w["browser_on"].change, logic.browser_switched, ["browser_on", *CONTROLS],
+                    ["browser_data", "image"], js=PREPARE_JS, show_progress="hidden", **slow)
     switched.then(None, w["browser_data"], None, js=SETUP_JS)
     # the page's copy of the recipe controls: the sliders' own input events reach it directly
     # (render.js), other controls and programmatic changes (reset, a loaded recipe) through these

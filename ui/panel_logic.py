@@ -204,6 +204,18 @@ class PanelLogic:
             data = payload.off(f"unexpected error ({type(e).__name__}): rendering on the server instead")
         return {"browser_data": json.dumps(data)}
 
+    def browser_switched(self, v: Values) -> Updates:
+        """The checkbox changed: the payload, and when switched off, the server's image of the
+        current controls (the sliders may have moved while the page rendered)."""
+        out = self.browser(v)
+        if not v.get("browser_on") and v.get("checkpoint"):
+            try:
+                r, svc = self.recipe(v)
+                out["image"] = self.still(r, svc)
+            except (ValueError, GanStudioError):
+                pass  # the image stays; the next slider move shows the problem
+        return out
+
     # -- exports -------------------------------------------------------------------------------
     @user_errors
     def export_animation(self, v: Values) -> Updates:

@@ -8,8 +8,8 @@
 // stops the event before any request is made. A passive listener here reads the slider's value from
 // the input event and draws at once. Every other control (seeds, keyframes, classes, path, easing)
 // still goes through Gradio; a client-only Gradio event (`GSBrowser.controls`) mirrors every
-// control's value here. Switching off hands the slider position back to Gradio (one server render)
-// and shows the server's image again.
+// control's value here. Switching off shows the server's image again, rendered by the switch's own
+// event for the controls' current values.
 //
 // The panel calls GSBrowser.setup(payload) with what ui/browser/payload.py sends (once per switch-on
 // or model change). Any failure (no WebAssembly SIMD, the runtime or model file not loading) shows a
@@ -262,19 +262,12 @@
 
   function owns() { return state.on && state.ready; }
 
-  function handBack() { // Gradio renders the current image once on the server
-    const range = $("#gs-t input[type=range]");
-    if (range) range.dispatchEvent(new Event("input", { bubbles: true }));
-  }
-
   // -- switching -----------------------------------------------------------------------------
   function fail(message) {
-    const was = state.on;
     state.on = false; state.ready = false; state.error = message;
     listen(false);
     show(false);
     say(`In-browser rendering is off: ${message}. The server renders the images.`, "gs-bv-error");
-    if (was) handBack();
   }
 
   async function setup(payload) {
@@ -285,13 +278,11 @@
     if (!payload) return;
     view();
     if (!payload.on) {
-      const was = state.on;
       state.on = false; state.ready = false;
       listen(false);
       show(false);
       if (payload.error) { state.error = payload.error; say(payload.error, "gs-bv-error"); }
       else say("");
-      if (was) handBack();
       return;
     }
     if (!clicked) switchedAt = performance.now(); // a new model while on: timed from its payload
