@@ -57,10 +57,13 @@ PROBE_JS = """() => {
 }"""
 
 
-def open_panel(page: Any, base_url: str, checkpoint: str) -> None:
+def open_panel(page: Any, base_url: str, checkpoint: str, renderer: bool = True) -> None:
+    """Open the panel on a checkpoint and install the probe (renderer=False: a panel without
+    in-browser rendering, e.g. an older version measured for comparison)."""
     page.goto(f"{base_url}/?checkpoint={checkpoint}")
     page.locator("#gs-image img").wait_for(timeout=120_000)
-    page.wait_for_function("() => !!window.GSBrowser", timeout=30_000)
+    if renderer:
+        page.wait_for_function("() => !!window.GSBrowser", timeout=30_000)
     time.sleep(1.0)  # let the panel hydrate and the thumbnails/directions events finish
     page.evaluate(PROBE_JS)
 
@@ -82,8 +85,9 @@ def switch_off(page: Any) -> None:
     page.wait_for_function("() => !GSBrowser.state.on", timeout=30_000)
 
 
-def _press_t(page: Any, key: str) -> None:
-    page.locator("#gs-t input[type=range]").press(key)
+def _press_t(page: Any, i: int) -> None:
+    """Step i of a walk t = 0 -> 0.5 -> 0 -> ... in tenths (PageUp/PageDown): each step a new image."""
+    page.locator("#gs-t input[type=range]").press("PageUp" if (i // 5) % 2 == 0 else "PageDown")
 
 
 def server_steps(page: Any, steps: int, timeout_s: float = 10.0) -> list[float]:
@@ -93,7 +97,7 @@ def server_steps(page: Any, steps: int, timeout_s: float = 10.0) -> list[float]:
     for i in range(steps):
         n_paints = page.evaluate("() => window.__gsProbe.paints.length")
         n_inputs = page.evaluate("() => window.__gsProbe.inputs.length")
-        _press_t(page, "ArrowRight" if i % 2 == 0 else "PageUp")
+        _press_t(page, i)
         page.wait_for_function(f"() => window.__gsProbe.paints.length > {n_paints} && "
                                f"window.__gsProbe.inputs.length > {n_inputs}", timeout=timeout_s * 1000)
         time.sleep(0.05)  # a late second image (always_last) lands in this step, not the next
@@ -109,8 +113,9 @@ def browser_steps(page: Any, steps: int) -> tuple[list[float], list[float]]:
     start_f = page.evaluate("() => GSBrowser.state.frameMs.length")
     for i in range(steps):
         n = page.evaluate("() => GSBrowser.state.paintMs.length")
-        _press_t(page, "ArrowRight" if i % 2 == 0 else "PageUp")
+        _press_t(page, i)
         page.wait_for_function(f"() => GSBrowser.state.paintMs.length > {n}", timeout=10_000)
+    page.wait_for_timeout(300)  # any request the steps made has been reported by now
     paint = page.evaluate(f"() => GSBrowser.state.paintMs.slice({start_p})")
     frame = page.evaluate(f"() => GSBrowser.state.frameMs.slice({start_f})")
     return paint, frame
@@ -147,7 +152,7 @@ def drag_t(page: Any, steps: int, api_calls: list[str]) -> tuple[list[str], int]
         time.sleep(0.02)
         digests.append(canvas_digest(page))
     page.mouse.up()
-    time.sleep(0.3)
+    page.wait_for_timeout(500)  # (Playwright delivers the page's request events while it waits)
     return digests, len([u for u in api_calls[before:] if "/gradio_api/" in u])
 
 
