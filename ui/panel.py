@@ -15,7 +15,7 @@ Every other event is private (not callable by API clients).
 
 Queue: renders are serialised by the render service's lock, so more workers only contend for
 it. The sliders (t, mix, psi, directions) skip Gradio's queue: one POST answers with the image,
-itself inline as a data: URL (`InlineImage`), where the queue would take a join request, an event
+itself inline as a data: URL (`inline_png`), where the queue would take a join request, an event
 stream and then a separate fetch of the image file (issue 20: those were most of the ~110 ms between
 input and paint). A page sends one slider render at a time (trigger_mode "always_last"). Other
 renders and the named API go through the queue: two concurrent renders let one image's PNG
@@ -85,29 +85,27 @@ LINK_JS = """(code) => {
 }"""
 
 
-class InlineImage(gr.Image):
-    """gr.Image whose PNG travels inside the event's answer as a data: URL (with its recipe chunk),
-    instead of being written to Gradio's cache and fetched by the page in a second request: one
+def inline_png(image: gr.Image) -> gr.Image:
+    """Make this gr.Image send its PNG inside the event's answer as a data: URL (with its recipe
+    chunk), instead of writing it to Gradio's cache for the page to fetch in a second request: one
     round trip less between a slider's input and the new image (issue 20). Download keeps working
-    (the browser saves the data URL as image.png, recipe included). The page draws it with gr.Image's
-    own front end (a template component of it)."""
+    (the browser saves the data URL as image.png, recipe included). Done on the instance, not with
+    a subclass: Gradio writes a .pyi stub next to the module of every component subclass."""
+    plain = image.postprocess
 
-    is_template = True
-
-    @classmethod
-    def get_component_class_id(cls) -> str:
-        return gr.Image.get_component_class_id()
-
-    def postprocess(self, value: Any) -> Any:
+    def postprocess(value: Any) -> Any:
         from PIL import Image
 
         if not isinstance(value, Image.Image):
-            return super().postprocess(value)
+            return plain(value)
         from gradio.data_classes import ImageData
         from gradio.processing_utils import encode_pil_to_bytes
 
         data = base64.b64encode(encode_pil_to_bytes(value, "png")).decode("ascii")
         return ImageData(url=f"data:image/png;base64,{data}", orig_name="image.png", mime_type="image/png")
+
+    image.postprocess = postprocess  # type: ignore[method-assign]
+    return image
 
 
 def launch_options() -> dict[str, Any]:
@@ -185,8 +183,8 @@ def _layout(w: Wiring, d: dict[str, Any]) -> None:
             for name in ("frames", "fps", "directions_k"):
                 w[name] = gr.Number(value=d[name], visible=False, precision=0)
         with gr.Column(scale=4, min_width=320):
-            w["image"] = InlineImage(label="Image", type="pil", format="png", interactive=False, height=460,
-                                     elem_id="gs-image", buttons=["download", "fullscreen"])
+            w["image"] = inline_png(gr.Image(label="Image", type="pil", format="png", interactive=False, height=460,
+                                             elem_id="gs-image", buttons=["download", "fullscreen"]))
             w["browser_view"] = gr.HTML("", elem_id="gs-browser-view", padding=False)
             w["browser_on"] = gr.Checkbox(value=False, label="In-browser rendering", elem_id="gs-browser-on",
                                           info="Sliders redraw here without asking the server "
