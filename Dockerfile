@@ -8,6 +8,14 @@
 # Space: a *secret* in Settings -> Variables and secrets), or sign-in with Hugging Face
 # (`hf_oauth: true` in the Space's README and GAN_STUDIO_OWNERS = your user name). Quotas: the
 # GAN_STUDIO_* limits of ui/quotas.py (docs/spaces.md, "Share it safely").
+#
+# the in-browser renderer's runtime: onnxruntime-web at the version package-lock.json pins, from npm
+# at build time (the app serves it itself; nothing is fetched from a CDN at run time)
+FROM node:20-slim AS browser-runtime
+WORKDIR /web
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund --ignore-scripts
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -42,6 +50,7 @@ RUN if [ -z "$TORCH_INDEX" ] || [ "$TORCH_INDEX" = pypi ]; then set --; else set
 
 # the code and the shipped checkpoints (nothing is downloaded when the app starts)
 COPY --chown=user . .
+COPY --from=browser-runtime --chown=user /web/node_modules/onnxruntime-web node_modules/onnxruntime-web
 
 EXPOSE 7860
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s \

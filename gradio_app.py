@@ -14,15 +14,18 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
+from ui.browser.assets import routes  # noqa: E402
 from ui.panel import build_panel, launch_options  # noqa: E402
 from ui.rate_limit import app_kwargs  # noqa: E402
 
 
 def main() -> None:
     demo = build_panel()
+    # the in-browser renderer's files (/gs-browser/...) are served by the same app, ahead of Gradio's routes
     demo.launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
                 server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
-                ssr_mode=False, app_kwargs=app_kwargs(), **launch_options())  # app_kwargs: the API's rate limit
+                ssr_mode=False, app_kwargs={**app_kwargs(), "routes": routes()},  # the API's rate limit
+                **launch_options())
 
 
 if __name__ == "__main__":

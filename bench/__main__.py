@@ -11,6 +11,8 @@
     render  the render service, p50/p95 per image on 1 thread, idle and while a training runs
     http    the panel's /render over raw HTTP, p50/p95, idle and while a training runs
     flood   16 clients x 50 /render with and without one client flooding past its rate limit
+    browser the panel in headless Chromium: ONNX export size, in-browser frame time and
+            input-to-paint, first frame, pixel difference, and the server path's input-to-paint
 
 Timings are medians over repeated steps after warm-up, the clock read only once a GPU has
 finished its queued work; on a shared machine, run it alone.
@@ -45,7 +47,7 @@ def train_result(r: dict[str, Any]) -> dict[str, Any]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import http, load, render
+    from . import browser, http, load, render
 
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -74,6 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
                                       description=http.__doc__.splitlines()[0]))
     load.add_flood_arguments(sub.add_parser("flood", help="the API's per-client rate limit under a flood",
                                             description=load.FLOOD_DOC.splitlines()[0]))
+    browser.add_arguments(sub.add_parser("browser", help="in-browser rendering and the server path, in a page",
+                                         description=browser.__doc__.splitlines()[0]))
     return p
 
 
@@ -107,6 +111,10 @@ def main(argv: list[str] | None = None) -> int:
         from .load import flood_cli
 
         return flood_cli(args)
+    elif args.what == "browser":
+        from .browser import run_cli
+
+        return run_cli(args)
     return 0
 
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import http.client
+import os
 import socket
+import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +23,10 @@ TINY = {
     "faces": ModelConfig(arch="acgan", image_size=32, channels=3, nz=16, ngf=8, num_classes=4,
                          class_names=["ann", "bob", "cy", "dee"]),
     "plain": ModelConfig(arch="dcgan", image_size=32, channels=3, nz=16, ngf=8),
+    # long class names, as a labelled upload gives them (issue 20: strip labels were cut to "0: 0-t...")
+    "fashion": ModelConfig(arch="acgan", image_size=32, channels=1, nz=16, ngf=8, num_classes=10,
+                           class_names=["0-t-shirt-top", "1-trouser", "2-pullover", "3-dress", "4-coat",
+                                        "5-sandal", "6-shirt", "7-sneaker", "8-bag", "9-ankle-boot"]),
 }
 
 
@@ -76,3 +84,36 @@ def free_port() -> int:
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run"]
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def wait_http(port: int, path: str, proc: subprocess.Popen[bytes], timeout: float = 90.0) -> None:
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            c.request("GET", path)
+            if c.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"no answer on {path} within {timeout:.0f} s")
+
+
+def start(cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **env}, stdout=log.open("wb"),
+                            stderr=subprocess.STDOUT)
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

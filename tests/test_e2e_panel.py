@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import http.client
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -18,7 +17,7 @@ import pytest
 from playwright.sync_api import Browser, Frame, FrameLocator, Page, sync_playwright
 
 from bench.http import RawClient
-from panel_support import CHROMIUM_ARGS, free_port, make_checkpoints
+from panel_support import CHROMIUM_ARGS, free_port, make_checkpoints, start, stop, wait_http
 from gan_core import explore as rc
 
 pytestmark = pytest.mark.slow  # a real browser against a real server
@@ -28,39 +27,9 @@ ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 
 
-def wait_http(port: int, path: str, proc: subprocess.Popen[bytes], timeout: float = 90.0) -> None:
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < timeout:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}")
-        try:
-            c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            c.request("GET", path)
-            if c.getresponse().status == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.3)
-    raise RuntimeError(f"no answer on {path} within {timeout:.0f} s")
-
-
-def start(cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **env}, stdout=log.open("wb"),
-                            stderr=subprocess.STDOUT)
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
 @pytest.fixture(scope="module")
 def catalogue_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    shipped = make_checkpoints(tmp_path_factory.mktemp("shipped"), ("digits", "plain"))
+    shipped = make_checkpoints(tmp_path_factory.mktemp("shipped"), ("digits", "plain", "fashion"))
     return {"GAN_STUDIO_SHIPPED": str(shipped), "GAN_STUDIO_HOME": str(tmp_path_factory.mktemp("home")),
             "GRADIO_ANALYTICS_ENABLED": "False"}
 
@@ -179,6 +148,24 @@ def test_explore_link_with_a_recipe_opens_that_image(studio: int, page: Page) ->
     assert url.startswith(f"http://127.0.0.1:{studio}/explore?recipe="), url
     assert rc.from_url(url.split("recipe=", 1)[1]) == r.replace(weights_hash=rc.from_url(
         url.split("recipe=", 1)[1]).weights_hash)
+
+
+def test_class_strip_labels_are_shown_whole(studio: int, page: Page) -> None:
+    """Issue 20: long class names were cut to "0: 0-t..."; each label now wraps under its thumbnail."""
+    page.goto(f"http://127.0.0.1:{studio}/explore?recipe={rc.Recipe(checkpoint='fashion').to_url()}")
+    panel = page.frame_locator("iframe")
+    labels = panel.locator("#gs-strip .caption-label")
+    labels.nth(9).wait_for(timeout=60_000)
+    time.sleep(0.5)
+    shown = labels.evaluate_all("""(els) => els.map((c) => ({text: c.textContent.trim(),
+        clipped: c.scrollWidth > c.clientWidth + 1 || c.scrollHeight > c.clientHeight + 1,
+        inside: (() => { const b = c.getBoundingClientRect(), t = c.closest('button').getBoundingClientRect();
+                         return b.width > 0 && b.left >= t.left - 1 && b.right <= t.right + 1 && b.bottom <= t.bottom + 1; })()}))""")
+    from panel_support import TINY
+
+    assert [x["text"] for x in shown] == [f"{i}: {n}" for i, n in enumerate(TINY["fashion"].class_names)]
+    assert not any(x["clipped"] for x in shown) and all(x["inside"] for x in shown)
+    shot(page, "strip_labels")
 
 
 def test_gradio_app_alone(catalogue_env: dict[str, str], page: Page, tmp_path: Path) -> None:

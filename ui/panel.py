@@ -14,15 +14,24 @@ Named API ("Use via API"; the tests and benchmarks call these; see `ui/panel_api
 Every other event is private (not callable by API clients).
 
 Queue: renders are serialised by the render service's lock, so more workers only contend for
-it. Two concurrent slider/API renders let one image's PNG encoding and file write overlap the
-next render; long jobs (GIF, grid, class strip, directions) run one at a time in their own
-group and render frame by frame, so they never hold the generator for long and sliders stay
-live while they run. `max_size` bounds the waiting line: at ~5 ms per render, 64 queued
-events are ~0.3 s of work; more are refused with "queue full" instead of piling up.
+it. The sliders (t, mix, psi, directions) skip Gradio's queue: one POST answers with the image,
+itself inline as a data: URL (`inline_png`), where the queue would take a join request, an event
+stream and then a separate fetch of the image file (issue 20: those were most of the ~110 ms between
+input and paint). A page sends one slider render at a time (trigger_mode "always_last"). Other
+renders and the named API go through the queue: two concurrent renders let one image's PNG
+encoding overlap the next render; long jobs (GIF, grid, class strip, directions) run one at a time
+in their own group and render frame by frame, so they never hold the generator for long and
+sliders stay live while they run. `max_size` bounds the waiting line: at ~5 ms per render, 64
+queued events are ~0.3 s of work; more are refused with "queue full" instead of piling up.
+
+In-browser rendering (`ui/browser/`): with the checkbox on, the page renders the sliders itself
+and their server render stops in its client-side step (GATE_JS) before any request.
 """
 
 from __future__ import annotations
 
+import base64
+import json
 from typing import Any
 
 import gradio as gr
@@ -46,8 +55,29 @@ CSS = """
   { width: 100%; height: 100%; }
 #gs-image .image-frame img, #gs-grid .image-frame img, #gs-anim .image-frame img
   { width: 100%; height: 100%; object-fit: contain; }
-#gs-strip .grid-container { grid-template-columns: repeat(auto-fill, minmax(64px, 1fr)) !important; }
+#gs-strip .grid-container { grid-template-columns: repeat(auto-fill, minmax(72px, 1fr)) !important;
+  padding-top: 28px; }
+#gs-strip .thumbnail-item { display: flex; flex-direction: column; align-items: stretch; height: auto;
+  aspect-ratio: auto; }
+#gs-strip .thumbnail-item img { width: 100%; height: 64px; flex: none; }
+#gs-strip .caption-label { position: static; max-width: none; width: auto; white-space: normal;
+  overflow: visible; text-overflow: clip; overflow-wrap: anywhere; transform: none; margin: 2px 0 0;
+  font-size: var(--text-xs); line-height: 1.2; text-align: center; }
+#gs-browser-view canvas { display: none; width: 100%; height: 460px; object-fit: contain;
+  image-rendering: pixelated; background: var(--block-background-fill); }
+#gs-browser-view .gs-bv-status, #gs-browser-view .gs-bv-diff { font-size: var(--text-sm); margin: 4px 0; }
+#gs-browser-view .gs-bv-error { color: var(--error-text-color, #b91c1c); }
 """
+# in-browser rendering (ui/browser/render.js): the hot sliders' server render is stopped in its
+# client-side step while the browser renders (no request is made); a client-only event mirrors
+# every recipe control into the page; the payload starts or stops the browser's renderer
+GATE_JS = """(...args) => {
+  if (window.GSBrowser && window.GSBrowser.owns()) throw new Error("rendered in the browser");
+  return args;
+}"""
+MIRROR_JS = "(...values) => { if (window.GSBrowser) window.GSBrowser.controls(%s, values); }"
+SETUP_JS = "(data) => { if (window.GSBrowser) window.GSBrowser.setup(data); }"
+PREPARE_JS = "(...args) => { if (window.GSBrowser) window.GSBrowser.preparing(args[0]); return args; }"
 LINK_JS = """(code) => {
   let loc = window.location;
   try { if (window.parent !== window && window.parent.location.href) loc = window.parent.location; } catch (e) {}
@@ -55,10 +85,35 @@ LINK_JS = """(code) => {
 }"""
 
 
+def inline_png(image: gr.Image) -> gr.Image:
+    """Make this gr.Image send its PNG inside the event's answer as a data: URL (with its recipe
+    chunk), instead of writing it to Gradio's cache for the page to fetch in a second request: one
+    round trip less between a slider's input and the new image (issue 20). Download keeps working
+    (the browser saves the data URL as image.png, recipe included). Done on the instance, not with
+    a subclass: Gradio writes a .pyi stub next to the module of every component subclass."""
+    plain = image.postprocess
+
+    def postprocess(value: Any) -> Any:
+        from PIL import Image
+
+        if not isinstance(value, Image.Image):
+            return plain(value)
+        from gradio.data_classes import ImageData
+        from gradio.processing_utils import encode_pil_to_bytes
+
+        data = base64.b64encode(encode_pil_to_bytes(value, "png")).decode("ascii")
+        return ImageData(url=f"data:image/png;base64,{data}", orig_name="image.png", mime_type="image/png")
+
+    image.postprocess = postprocess  # type: ignore[method-assign]
+    return image
+
+
 def launch_options() -> dict[str, Any]:
     """Theme, CSS and footer for `launch()` / `mount_gradio_app()` (Gradio 6 takes them there)."""
+    from .browser.assets import head
+
     return {"theme": gr.themes.Soft(primary_hue="violet"), "css": CSS, "footer_links": ["api", "settings"],
-            "show_error": True}
+            "show_error": True, "head": head()}
 
 
 def build_panel(hub: Any = None) -> gr.Blocks:
@@ -114,7 +169,7 @@ def _layout(w: Wiring, d: dict[str, Any]) -> None:
                                                  label="Class mix follows t (A at t=0, B at t=1)")
                 w["strip_target"] = gr.Radio(["class A", "class B"], value="class A",
                                              label="Clicking a thumbnail sets")
-                w["strip"] = gr.Gallery(label="Every class at seed A (click to pick)", columns=8, height=250,
+                w["strip"] = gr.Gallery(label="Every class at seed A (click to pick)", columns=8, height=320,
                                         format="png", allow_preview=False, object_fit="contain",
                                         elem_id="gs-strip", buttons=[])
             w["psi"] = gr.Slider(PSI_RANGE[0], PSI_RANGE[1], value=d["psi"], step=0.01,
@@ -128,8 +183,13 @@ def _layout(w: Wiring, d: dict[str, Any]) -> None:
             for name in ("frames", "fps", "directions_k"):
                 w[name] = gr.Number(value=d[name], visible=False, precision=0)
         with gr.Column(scale=4, min_width=320):
-            w["image"] = gr.Image(label="Image", type="pil", format="png", interactive=False, height=460,
-                                  elem_id="gs-image", buttons=["download", "fullscreen"])
+            w["image"] = inline_png(gr.Image(label="Image", type="pil", format="png", interactive=False, height=460,
+                                             elem_id="gs-image", buttons=["download", "fullscreen"]))
+            w["browser_view"] = gr.HTML("", elem_id="gs-browser-view", padding=False)
+            w["browser_on"] = gr.Checkbox(value=False, label="In-browser rendering", elem_id="gs-browser-on",
+                                          info="Sliders redraw here without asking the server "
+                                               "(WebGPU or WebAssembly); exports stay server-rendered.")
+            w["browser_data"] = gr.Textbox(visible=False)
             gr.Markdown("The download button saves a PNG with its recipe inside; drop it on "
                         "*Recipe → Load* to get this exact image back.", elem_id="gs-hint")
     with gr.Tabs():
@@ -190,11 +250,28 @@ def _wire(w: Wiring, logic: PanelLogic, load: PanelLoad, demo: gr.Blocks) -> Non
         synced = w.on(event.then, lambda v: {"export_frames": v["frames"], "export_fps": v["fps"]},
                       ["frames", "fps"], ["export_frames", "export_fps"], queue=False, **private)
         strip = w.on(synced.then, logic.strip, CONTROLS, ["strip"], show_progress="hidden", **slow)
+        browser = w.on(strip.then, logic.browser, ["browser_on", *CONTROLS], ["browser_data"],
+                       show_progress="hidden", **slow)
+        browser.then(None, w["browser_data"], None, js=SETUP_JS)
         w.on(strip.then, logic.direction_labels, CONTROLS, DIRECTION_CONTROLS, show_progress="hidden", **slow)
 
-    for name in ("t", "mix", "psi", *DIRECTION_CONTROLS, "seed_b", "mode", "easing", "class_a", "class_b",
-                 "mix_follows_t"):
+    # the sliders skip the queue: one POST answers with the image, instead of a queue join, an event
+    # stream and its messages (renders are still serialised by the render service's lock)
+    slider: dict[str, Any] = dict(trigger_mode="always_last", show_progress="hidden", queue=False,
+                                  api_visibility="private")
+    for name in ("t", "mix", "psi", *DIRECTION_CONTROLS):  # drawn by the browser when it renders
+        w.on(w[name].input, logic.update, CONTROLS, ["image"], js=GATE_JS, **slider)
+    for name in ("seed_b", "mode", "easing", "class_a", "class_b", "mix_follows_t"):
         w.on(w[name].input, logic.update, CONTROLS, ["image"], **hot)
+    switched = w.on(w["browser_on"].change, logic.browser_switched, ["browser_on", *CONTROLS],
+                    ["browser_data", "image"], js=PREPARE_JS, show_progress="hidden", **slow)
+    switched.then(None, w["browser_data"], None, js=SETUP_JS)
+    # the page's copy of the recipe controls: the sliders' own input events reach it directly
+    # (render.js), other controls and programmatic changes (reset, a loaded recipe) through these
+    mirror = MIRROR_JS % json.dumps(list(CONTROLS))
+    for name in CONTROLS:
+        if name not in ("t", "mix", "psi", *DIRECTION_CONTROLS):
+            w[name].change(None, [w[n] for n in CONTROLS], None, js=mirror, queue=False, api_visibility="private")
     w.on(w["keyframes"].submit, logic.update, CONTROLS, ["image"], **hot)
     w.on(w["keyframes"].blur, logic.update, CONTROLS, ["image"], **hot)
     seed_a = w.on(w["seed_a"].input, logic.update, CONTROLS, ["image"], **hot)
@@ -204,7 +281,8 @@ def _wire(w: Wiring, logic: PanelLogic, load: PanelLoad, demo: gr.Blocks) -> Non
     w.on(rolled_a.then, logic.strip, CONTROLS, ["strip"], show_progress="hidden", **slow)
     w.on(w["roll_b"].click, lambda v: logic.roll("seed_b", v), CONTROLS, ["seed_b", "image"],
          concurrency_id="render", **private)
-    w.on(w["reset"].click, logic.reset, CONTROLS, RESET_OUTPUTS, concurrency_id="render", **private)
+    reset = w.on(w["reset"].click, logic.reset, CONTROLS, RESET_OUTPUTS, concurrency_id="render", **private)
+    reset.then(None, [w[n] for n in CONTROLS], None, js=mirror)
     after_model(w.on(w["checkpoint"].input, load.on_checkpoint, CONTROLS, APPLY_OUTPUTS, **private))
     after_model(w.on(w["refresh"].click, load.refresh, CONTROLS, APPLY_OUTPUTS, **private))
 

@@ -11,6 +11,7 @@ into the controls lives in `ui/panel_load.py`, the named API in `ui/panel_api.py
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import random
 import time
@@ -188,6 +189,31 @@ class PanelLogic:
                                       visible=True)
             else:
                 out[name] = gr.update(visible=False)
+        return out
+
+    # -- in-browser rendering -------------------------------------------------------------------
+    def browser(self, v: Values) -> Updates:
+        """"browser_on" and the recipe controls -> "browser_data": what the page needs to render
+        itself (ui/browser/payload.py), as JSON; problems come back inside it as a message."""
+        from .browser import payload
+
+        try:
+            data = payload.build(self, v)
+        except Exception as e:  # a bug: log it; the page says so and keeps the server's renders
+            log.exception("in-browser payload failed")
+            data = payload.off(f"unexpected error ({type(e).__name__}): rendering on the server instead")
+        return {"browser_data": json.dumps(data)}
+
+    def browser_switched(self, v: Values) -> Updates:
+        """The checkbox changed: the payload, and when switched off, the server's image of the
+        current controls (the sliders may have moved while the page rendered)."""
+        out = self.browser(v)
+        if not v.get("browser_on") and v.get("checkpoint"):
+            try:
+                r, svc = self.recipe(v)
+                out["image"] = self.still(r, svc)
+            except (ValueError, GanStudioError):
+                pass  # the image stays; the next slider move shows the problem
         return out
 
     # -- exports -------------------------------------------------------------------------------

@@ -43,14 +43,17 @@ def _panel_host() -> Any:
 
 
 def routes() -> list[Any]:
-    """The Starlette routes to add to Streamlit's server: the panel's mount, and the studio's pages."""
+    """The Starlette routes to add to Streamlit's server: the panel's mount, the in-browser
+    renderer's files at /gs-browser (ui/browser/assets.py), and the studio's pages."""
     from starlette.routing import Mount
+
+    from .browser.assets import routes as browser_routes
 
     host = _panel_host()
     mounts = [r for r in host.routes if isinstance(r, Mount) and r.path == MOUNT_PATH]
     if len(mounts) != 1:
         raise RuntimeError("the Gradio panel mount was not created")
-    return mounts + page_routes()
+    return [*browser_routes(), *mounts, *page_routes()]
 
 
 # -- deep links without 404s ------------------------------------------------------------------
