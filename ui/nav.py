@@ -16,6 +16,11 @@ def through_studio() -> None:
     from streamlit.runtime.pages_manager import PagesManager
 
     if PagesManager.uses_pages_directory:
+        import streamlit as st
+
         from .studio_nav import build
 
         build()
+        # the first run of a deep link happened in legacy pages mode, whose widget ids differ from
+        # navigation mode's: run again now, or the user's first click on this page is lost
+        st.rerun()

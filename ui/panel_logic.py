@@ -28,6 +28,7 @@ from gan_core.latent import MAX_SEED
 
 from . import panel_exports as ex
 from .recipe import DIRECTION_CONTROLS, from_controls
+from .visibility import scrub
 
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -52,10 +53,10 @@ def user_errors(fn: F) -> F:
         except gr.Error:
             raise
         except (ValueError, GanStudioError) as e:  # RecipeError is both
-            raise gr.Error(str(e), print_exception=False) from None
+            raise gr.Error(scrub(str(e)), print_exception=False) from None
         except Exception as e:  # a bug: log it, show one line
             log.exception("panel handler %s failed", fn.__name__)
-            raise gr.Error(f"unexpected error ({type(e).__name__}): {e}", print_exception=False) from None
+            raise gr.Error(scrub(f"unexpected error ({type(e).__name__}): {e}"), print_exception=False) from None
 
     return inner  # type: ignore[return-value]
 

@@ -10,23 +10,21 @@ in `gan_core.data.paths`.
 
 from __future__ import annotations
 
-import os
 import re
 import unicodedata
 from pathlib import Path
 
+from gan_core import locations
 from gan_core.locations import NAME_RE, is_safe_name, shipped_dir
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-HOME_ENV = "GAN_STUDIO_HOME"
 # the shipped-checkpoint folder as the process started (tests point it elsewhere with monkeypatch)
 SHIPPED_DIR = shipped_dir().resolve()
 
 
 def app_home() -> Path:
     """The app's home folder (`$GAN_STUDIO_HOME`, default <project>/app_data), created if missing."""
-    env = os.environ.get(HOME_ENV)
-    home = (Path(env).expanduser() if env else PROJECT_ROOT / "app_data").resolve()
+    home = locations.app_home().resolve()
     home.mkdir(parents=True, exist_ok=True)
     return home
 
