@@ -9,7 +9,7 @@ from ui import access, cached, choice_url, doctor_view, run_control, run_views, 
 from ui.admission import admission
 from ui.live import format_eta
 from ui.nav import through_studio
-from ui.train_form import ARCHS, DEVICES, DIFFAUG_OPS, IMAGE_SIZES, LOSSES, ConfigError, presets
+from ui.train_form import ARCHS, DEVICES, DIFFAUG_OPS, IMAGE_SIZES, LOSSES, ConfigError, dataset_warnings, presets
 
 through_studio()
 
@@ -35,13 +35,14 @@ def facts_for(key: str) -> dict:
     if key in KNOWN:
         return KNOWN[key]
     known = st.session_state.get("dataset_facts", {}).get(key)
-    if known and "side" in known:  # the Data page stores the counts only
+    if known and "counts" in known:  # the Data page stores the counts only
         return known
     choice = doctor_view.resolve_choice(key)
     report = cached.doctor_report(choice.source, doctor_view.source_stamp(choice.source), 64)
     s = doctor_view.summary(report)
     st.session_state.setdefault("dataset_facts", {})[key] = {
-        "images": s["images"], "classes": s["classes"], "side": presets.typical_side(report.sizes)}
+        "images": s["images"], "classes": s["classes"], "side": presets.typical_side(report.sizes),
+        "counts": dict(report.class_counts)}
     return st.session_state["dataset_facts"][key]
 
 
@@ -119,14 +120,15 @@ with c1:
     under(st, "data.source")
 with c2:
     st.selectbox("Preset", list(presets.PRESETS), key="t_preset", on_change=on_preset_change)
-    st.caption(presets.PRESETS[st.session_state["t_preset"]].summary)
+    st.caption(presets.resolve(st.session_state["t_preset"], presets.DataFacts(
+        facts.get("images", 0), facts.get("classes", 0), facts.get("side", 0))).summary)
 choice_url.remember_dataset(st.session_state["t_dataset"])
 choice_url.remember_preset(st.session_state["t_preset"])
 
 m1, m2, m3, m4 = st.columns(4)
 arch = m1.radio("Model", list(ARCHS), key="t_arch", horizontal=True,
-                format_func={"dcgan": "DCGAN", "acgan": "ACGAN (class-conditional)",
-                             "r3gan": "R3GAN (modern; class-conditional with classes)"}.get)
+                format_func=lambda a: {"dcgan": "DCGAN", "acgan": "ACGAN (class-conditional)",
+                                       "r3gan": "R3GAN (modern; class-conditional with classes)"}.get(a, a))
 under(m1, "model.arch")
 sizes = list(IMAGE_SIZES[arch])
 if st.session_state["t_image_size"] not in sizes:
@@ -134,8 +136,8 @@ if st.session_state["t_image_size"] not in sizes:
 m2.selectbox("Image size (px)", sizes, key="t_image_size")
 under(m2, "model.image_size")
 m3.selectbox("Loss", list(LOSSES), key="t_loss",
-             format_func={"bce": "BCE (non-saturating)", "hinge": "Hinge", "lsgan": "Least squares",
-                          "wgan-gp": "WGAN-GP", "rpgan": "Relativistic pairing (R3GAN)"}.get)
+             format_func=lambda k: {"bce": "BCE (non-saturating)", "hinge": "Hinge", "lsgan": "Least squares",
+                                    "wgan-gp": "WGAN-GP", "rpgan": "Relativistic pairing (R3GAN)"}.get(k, k))
 under(m3, "train.loss")
 with m4:
     length = st.radio("Train for", ["Steps", "Epochs"], key="t_length", horizontal=True)
@@ -185,7 +187,9 @@ with st.expander("Hyper-parameters", icon=":material/tune:"):
     judged = run_control.has_judge(choice.source)
     h[2].number_input("Judge every N steps (0 = off)", 0, 1_000_000, step=100, key="t_eval_every",
                       disabled=not judged,
-                      help="Scores 1,000 samples with the shipped judge (FD, precision/recall, class agreement) "
+                      help="Scores 1,000 samples with the dataset's judge (FD, precision/recall, class agreement): "
+                      "the shipped one for MNIST and ORL faces, for an upload a classifier trained once on its own "
+                      "images (a label-free embedding without classes) "
                       "and charts them on the Monitor; the best-scoring checkpoint is kept as 'best'. "
                       + ("" if judged else "Only MNIST and ORL faces have judges."))
     under(h[2], "train.eval_every")
@@ -250,6 +254,8 @@ try:
                            num_classes=facts.get("classes"))
 except ConfigError as exc:
     problem = exc
+for warning in dataset_warnings(values["model.arch"], facts.get("counts", {}), facts.get("images", 0)):
+    st.warning(warning)
 if problem is not None:
     text = str(problem)
     text = text[0].upper() + text[1:]

@@ -11,9 +11,10 @@ from app_helpers import ROOT, isolate_home
 from conftest import write_image_folder
 from streamlit.testing.v1 import AppTest
 
+from gan_core import presets
 from ui import uploads
 
-LABELLED_PRESET = "Small labelled set (ACGAN 32 px, DiffAugment)"
+LABELLED_PRESET = presets.AUTO  # what the Train page suggests for an upload (its recipe follows the data)
 
 
 @pytest.fixture
@@ -48,7 +49,7 @@ def test_a_reload_of_train_keeps_the_uploaded_dataset_and_its_preset(shapes: str
     at = opened("pages/train.py", dataset=shapes)
     assert at.selectbox(key="t_dataset").value == shapes
     assert at.selectbox(key="t_preset").value == LABELLED_PRESET
-    assert (at.radio(key="t_arch").value, at.selectbox(key="t_image_size").value) == ("acgan", 32)
+    assert (at.radio(key="t_arch").value, at.selectbox(key="t_image_size").value) == ("r3gan", 32)
     assert start_label(at) == "Start training on shapes"
     assert at.session_state["dataset_key"] == shapes and not at.error
     assert at.query_params["dataset"] == shapes and at.query_params["preset"] == LABELLED_PRESET

@@ -12,7 +12,8 @@ from typing import Any, Mapping
 
 from gan_core import presets  # noqa: F401  (the page reaches the presets through this adapter)
 from gan_core.config import (ARCHS, DEVICES, DIFFAUG_OPS, IMAGE_SIZES, LOSSES,  # noqa: F401  (the choice lists)
-                             RunConfig, build_run_config, check_dataset, options, steps_for_epochs)
+                             RunConfig, build_run_config, check_dataset, dataset_warnings, options,
+                             steps_for_epochs)
 from gan_core.errors import ConfigError  # noqa: F401
 
 DIFFAUG_WIDGET = "t_diffaug_ops"
@@ -75,5 +76,5 @@ def build(values: Mapping[str, Any], source: str, *, judged: bool, epochs: float
     if epochs > 0 and num_images:
         v["train.steps"] = steps_for_epochs(epochs, num_images, int(v.get("train.batch_size") or 1))
     cfg = build_run_config(v)
-    check_dataset(cfg.model.arch, num_images, num_classes)
+    check_dataset(cfg.model.arch, num_images, num_classes, batch_size=cfg.train.batch_size)
     return cfg
