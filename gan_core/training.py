@@ -273,11 +273,9 @@ class Trainer:
         d_plain.requires_grad_(False)
         with ac():
             out_gen, cls_gen = self._d(d_plain, self._aug(fake), fake_y)
-            out_pair = None
-            if self.loss_kind in RELATIVISTIC:  # the paired real images, judged by the updated D
-                with torch.no_grad():
-                    out_pair = self._d(d_plain, real_aug, real_y)[0]
-        loss_g = g_loss(self.loss_kind, out_gen, out_pair)
+        # a relativistic G loss pairs each fake with the real image D judged beside it; D's logits
+        # from its own update are reused (constants for G), which saves a D pass per step
+        loss_g = g_loss(self.loss_kind, out_gen, out_real.detach() if self.loss_kind in RELATIVISTIC else None)
         if cond:
             loss_g = loss_g + tc.aux_weight * aux_loss(cls_gen, fake_y)
         self._backward_step(loss_g, self.opt_g, self.scaler_g)

@@ -22,7 +22,7 @@ from pathlib import Path
 PY = sys.executable
 # the recipes compared (flags for python -m gan_core.train); the first two are the item 1
 R3GAN = ["--model", "r3gan", "--image-size", "32", "--loss", "rpgan", "--r1", "0.1", "--r2-gamma", "0.1",
-         "--r1-every", "4", "--beta1", "0", "--beta2", "0.99", "--ema-halflife-kimg", "1", "--ngf", "64",
+         "--r1-every", "16", "--beta1", "0", "--beta2", "0.99", "--ema-halflife-kimg", "1", "--ngf", "64",
          "--ndf", "32", "--batch-size", "64", "--log-every", "25", "--sample-every", "250", "--ckpt-every", "250"]
 RECIPES: dict[str, list[str]] = {
     "acgan": ["--preset", "MNIST digits"],
