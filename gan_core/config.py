@@ -75,7 +75,7 @@ class ModelConfig:
     arch: str = option("dcgan", "dcgan (unconditional), acgan (class-conditional) or r3gan (modern residual "
                        "nets; class-conditional when the data has classes)", choices=ARCHS,
                        aliases=("--model",))
-    image_size: int = option(64, "image side in px; dcgan: 32, 64, 96, 128; acgan: 32, 64",
+    image_size: int = option(64, "image side in px; dcgan: 32, 64, 96, 128; acgan: 32, 64; r3gan: 32, 64, 128",
                              choices=tuple(sorted(set(DCGAN_SIZES) | set(ACGAN_SIZES))),
                              default_text="32 for mnist, else 64")
     channels: int = derived(3, "1 grey or 3 colour, from the data")

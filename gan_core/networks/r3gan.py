@@ -12,7 +12,7 @@ Widths follow `stage_widths`: `base` (ngf or ndf) at 16 px, twice that at 8 and 
 per doubling above 16 px (16 channels at least), so the costly high-resolution stages stay thin.
 
 Generator: z (B, nz) [+ class embedding (B, nz), concatenated] -> linear -> 4x4 map; per stage a
-1x1 conv to the next width, nearest 2x upsampling, one residual block; a 1x1 conv makes the image
+1x1 conv to the next width, bilinear 2x upsampling, one residual block; a 1x1 conv makes the image
 (no tanh: the outputs are clamped to [-1, 1] when turned into pixels, as R3GAN does).
 
 Discriminator: a 1x1 conv from the image; per stage one residual block, 2x2 average pooling and
@@ -115,7 +115,8 @@ class R3GANGenerator(nn.Module):
             h = h.contiguous(memory_format=torch.channels_last)  # the layout the convs' weights have
         h = self.block4(h)
         for up, block in zip(self.ups, self.blocks):
-            h = F.interpolate(up(h), scale_factor=2.0, mode="nearest")  # (B, w, s, s) -> (B, w', 2s, 2s)
+            # bilinear, not nearest: nearest left visible 2x2..8x8 blocks early in training
+            h = F.interpolate(up(h), scale_factor=2.0, mode="bilinear", align_corners=False)  # (B, w', 2s, 2s)
             h = block(h)
         return self.to_image(_act(h))  # (B, C, S, S), about [-1, 1]
 
