@@ -59,9 +59,18 @@ def cutout(x: torch.Tensor, gen: torch.Generator | None = None, ratio: float = 0
 OPS = {"color": color, "translation": translation, "cutout": cutout}
 
 
-def diff_augment(x: torch.Tensor, ops: list[str], gen: torch.Generator | None = None) -> torch.Tensor:
-    """Apply the named ops in the canonical order (color, translation, cutout)."""
+def diff_augment(x: torch.Tensor, ops: list[str], gen: torch.Generator | None = None,
+                 p: float | None = None) -> torch.Tensor:
+    """Apply the named ops in the canonical order (color, translation, cutout).
+
+    `p` (adaptive augmentation, gan_core.ada): each op is applied to each image with probability
+    p, drawn per image and per op (None: every op to every image, plain DiffAugment). The random
+    draws do not depend on p, so the RNG stream is the same whatever p is."""
     for name in ("color", "translation", "cutout"):
         if name in ops:
-            x = OPS[name](x, gen)
+            if p is None:
+                x = OPS[name](x, gen)
+            else:
+                keep = _rand((x.shape[0], 1, 1, 1), gen, x) >= p  # (B, 1, 1, 1): True = not augmented
+                x = torch.where(keep, x, OPS[name](x, gen))
     return x

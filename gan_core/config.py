@@ -72,15 +72,16 @@ def _need(ok: bool, key: str, message: str) -> None:
 class ModelConfig:
     """Everything needed to rebuild a generator/discriminator pair."""
 
-    arch: str = option("dcgan", "dcgan (unconditional) or acgan (class-conditional)", choices=ARCHS,
+    arch: str = option("dcgan", "dcgan (unconditional), acgan (class-conditional) or r3gan (modern residual "
+                       "nets; class-conditional when the data has classes)", choices=ARCHS,
                        aliases=("--model",))
-    image_size: int = option(64, "image side in px; dcgan: 32, 64, 96, 128; acgan: 32, 64",
+    image_size: int = option(64, "image side in px; dcgan: 32, 64, 96, 128; acgan: 32, 64; r3gan: 32, 64, 128",
                              choices=tuple(sorted(set(DCGAN_SIZES) | set(ACGAN_SIZES))),
                              default_text="32 for mnist, else 64")
     channels: int = derived(3, "1 grey or 3 colour, from the data")
     nz: int = option(100, "latent size")
     ngf: int = option(64, "generator width")
-    ndf: int = option(0, "discriminator width; 0 = the arch's default", default_text="dcgan 64, acgan 16")
+    ndf: int = option(0, "discriminator width; 0 = the arch's default", default_text="dcgan 64, acgan 16, r3gan 64")
     num_classes: int = derived(0, "classes of a conditional model, from the data (0: unconditional)")
     class_names: list[str] = derived([], "the classes' names, from the data")
     d_norm: str = option("batch", "discriminator normalisation", choices=D_NORMS,
@@ -96,7 +97,7 @@ class ModelConfig:
             _need(1 <= getattr(self, name) <= 4096, f"model.{name}",
                   f"model.{name} must be between 1 and 4096, got {getattr(self, name)}")
         if self.ndf == 0:
-            self.ndf = 64 if self.arch == "dcgan" else 16
+            self.ndf = 64 if self.arch in ("dcgan", "r3gan") else 16
         _need(1 <= self.ndf <= 4096, "model.ndf", f"model.ndf must be between 1 and 4096, got {self.ndf}")
         _need(self.d_norm in D_NORMS, "model.d_norm",
               f"model.d_norm must be one of {', '.join(D_NORMS)}, got {self.d_norm!r}")
@@ -120,6 +121,8 @@ class DataConfig:
                          "(subfolders = classes) or a .zip of one", aliases=("--dataset",), default_text="-")
     channels: int = option(0, "1 grey or 3 colour; 0 = from the data", choices=DATA_CHANNELS)
     hflip: bool = option(False, "random horizontal flips")
+    use_classes: bool = option(True, "r3gan: a class-conditional model when the data has class folders; "
+                               "--no-use-classes trains it unconditionally")
     fingerprint: str = derived("", "the data's fingerprint; resume refuses a different dataset")
     num_images: int = derived(0, "images in the data")
 
@@ -325,7 +328,7 @@ def fit_to_data(cfg: RunConfig, channels: int, class_names: list[str], fingerpri
     """Fill the data-derived fields in from the loaded dataset (the dataset rules checked first)."""
     check_dataset(cfg.model.arch, num_images, len(class_names), batch_size=cfg.train.batch_size)
     m = cfg.model
-    conditional = is_conditional(m.arch, len(class_names))
+    conditional = is_conditional(m.arch, len(class_names) if cfg.data.use_classes else 0)
     cfg.model = ModelConfig(arch=m.arch, image_size=m.image_size, channels=channels, nz=m.nz, ngf=m.ngf,
                             ndf=m.ndf, num_classes=len(class_names) if conditional else 0,
                             class_names=list(class_names) if conditional else [], d_norm=m.d_norm)

@@ -19,7 +19,8 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-LOSS_NAMES = ("bce", "hinge", "lsgan", "wgan-gp")
+LOSS_NAMES = ("bce", "hinge", "lsgan", "wgan-gp", "rpgan")
+RELATIVISTIC = ("rpgan",)  # losses whose generator term needs D's logits on the paired real images
 
 
 def d_loss(kind: str, real: torch.Tensor, fake: torch.Tensor, label_smoothing: float = 0.0) -> torch.Tensor:
@@ -36,12 +37,19 @@ def d_loss(kind: str, real: torch.Tensor, fake: torch.Tensor, label_smoothing: f
         return 0.5 * ((real - 1.0) ** 2).mean() + 0.5 * (fake ** 2).mean()
     if kind == "wgan-gp":
         return fake.mean() - real.mean()
+    if kind == "rpgan":  # relativistic pairing (R3GAN): each real image should score above its paired fake
+        return F.softplus(-(real - fake)).mean()
     raise ValueError(f"unknown loss {kind!r}; choose from {', '.join(LOSS_NAMES)}")
 
 
-def g_loss(kind: str, fake: torch.Tensor) -> torch.Tensor:
-    """Generator loss for D's logits on generated images (B,)."""
+def g_loss(kind: str, fake: torch.Tensor, real: torch.Tensor | None = None) -> torch.Tensor:
+    """Generator loss for D's logits on generated images (B,); a relativistic loss also takes
+    D's logits on the paired real images (B,) (constants for G)."""
     fake = fake.float()
+    if kind == "rpgan":
+        if real is None:
+            raise ValueError("the rpgan generator loss needs D's logits on the paired real images")
+        return F.softplus(-(fake - real.detach().float())).mean()
     if kind == "bce":  # non-saturating: maximise log D(G(z))
         return F.binary_cross_entropy_with_logits(fake, torch.ones_like(fake))
     if kind in ("hinge", "wgan-gp"):
@@ -86,6 +94,13 @@ def gradient_penalty(critic: Callable[[torch.Tensor], torch.Tensor], real: torch
     x_hat = (alpha * real.detach() + (1.0 - alpha) * fake.detach()).requires_grad_(True)
     grad = input_gradient(critic, x_hat, scale)
     return ((grad.flatten(1).norm(2, dim=1) - 1.0) ** 2).mean()
+
+
+def r2_penalty(critic: Callable[[torch.Tensor], torch.Tensor], fake: torch.Tensor,
+               scale: Scale = None) -> torch.Tensor:
+    """R2: E[||grad_x D(x)||_2^2] on generated images (zero-centred, as R1; R3GAN uses both).
+    The fakes are detached: the penalty trains D only."""
+    return r1_penalty(critic, fake, scale)
 
 
 def r1_penalty(critic: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor,

@@ -31,16 +31,17 @@ import torch
 import torch.nn as nn
 
 from . import distributed as distmod
+from .ada import AdaController
 from .augment import diff_augment
 from .batches import BatchSource
 from .checkpoints import copy_checkpoint, load_training_state, load_weights, resolve, save_checkpoint
 from .checkpoints import DISCRIMINATOR, GENERATOR, GENERATOR_EMA
-from .config import RunConfig
+from .config import DIFFAUG_OPS, RunConfig
 from .device import Policy, deterministic_requested, resolve_policy, rss_bytes, set_deterministic, synchronize
 from .errors import CheckpointError, TrainingError
 from .images import from_uint8, grid_layout, make_grid, save_png, to_uint8
 from .latent import z_batch
-from .losses import aux_loss, d_loss, d_output_mean, g_loss, gradient_penalty, r1_penalty
+from .losses import RELATIVISTIC, aux_loss, d_loss, d_output_mean, g_loss, gradient_penalty, r1_penalty, r2_penalty
 from .networks import build_discriminator, build_generator
 from .runs import RunDir
 
@@ -101,6 +102,10 @@ class Trainer:
         self.evaluator = evaluator
         self.loss_kind = tc.loss
         self.aug_ops = tc.diffaug_ops
+        # adaptive augmentation: the ops (all of them when none are named) each with probability p
+        self.ada = AdaController(tc.ada_target) if tc.ada_target > 0 else None
+        if self.ada is not None and not self.aug_ops:
+            self.aug_ops = list(DIFFAUG_OPS)
         if deterministic if deterministic is not None else deterministic_requested():
             set_deterministic(True)
 
@@ -115,6 +120,8 @@ class Trainer:
         self.G = build_generator(mc).to(self.device, memory_format=mf)
         self.D = build_discriminator(mc).to(self.device, memory_format=mf)
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
+        # a projection discriminator (r3gan) reads the labels of the images it judges
+        self.d_labels = mc.conditional and getattr(self.D, "takes_labels", False)
         if self.dist.enabled:
             distmod.init(self.dist, self.device.type)
             # penalties differentiate D twice, which SyncBatchNorm cannot (see distributed)
@@ -160,14 +167,22 @@ class Trainer:
 
     @property
     def penalised_d(self) -> bool:
-        """Whether D's loss differentiates D with respect to its input (WGAN-GP or R1)."""
-        return self.loss_kind == "wgan-gp" or self.cfg.train.r1_gamma > 0.0
+        """Whether D's loss differentiates D with respect to its input (WGAN-GP, R1 or R2)."""
+        tc = self.cfg.train
+        return self.loss_kind == "wgan-gp" or tc.r1_gamma > 0.0 or tc.r2_gamma > 0.0
 
     # -- one update ------------------------------------------------------------------------
-    def _critic(self, x: torch.Tensor) -> torch.Tensor:
+    def _critic(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """D's adversarial logits under the policy's autocast (what the penalties differentiate)."""
         with self.policy.autocast():
-            return self.D(x)[0]
+            return self._d(self.D, x, labels)[0]
+
+    def _critic_for(self, labels: torch.Tensor | None) -> Callable[[torch.Tensor], torch.Tensor]:
+        return lambda x: self._critic(x, labels)
+
+    def _d(self, d: nn.Module, x: torch.Tensor, labels: torch.Tensor | None) -> tuple[torch.Tensor, Any]:
+        """D's (logits, class logits): a projection D also gets the labels."""
+        return d(x, labels) if self.d_labels else d(x)
 
     def _penalty_scale(self) -> torch.Tensor | None:
         """D's current loss scale as a device tensor (no host sync), or None without a scaler."""
@@ -176,7 +191,9 @@ class Trainer:
         return self.scaler_d.scale(torch.ones((), device=self.device))
 
     def _aug(self, x: torch.Tensor) -> torch.Tensor:
-        return diff_augment(x, self.aug_ops, self.gen) if self.aug_ops else x
+        if not self.aug_ops:
+            return x
+        return diff_augment(x, self.aug_ops, self.gen, p=self.ada.p if self.ada is not None else None)
 
     def _sample_z(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         b, mc = self.batch_size, self.cfg.model
@@ -215,9 +232,13 @@ class Trainer:
                 else:
                     with torch.no_grad():
                         fake = self.G(z, fake_y) if cond else self.G(z)
-                out_real, cls_real = self.D(self._aug(real))
-                out_fake, cls_fake = self.D(self._aug(fake.detach()))
+                real_aug = self._aug(real)
+                out_real, cls_real = self._d(self.D, real_aug, real_y)
+                out_fake, cls_fake = self._d(self.D, self._aug(fake.detach()), fake_y)
             loss = d_loss(self.loss_kind, out_real, out_fake, tc.label_smoothing)
+            if self.ada is not None:  # the overfitting heuristic (see gan_core.ada)
+                rel = self.loss_kind in RELATIVISTIC
+                self.ada.observe(torch.sign((out_real - out_fake) if rel else out_real).detach())
             if cond:
                 aux = aux_loss(cls_real, real_y)
                 if tc.aux_on_fake:
@@ -228,11 +249,18 @@ class Trainer:
                                       scale=self._penalty_scale())
                 stats["gp"] = gp.detach()
                 loss = loss + tc.gp_weight * gp
-            if tc.r1_gamma > 0.0 and (self.step * tc.n_critic + i) % tc.r1_every == 0:
-                r1 = r1_penalty(self._critic, self._aug(real), scale=self._penalty_scale())
+            lazy_due = (self.step * tc.n_critic + i) % tc.r1_every == 0
+            if tc.r1_gamma > 0.0 and lazy_due:
+                r1 = r1_penalty(self._critic_for(real_y), self._aug(real), scale=self._penalty_scale())
                 stats["r1"] = r1.detach()
                 loss = loss + 0.5 * tc.r1_gamma * tc.r1_every * r1
+            if tc.r2_gamma > 0.0 and lazy_due:  # zero-centred on the fakes, on R1's lazy schedule
+                r2 = r2_penalty(self._critic_for(fake_y), self._aug(fake.detach()), scale=self._penalty_scale())
+                stats["r2"] = r2.detach()
+                loss = loss + 0.5 * tc.r2_gamma * tc.r1_every * r2
             self._backward_step(loss, self.opt_d, self.scaler_d)
+            if self.ada is not None:
+                self.ada.maybe_adjust(self.batch_size * self.dist.world)
         stats["loss_d"] = loss.detach()
         stats["d_real"] = d_output_mean(self.loss_kind, out_real)
         if cond:
@@ -244,8 +272,10 @@ class Trainer:
         d_plain = _unwrap(self.D)
         d_plain.requires_grad_(False)
         with ac():
-            out_gen, cls_gen = d_plain(self._aug(fake))
-        loss_g = g_loss(self.loss_kind, out_gen)
+            out_gen, cls_gen = self._d(d_plain, self._aug(fake), fake_y)
+        # a relativistic G loss pairs each fake with the real image D judged beside it; D's logits
+        # from its own update are reused (constants for G), which saves a D pass per step
+        loss_g = g_loss(self.loss_kind, out_gen, out_real.detach() if self.loss_kind in RELATIVISTIC else None)
         if cond:
             loss_g = loss_g + tc.aux_weight * aux_loss(cls_gen, fake_y)
         self._backward_step(loss_g, self.opt_g, self.scaler_g)
@@ -254,6 +284,8 @@ class Trainer:
         stats["loss_g"] = loss_g.detach()
         # D(G(z)) before G's update, as the tutorial reports it
         stats["d_fake"] = d_output_mean(self.loss_kind, out_fake)
+        if self.ada is not None:
+            stats["ada_p"] = torch.tensor(self.ada.p, device=self.device)
         self.step += 1
         self._inference = None
         return stats
@@ -261,7 +293,7 @@ class Trainer:
     @torch.no_grad()
     def _update_ema(self) -> None:
         g = _unwrap(self.G)
-        decay = self.cfg.train.ema
+        decay = self.ema_decay()
         # warm-up: average over the steps so far while they are fewer than 1/(1-decay)
         decay = min(decay, (1.0 + self.step) / (10.0 + self.step)) if decay > 0 else 0.0
         ema_p = list(self.G_ema.parameters())
@@ -272,6 +304,14 @@ class Trainer:
             torch._foreach_lerp_(ema_p, g_p, 1.0 - decay)
         for b_ema, b in zip(self.G_ema.buffers(), g.buffers()):
             b_ema.copy_(b)
+
+    def ema_decay(self) -> float:
+        """The EMA's decay per step: train.ema, or from a half-life in images (ema_halflife_kimg):
+        0.5 ** (images per step / half-life), so the weight of an old G halves every h*1000 images."""
+        tc = self.cfg.train
+        if tc.ema_halflife_kimg > 0:
+            return 0.5 ** (tc.batch_size / (tc.ema_halflife_kimg * 1000.0))
+        return tc.ema
 
     # -- inference copy, samples and health ------------------------------------------------
     def inference_generator(self) -> nn.Module:
@@ -340,7 +380,7 @@ class Trainer:
                 "opt_d": self.opt_d.state_dict(),
                 "scaler": ({"d": self.scaler_d.state_dict(), "g": self.scaler_g.state_dict()}
                            if self.scaler_d is not None and self.scaler_g is not None else None),
-                "rng": rng}
+                "rng": rng, **({"ada": self.ada.state_dict()} if self.ada is not None else {})}
 
     def save_checkpoint(self, which: str = "latest", metrics: dict[str, Any] | None = None) -> Path | None:
         if self.run_dir is None:
@@ -383,6 +423,8 @@ class Trainer:
                 self.gen.set_state(rng["trainer"])
                 if self.device.type == "cuda" and "cuda" in rng:
                     torch.cuda.set_rng_state(rng["cuda"], self.device)
+            if self.ada is not None and "ada" in state:
+                self.ada.load_state_dict(state["ada"], self.device)
             self.step = int(state["step"])
             self.elapsed = float(state["elapsed"])
             self.best_score = float(state["best_score"])

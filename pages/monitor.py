@@ -142,6 +142,8 @@ def chart_grid(rows: list, loss: str, conditional: bool) -> None:
         figs.append(("health", charts.health_figure(rows)))
     if any("eval_fd" in r for r in rows):
         figs.append(("quality", charts.quality_figure(rows)))
+    if any("ada_p" in r for r in rows):
+        figs.append(("ada", charts.ada_figure(rows)))
     for i in range(0, len(figs), 2):
         cols = st.columns(2)
         for col, (key, fig) in zip(cols, figs[i:i + 2]):

@@ -146,3 +146,14 @@ def class_balance_figure(counts: dict[str, int], max_bars: int = 60) -> go.Figur
     fig.update_layout(height=260, margin={"l": 10, "r": 10, "t": 30, "b": 10}, yaxis_title="images",
                       title={"text": "Images per class", "x": 0.01, "font": {"size": 14}})
     return fig
+
+
+def ada_figure(rows: list[dict[str, Any]]) -> go.Figure:
+    """Adaptive augmentation: the probability p each augmentation is applied with (0..1), per step."""
+    rows = downsample(rows)
+    xs, ys = series(rows, "ada_p")
+    fig = go.Figure(go.Scatter(x=xs, y=ys, mode="lines+markers" if len(xs) < 40 else "lines",
+                               name="augmentation p", line={"color": "#8c564b"}))
+    _layout(fig, "Adaptive augmentation (ADA)", "p")
+    fig.update_yaxes(range=[-0.02, 1.02])
+    return fig

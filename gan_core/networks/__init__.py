@@ -7,9 +7,11 @@ import torch.nn as nn
 from ..config import ModelConfig
 from .acgan import ACGANDiscriminator, ACGANGenerator, for_inference
 from .dcgan import DCGANDiscriminator, DCGANGenerator
+from .r3gan import R3GANDiscriminator, R3GANGenerator
 
-GENERATORS = {"dcgan": DCGANGenerator, "acgan": ACGANGenerator}
-DISCRIMINATORS = {"dcgan": DCGANDiscriminator, "acgan": ACGANDiscriminator}
+GENERATORS = {"dcgan": DCGANGenerator, "acgan": ACGANGenerator, "r3gan": R3GANGenerator}
+DISCRIMINATORS = {"dcgan": DCGANDiscriminator, "acgan": ACGANDiscriminator, "r3gan": R3GANDiscriminator}
+OWN_INIT = ("r3gan",)  # archs whose networks initialise themselves (zero-init residual branches)
 
 
 def init_weights(module: nn.Module) -> None:
@@ -24,19 +26,20 @@ def init_weights(module: nn.Module) -> None:
 
 def build_generator(cfg: ModelConfig, init: bool = True) -> nn.Module:
     g = GENERATORS[cfg.arch](cfg)
-    if init:
+    if init and cfg.arch not in OWN_INIT:
         init_weights(g)
     return g
 
 
 def build_discriminator(cfg: ModelConfig, init: bool = True) -> nn.Module:
     d = DISCRIMINATORS[cfg.arch](cfg)
-    if init:
+    if init and cfg.arch not in OWN_INIT:
         init_weights(d)
     return d
 
 
 __all__ = [
-    "ACGANDiscriminator", "ACGANGenerator", "DCGANDiscriminator", "DCGANGenerator",
+    "ACGANDiscriminator", "ACGANGenerator", "DCGANDiscriminator", "DCGANGenerator", "R3GANDiscriminator",
+    "R3GANGenerator",
     "build_discriminator", "build_generator", "for_inference", "init_weights",
 ]

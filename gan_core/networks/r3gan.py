@@ -1,0 +1,165 @@
+"""A small modern GAN in the spirit of R3GAN (Huang et al. 2024, "The GAN is dead; long live the GAN!").
+
+Both networks are stacks of residual blocks without normalisation layers: x + 1x1(act(3x3(act(x)))).
+The 1x1 conv of every block starts at zero (Fix-up style), so each network starts as a plain
+chain of transitions and the residual branches grow from there; no BatchNorm means no statistics
+to recalibrate for the EMA copy (`training.recalibrate_batchnorm` skips it). R3GAN's blocks are
+inverted bottlenecks with grouped 3x3 convs; on this CPU (oneDNN, fp32) grouped and depthwise 3x3
+convs ran slower than dense ones of the same multiply-adds (forward + backward, batch 64 at
+32 px), so the blocks here are dense.
+
+Widths follow `stage_widths`: `base` (ngf or ndf) at 16 px, twice that at 8 and 4 px, halved
+per doubling above 16 px (16 channels at least), so the costly high-resolution stages stay thin.
+
+Generator: z (B, nz) [+ class embedding (B, nz), concatenated] -> linear -> 4x4 map; per stage a
+1x1 conv to the next width, bilinear 2x upsampling, one residual block; a 1x1 conv makes the image
+(no tanh: the outputs are clamped to [-1, 1] when turned into pixels, as R3GAN does).
+
+Discriminator: a 1x1 conv from the image; per stage one residual block, 2x2 average pooling and
+a 1x1 conv to the next width; at 4x4 a linear layer to a feature vector h (B, w4). Adversarial
+logit: linear(h) + <embed(y), h>, the projection discriminator (Miyato & Koyama 2018) when the
+model is conditional. `h @ embed.weight.T` (B, K) are the class scores: the class D reads best,
+which the trainer logs as class agreement and may train with a cross-entropy (the ACGAN head's
+loss, `train.aux_weight`).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from ..config import ModelConfig
+
+SLOPE = 0.2  # leaky ReLU
+
+
+def stage_widths(base: int, image_size: int) -> dict[int, int]:
+    """Channels per resolution, 4 px up to `image_size`: base at 16 px, 2x base at 4 and 8 px,
+    halved per doubling above 16 px, at least 16. base 64, 32 px: {4: 128, 8: 128, 16: 64, 32: 32}."""
+    out, res = {}, 4
+    while res <= image_size:
+        out[res] = max(16, min(2 * base, base * 16 // res))
+        res *= 2
+    return out
+
+
+def _act(x: torch.Tensor) -> torch.Tensor:
+    return F.leaky_relu(x, SLOPE)
+
+
+class ResBlock(nn.Module):
+    """x (B, c, s, s) -> x + f(x) (B, c, s, s); f = dense 3x3 conv, leaky ReLU, 1x1 conv."""
+
+    def __init__(self, c: int):
+        super().__init__()
+        self.spatial = nn.Conv2d(c, c, 3, 1, 1)  # (B, c, s, s) -> (B, c, s, s)
+        self.contract = nn.Conv2d(c, c, 1)  # (B, c, s, s) -> (B, c, s, s)
+        nn.init.zeros_(self.contract.weight)  # the block starts as the identity
+        nn.init.zeros_(self.contract.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.contract(_act(self.spatial(_act(x))))
+
+
+class R3GANGenerator(nn.Module):
+    """z (B, nz) + labels (B,) or class_embedding (B, nz) when conditional -> image (B, C, S, S)."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        widths = stage_widths(cfg.ngf, cfg.image_size)
+        self.w4 = widths[4]
+        cond = cfg.num_classes > 0
+        if cond:
+            self.label_emb = nn.Embedding(cfg.num_classes, cfg.nz)  # (B,) -> (B, nz)
+        # (B, nz or 2 nz) -> (B, w4 * 4 * 4)
+        self.basis = nn.Linear(cfg.nz * (2 if cond else 1), self.w4 * 16)
+        self.block4 = ResBlock(self.w4)  # (B, w4, 4, 4)
+        ups, blocks = [], []
+        for res in sorted(widths)[1:]:
+            # (B, w_{res/2}, res/2, res/2) -> 1x1 -> (B, w_res, res/2, res/2) -> upsample -> (B, w_res, res, res)
+            ups.append(nn.Conv2d(widths[res // 2], widths[res], 1))
+            blocks.append(ResBlock(widths[res]))  # (B, w_res, res, res)
+        self.ups = nn.ModuleList(ups)
+        self.blocks = nn.ModuleList(blocks)
+        # (B, w_S, S, S) -> (B, C, S, S)
+        self.to_image = nn.Conv2d(widths[cfg.image_size], cfg.channels, 1)
+
+    def embed(self, labels: torch.Tensor) -> torch.Tensor:
+        return self.label_emb(labels)  # (B,) -> (B, nz)
+
+    def early_features(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """The basis layer's activations (B, w4 * 16), used to find latent directions."""
+        return self._basis(z, labels, None)
+
+    def _basis(self, z: torch.Tensor, labels: torch.Tensor | None,
+               class_embedding: torch.Tensor | None) -> torch.Tensor:
+        if z.dim() == 4:
+            z = z.flatten(1)  # (B, nz, 1, 1) -> (B, nz)
+        if self.cfg.num_classes > 0:
+            if class_embedding is None:
+                if labels is None:
+                    raise ValueError("this generator is class-conditional: give labels or a class_embedding")
+                class_embedding = self.label_emb(labels)
+            z = torch.cat([z, class_embedding.to(z.dtype)], dim=1)  # (B, 2 nz)
+        elif labels is not None or class_embedding is not None:
+            raise ValueError("this generator is unconditional: it takes no class")
+        return self.basis(z)  # (B, w4 * 16)
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None,
+                class_embedding: torch.Tensor | None = None) -> torch.Tensor:
+        h = self._basis(z, labels, class_embedding)
+        h = _act(h).view(h.shape[0], self.w4, 4, 4)  # (B, w4, 4, 4)
+        if self.to_image.weight.is_contiguous(memory_format=torch.channels_last):
+            h = h.contiguous(memory_format=torch.channels_last)  # the layout the convs' weights have
+        h = self.block4(h)
+        for up, block in zip(self.ups, self.blocks):
+            # bilinear, not nearest: nearest left visible 2x2..8x8 blocks early in training
+            h = F.interpolate(up(h), scale_factor=2.0, mode="bilinear", align_corners=False)  # (B, w', 2s, 2s)
+            h = block(h)
+        return self.to_image(_act(h))  # (B, C, S, S), about [-1, 1]
+
+
+class R3GANDiscriminator(nn.Module):
+    """image (B, C, S, S) [+ labels (B,)] -> (adversarial logits (B,), class scores (B, K) or None).
+
+    Without labels a conditional D returns the unconditional part of the logit; the class scores
+    are always there for a conditional model."""
+
+    takes_labels = True  # the trainer passes the real/requested labels to this D
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        widths = stage_widths(cfg.ndf, cfg.image_size)
+        res = sorted(widths, reverse=True)  # S, S/2, ..., 4
+        self.from_image = nn.Conv2d(cfg.channels, widths[res[0]], 1)  # (B, C, S, S) -> (B, w_S, S, S)
+        blocks, downs = [], []
+        for r in res[:-1]:
+            blocks.append(ResBlock(widths[r]))  # (B, w_r, r, r)
+            # (B, w_r, r, r) -> pool -> (B, w_r, r/2, r/2) -> 1x1 -> (B, w_{r/2}, r/2, r/2)
+            downs.append(nn.Conv2d(widths[r], widths[r // 2], 1))
+        self.blocks = nn.ModuleList(blocks)
+        self.downs = nn.ModuleList(downs)
+        self.w4 = widths[4]
+        self.block4 = ResBlock(self.w4)  # (B, w4, 4, 4)
+        self.features = nn.Linear(self.w4 * 16, self.w4)  # (B, w4 * 16) -> (B, w4)
+        self.adv = nn.Linear(self.w4, 1)  # (B, w4) -> (B, 1)
+        if cfg.num_classes > 0:
+            self.class_emb = nn.Embedding(cfg.num_classes, self.w4)  # (B,) -> (B, w4): the projection
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        h = self.from_image(x)
+        for block, down in zip(self.blocks, self.downs):
+            h = down(F.avg_pool2d(block(h), 2))  # (B, w_r, r, r) -> (B, w_{r/2}, r/2, r/2)
+        h = _act(self.block4(h)).flatten(1)  # (B, w4 * 16)
+        h = _act(self.features(h))  # (B, w4)
+        out = self.adv(h).flatten()  # (B,)
+        if self.cfg.num_classes == 0:
+            return out, None
+        scores = h @ self.class_emb.weight.t().to(h.dtype)  # (B, K)
+        if labels is not None:
+            out = out + scores.gather(1, labels.view(-1, 1)).flatten()  # + <embed(y), h>
+        return out, scores

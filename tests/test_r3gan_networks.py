@@ -1,0 +1,107 @@
+"""The r3gan networks: shapes at every size, the class interfaces the panel uses, no normalisation
+layers, residual blocks that start as the identity, and a D that can be differentiated twice."""
+
+import numpy as np
+import pytest
+import torch
+import torch.nn as nn
+
+from gan_core.config import ModelConfig
+from gan_core.networks import build_discriminator, build_generator, for_inference
+from gan_core.networks.r3gan import ResBlock, stage_widths
+from gan_core.training import recalibrate_batchnorm
+
+
+def cfg(size: int = 32, k: int = 0, c: int = 1) -> ModelConfig:
+    return ModelConfig(arch="r3gan", image_size=size, channels=c, nz=8, ngf=8, ndf=8, num_classes=k)
+
+
+@pytest.mark.parametrize("size", [32, 64, 128])
+@pytest.mark.parametrize("k", [0, 3])
+def test_shapes_at_every_size(size: int, k: int) -> None:
+    g, d = build_generator(cfg(size, k, 3)), build_discriminator(cfg(size, k, 3))
+    z = torch.randn(2, 8)
+    y = torch.tensor([0, 2]) if k else None
+    x = g(z, y) if k else g(z)
+    assert x.shape == (2, 3, size, size)
+    out, scores = d(x, y)
+    assert out.shape == (2,)
+    assert (scores is None) == (k == 0) and (k == 0 or scores.shape == (2, k))
+
+
+def test_widths_follow_the_stated_rule() -> None:
+    w = stage_widths(64, 64)
+    assert sorted(w) == [4, 8, 16, 32, 64]
+    assert w[16] == 64 and w[8] == w[4] == 128 and w[32] == 32 and w[64] == 16
+    assert min(stage_widths(4, 128).values()) == 16
+
+
+def test_ndf_defaults_to_64_for_r3gan() -> None:
+    assert ModelConfig(arch="r3gan", image_size=32).ndf == 64
+
+
+def test_no_normalisation_layers_and_batchnorm_recalibration_skips() -> None:
+    g = build_generator(cfg(32, 3))
+    norms = (nn.modules.batchnorm._BatchNorm, nn.GroupNorm, nn.LayerNorm, nn.InstanceNorm2d)
+    for net in (g, build_discriminator(cfg(32, 3))):
+        assert not any(isinstance(m, norms) for m in net.modules())
+    before = {k: v.clone() for k, v in g.state_dict().items()}
+    recalibrate_batchnorm(g, 8, 3, torch.device("cpu"))
+    assert all(torch.equal(before[k], v) for k, v in g.state_dict().items())
+
+
+def test_residual_block_starts_as_identity_and_learns() -> None:
+    block = ResBlock(32)
+    x = torch.randn(2, 32, 4, 4)
+    assert torch.equal(block(x), x)
+    block(x).pow(2).sum().backward()
+    assert block.contract.weight.grad.abs().sum() > 0  # the zero branch still gets a gradient
+
+
+def test_class_embedding_input_matches_labels_and_classes_matter() -> None:
+    torch.manual_seed(0)
+    g = build_generator(cfg(32, 3)).eval()
+    with torch.no_grad():  # the basis reads the class directly; make it matter before comparing
+        g.basis.weight.normal_()
+    z = torch.randn(4, 8)
+    y = torch.tensor([0, 1, 2, 1])
+    assert torch.allclose(g(z, y), g(z, class_embedding=g.embed(y)))
+    assert not torch.allclose(g(z, y), g(z, torch.tensor([1, 2, 0, 0])))
+    with pytest.raises(ValueError, match="class-conditional"):
+        g(z)
+    with pytest.raises(ValueError, match="unconditional"):
+        build_generator(cfg(32, 0))(z, y)
+
+
+def test_projection_adds_the_class_score_of_the_given_label() -> None:
+    torch.manual_seed(0)
+    d = build_discriminator(cfg(32, 3))
+    x = torch.randn(3, 1, 32, 32)
+    y = torch.tensor([2, 0, 1])
+    plain, scores = d(x)
+    with_y, _ = d(x, y)
+    assert torch.allclose(with_y - plain, scores[torch.arange(3), y], atol=1e-6)
+
+
+def test_d_can_be_differentiated_twice_for_penalties() -> None:
+    d = build_discriminator(cfg(32, 3))
+    x = torch.randn(2, 1, 32, 32, requires_grad=True)
+    (grad,) = torch.autograd.grad(d(x, torch.tensor([0, 1]))[0].sum(), x, create_graph=True)
+    grad.pow(2).sum().backward()
+    for layer in (d.from_image, d.features, d.class_emb):  # the penalty trains D's layers
+        assert layer.weight.grad is not None and layer.weight.grad.abs().sum() > 0
+
+
+def test_channels_last_gives_the_same_images_and_inference_copy_matches() -> None:
+    torch.manual_seed(0)
+    g = build_generator(cfg(64, 3, 3)).eval()
+    for m in g.modules():  # non-zero residual branches, so every layer shows in the output
+        if isinstance(m, ResBlock):
+            nn.init.normal_(m.contract.weight, 0, 0.05)
+    z, y = torch.randn(3, 8), torch.tensor([0, 1, 2])
+    with torch.no_grad():
+        a = g(z, y)
+        b = g.to(memory_format=torch.channels_last)(z, y)
+        c = for_inference(g)(z, y)
+    assert torch.allclose(a, b, atol=1e-5) and torch.allclose(a, c, atol=1e-6)
+    assert not np.allclose(a[0].numpy(), a[1].numpy())

@@ -1,0 +1,135 @@
+"""Training the r3gan recipe: the run contract, exact resume (with rpgan, R1/R2, ADA, the EMA
+half-life), the penalties' schedule, the EMA decay, and rendering/sampling an r3gan checkpoint."""
+
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from gan_core.checkpoints import load_generator, load_training_state
+from gan_core.config import DataConfig, ModelConfig, RunConfig, TrainConfig, fit_to_data
+from gan_core.render import RenderService
+from gan_core.runs import RunDir
+from gan_core.training import Trainer
+
+RECIPE = dict(loss="rpgan", r1_gamma=0.5, r2_gamma=0.5, r1_every=2, beta1=0.0, beta2=0.99,
+              ema_halflife_kimg=0.05, ada_target=0.6)
+
+
+def tiny(k: int = 4, steps: int = 8, precision: str = "fp32", **train) -> RunConfig:
+    t = dict(steps=steps, batch_size=8, log_every=2, sample_every=4, ckpt_every=4, precision=precision, **RECIPE)
+    t.update(train)
+    return RunConfig(ModelConfig(arch="r3gan", image_size=32, channels=1, nz=8, ngf=8, ndf=8, num_classes=k),
+                     DataConfig(source="synthetic"), TrainConfig(**t))
+
+
+def data(n: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    rs = np.random.RandomState(0)
+    return rs.randint(0, 256, (n, 32, 32, 1), dtype=np.uint8), rs.randint(0, 4, n)
+
+
+@pytest.mark.parametrize("k", [4, 0])
+def test_few_steps_write_the_run_contract_with_ada_and_penalties(tmp_path: Path, k: int) -> None:
+    cfg = tiny(k)
+    run = RunDir(tmp_path / "run")
+    run.create(cfg)
+    tr = Trainer(cfg, *data(), run)
+    assert tr.run() == "finished"
+    rows = run.read_metrics()
+    assert [r["step"] for r in rows] == [2, 4, 6, 8]
+    need = {"loss_d", "loss_g", "d_real", "d_fake", "ada_p", "r1", "r2", "img_per_s"}
+    for r in rows:
+        assert need <= set(r) and all(math.isfinite(r[x]) for x in need)
+        assert 0.0 <= r["ada_p"] < 1.0
+    assert ("class_agreement" in rows[1]) == (k > 0)
+    g, mcfg, meta = load_generator(run.checkpoint("latest"))
+    assert mcfg == cfg.model and meta["step"] == 8 and meta["loss"] == "rpgan"
+    assert load_training_state(run.checkpoint("latest"))["ada"]["p"] == tr.ada.p  # the row logs a window's mean
+
+
+@pytest.mark.parametrize("k", [4, 0])
+def test_exact_resume(tmp_path: Path, k: int) -> None:
+    """N steps + resume + N steps gives the same weights and the same p as 2N steps."""
+    images, labels = data()
+    full = RunDir(tmp_path / "full")
+    full.create(tiny(k, 12))
+    Trainer(tiny(k, 12), images, labels, full).run()
+    half = RunDir(tmp_path / "half")
+    half.create(tiny(k, 6))
+    Trainer(tiny(k, 6), images, labels, half).run()
+    resumed = Trainer(tiny(k, 12), images, labels, half)
+    resumed.load_checkpoint(half.checkpoint("latest"))
+    assert resumed.step == 6
+    resumed.run(12)
+    for f in ("generator.safetensors", "generator_ema.safetensors", "discriminator.safetensors"):
+        a, b = load_file(str(full.checkpoint() / f)), load_file(str(half.checkpoint() / f))
+        assert a.keys() == b.keys() and all(torch.equal(a[x], b[x]) for x in a), f
+    pa = load_training_state(full.checkpoint())["ada"]
+    pb = load_training_state(half.checkpoint())["ada"]
+    assert pa["p"] == pb["p"] and pa["last_rt"] == pb["last_rt"]
+
+
+def test_r1_and_r2_are_lazy_and_weighted_by_gamma(monkeypatch: pytest.MonkeyPatch) -> None:
+    import gan_core.training as training
+
+    calls: list[str] = []
+    for name in ("r1_penalty", "r2_penalty"):
+        real = getattr(training, name)
+        monkeypatch.setattr(training, name, lambda c, x, scale=None, _r=real, _n=name: calls.append(_n) or _r(c, x, scale))
+    tr = Trainer(tiny(4, r1_every=3, r2_gamma=0.0), *data(), None)
+    for _ in range(7):
+        tr.train_step()
+    assert calls == ["r1_penalty"] * 3  # D updates 0, 3, 6; R2 off
+    calls.clear()
+    tr = Trainer(tiny(4, r1_every=1, r1_gamma=0.0), *data(), None)
+    tr.train_step()
+    assert calls == ["r2_penalty"]
+
+
+def test_ema_decay_from_half_life_halves_the_weight_every_h_kimg() -> None:
+    tr = Trainer(tiny(4, ema_halflife_kimg=2.0, batch_size=16), *data(), None)
+    steps_per_half_life = 2000 / 16
+    assert tr.ema_decay() ** steps_per_half_life == pytest.approx(0.5)
+    assert Trainer(tiny(4, ema_halflife_kimg=0.0, ema=0.99), *data(), None).ema_decay() == 0.99
+
+
+def test_ada_p_rises_when_d_separates_every_pair(monkeypatch: pytest.MonkeyPatch) -> None:
+    """rpgan's heuristic is sign(D(real) - D(fake)): a D that always ranks reals first pushes p up."""
+    tr = Trainer(tiny(0, ada_target=0.3), *data(), None)
+    for _ in range(8):
+        tr.ada.observe(torch.ones(8))
+        tr.ada.maybe_adjust(8)
+    assert tr.ada.p > 0
+    tr2 = Trainer(tiny(0, ada_target=0.3), *data(), None)
+    assert tr2.aug_ops == ["translation", "cutout", "color"]  # ADA without named ops: all of them
+
+
+def test_classes_follow_the_data_unless_turned_off() -> None:
+    cfg = tiny(0)
+    assert fit_to_data(cfg, 1, ["a", "b", "c"], "fp", 30).model.num_classes == 3
+    cfg = tiny(0)
+    cfg.data.use_classes = False
+    assert fit_to_data(cfg, 1, ["a", "b", "c"], "fp", 30).model.num_classes == 0
+    assert fit_to_data(tiny(0), 1, ["only"], "fp", 30).model.num_classes == 0
+
+
+def test_a_trained_checkpoint_renders_and_samples(tmp_path: Path) -> None:
+    cfg = tiny(4, steps=4)
+    run = RunDir(tmp_path / "run")
+    run.create(cfg)
+    Trainer(cfg, *data(), run).run()
+    svc = RenderService(run.checkpoint("latest"), threads=0)
+    img = svc.render(5, 2)
+    assert img.shape == (32, 32, 1) and img.dtype == np.uint8
+    assert np.array_equal(svc.render_z(svc.z(5), class_embedding=svc.class_embedding(2, 1, 0.0)), img)
+    out = tmp_path / "s.npz"
+    res = subprocess.run([sys.executable, "-m", "gan_core.sample", "--checkpoint", str(run.path),
+                          "--n", "8", "--classes", "all", "--out", str(out)], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    z = np.load(out)
+    assert z["images"].shape[0] == 8 and sorted(set(z["labels"].tolist())) == [0, 1, 2, 3]
