@@ -239,6 +239,8 @@ def auto(facts: DataFacts) -> Preset:
     }
     if small_ada:
         values["train.ada_target"] = r.ada_target
+    if labelled:  # D's class scores also learn from real images only (measured better than projection alone)
+        values.update(HONEST_CLASSES)
     known = facts.images > 0
     what = (f"{facts.images:,} images, " if known else "") + (
         f"{facts.classes} classes" if labelled else "no classes") + (f", {facts.side} px pictures" if facts.side else "")

@@ -59,14 +59,14 @@ def from_widgets(state: Mapping[str, Any]) -> dict[str, Any]:
 def build(values: Mapping[str, Any], source: str, *, judged: bool, epochs: float = 0.0,
           num_images: int | None = None, num_classes: int | None = None) -> RunConfig:
     """The run the form describes (ConfigError naming the field otherwise). Options whose widget
-    is disabled keep their value in the form but do not apply: the ACGAN class options for DCGAN,
+    is disabled keep their value in the form but do not apply: the class-loss options for DCGAN,
     R1 with WGAN-GP (it has its own penalty), judge evaluation for datasets without a judge.
     `epochs` > 0 sets the steps from the dataset's image count; the dataset's counts (None: not
     known) are checked by the library's one dataset rule."""
     v = dict(values, **{"data.source": source})
     defaults = {o.key: o.default for o in options()}
     off = []
-    if v.get("model.arch") != "acgan":
+    if v.get("model.arch") not in ("acgan", "r3gan"):
         off += ["train.aux_weight", "train.aux_on_fake"]
     if v.get("train.loss") == "wgan-gp":
         off.append("train.r1_gamma")
