@@ -134,7 +134,7 @@ def write_run(runs: Path, name: str, base: float, lr_d: float = 2e-4, parent: st
     rd = RunDir(runs / name)
     rd.create(cfg)
     for r in rows(40, base):
-        rd.append_metrics(r)
+        rd.append_metrics(dict(r, d_real=0.6, img_per_s=800 + 10 * base, rss_mb=700 + base))
     for step in (200, 400):
         save_png(np.full((64, 64), int(base * 40) % 256, np.uint8), rd.sample_path(step))
     for ev in events or []:

@@ -176,7 +176,7 @@ def add_event_markers(fig: go.Figure, events: list[dict[str, Any]]) -> go.Figure
             hover += "<br>evidence: " + ", ".join(f"{k}={v}" for k, v in ev["evidence"].items())[:300]
         fig.add_vline(x=event_x(ev), line_dash="dot", line_color=color, line_width=2,
                       annotation_text=event_label(ev), annotation_hovertext=hover,
-                      annotation_position="top left" if i % 2 == 0 else "bottom left",
+                      annotation_position="top right" if i % 2 == 0 else "bottom right",
                       annotation_font_size=10, annotation_font_color=color)
     return fig
 
