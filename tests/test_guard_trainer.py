@@ -132,3 +132,25 @@ def test_events_are_appended_whole_and_a_torn_line_is_skipped(tmp_path: Path) ->
         run2.append_event({"step": i, "kind": "k"})
     lines = run2.events_path.read_text().splitlines()
     assert [json.loads(ln)["step"] for ln in lines] == [0, 1, 2]
+
+
+def test_a_collapse_rolls_back_and_turns_augmentation_up(tmp_path: Path) -> None:
+    """Forced collapse: every weight of G (and its EMA) zeroed at the logs of steps 6 and 8, so every
+    sample is the same image (diversity 0.0004). The tiny models reach only ~0.07 on noise data, so
+    the floor and the 'had been diverse' gate are scaled down to it here (0.01 and 0.05); the
+    constructed-stream tests check the real numbers."""
+    tr, run = guarded(tmp_path, "run", rules=Rules(n_logs=2, diversity_floor=0.01, diversity_seen=0.05))
+
+    def flatten(t: Trainer, row: dict) -> None:
+        if row["step"] in (6, 8) and not run.read_events():
+            with torch.no_grad():
+                for m in (t.G, t.G_ema):
+                    for p in m.parameters():
+                        p.zero_()
+    tr.add_hook("on_step", flatten)
+    assert tr.run() == "finished"
+    ev = run.read_events()[0]
+    assert ev["kind"] == "collapse" and ev["to_step"] == 4 and max(ev["evidence"]["diversity"]) < 0.01
+    assert ev["remedy"] == "augmentation up (translation)"
+    assert run.load_config().train.diffaug == "translation" and tr.aug_ops == ["translation"]
+    assert tr.health(tr.sample_images())["diversity"] > 0
