@@ -65,7 +65,7 @@ class Rules:
     loss_keys: tuple[str, ...] = ("loss_d", "loss_g")
     d_fake_floor: float = 0.02  # d_overpowering: D(G(z)) below this (bce probabilities; a real DCGAN-MNIST
     # run that recovered went down to 0.032: tests/guard_streams)
-    diversity_floor: float = 0.15  # collapse: below this (ui.health calls it bad) ...
+    diversity_floor: float = 0.15  # collapse: below this (the Monitor's health panel calls it bad) ...
     diversity_seen: float = 0.3  # ... after having reached this
     memo_ratio: float = 0.6  # memorisation: nn_real below this x the held-out distance
     ring_size: int = 3  # K healthy checkpoints kept
