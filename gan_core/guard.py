@@ -19,7 +19,8 @@ logs that ends at the newest one; the numbers are in `Rules`:
 - collapse: sample diversity (`Trainer.health`: mean pairwise distance of the fixed-noise samples
   over that of real images) below `diversity_floor` for `n_logs` logs in a row, after it had
   reached `diversity_seen` (a fresh generator draws near-identical noise and is not collapsed).
-  Remedy: augmentation up (the next DiffAugment op), or R1 up once all ops are on.
+  Also collapse in any case: diversity below `diversity_dead` (nearly identical samples) for
+  `n_logs` logs. Remedy: augmentation up (the next DiffAugment op), or R1 up once all ops are on.
 - memorisation: the samples' mean nearest-training distance (`nn_real`) below `memo_ratio` x the
   held-out distance (each real probe image's distance to its nearest other probe image: how close
   a new real image comes to the training set), for `n_logs` logs in a row, after it was above.
@@ -67,6 +68,7 @@ class Rules:
     # run that recovered went down to 0.032: tests/guard_streams)
     diversity_floor: float = 0.15  # collapse: below this (the Monitor's health panel calls it bad) ...
     diversity_seen: float = 0.3  # ... after having reached this
+    diversity_dead: float = 0.02  # collapse in any case: below this (real runs' fresh generators: >= 0.09)
     memo_ratio: float = 0.6  # memorisation: nn_real below this x the held-out distance
     ring_size: int = 3  # K healthy checkpoints kept
     max_rescues: int = 4  # R rescues in a row before the guard gives up
@@ -168,16 +170,21 @@ def _with(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
 
 def collapse(rows: list[dict[str, Any]], rules: Rules = Rules()) -> Finding | None:
     rs = _with(rows, "diversity")
+    if not rs:
+        return None
     n = _trailing(rs, lambda i: float(rs[i]["diversity"]) < rules.diversity_floor)
-    if n < rules.n_logs or not rs:
-        return None
-    before = [float(r["diversity"]) for r in rs[:-n]]
-    if not before or max(before) < rules.diversity_seen:
-        return None
-    return Finding("collapse", int(rs[-1]["step"]), int(rs[-n]["step"]),
-                   f"sample diversity below {rules.diversity_floor:g} for {n} logs after reaching "
-                   f"{max(before):.2f}", {"diversity": [float(r["diversity"]) for r in rs[-n:]][-rules.n_logs:],
-                                          "peak": max(before)})
+    before = [float(r["diversity"]) for r in rs[:-n]] if n else []
+    if n >= rules.n_logs and before and max(before) >= rules.diversity_seen:
+        return Finding("collapse", int(rs[-1]["step"]), int(rs[-n]["step"]),
+                       f"sample diversity below {rules.diversity_floor:g} for {n} logs after reaching "
+                       f"{max(before):.2f}", {"diversity": [float(r["diversity"]) for r in rs[-n:]][-rules.n_logs:],
+                                              "peak": max(before)})
+    m = _trailing(rs, lambda i: float(rs[i]["diversity"]) < rules.diversity_dead)
+    if m >= rules.n_logs:  # nearly identical samples: collapsed, whether or not it was ever diverse
+        return Finding("collapse", int(rs[-1]["step"]), int(rs[-m]["step"]),
+                       f"sample diversity below {rules.diversity_dead:g} (nearly identical samples) for {m} logs",
+                       {"diversity": [float(r["diversity"]) for r in rs[-m:]][-rules.n_logs:]})
+    return None
 
 
 def memorisation(rows: list[dict[str, Any]], rules: Rules = Rules(), heldout: float | None = None) -> Finding | None:
@@ -212,6 +219,8 @@ def clean(rows: list[dict[str, Any]], rules: Rules = Rules(), loss: str = "bce",
     if any(_divergent(rows, k, start, rules, start)[0] for k in rules.loss_keys):
         return False
     r = rows[-1]
+    if _finite(r.get("diversity")) and float(r["diversity"]) < rules.diversity_dead:
+        return False
     if _finite(r.get("diversity")) and float(r["diversity"]) < rules.diversity_floor:
         any_before = any(_finite(x.get("diversity")) and float(x["diversity"]) >= rules.diversity_seen
                          for x in rows[:-1])

@@ -110,6 +110,16 @@ def test_a_fresh_generator_with_low_diversity_is_not_collapse() -> None:
     assert guard.collapse(r) is None
 
 
+def test_nearly_identical_samples_are_collapse_even_if_never_diverse() -> None:
+    """The acceptance run (lr 0.5) drew one image for every seed: diversity 0.0 from the start."""
+    f = guard.collapse(rows(6, diversity=lambda i: 0.3 if i < 3 else 0.0))
+    assert f is not None and "after reaching 0.30" in f.rule  # the first form names the peak
+    f = guard.collapse(rows(6, diversity=lambda i: 0.1 if i < 3 else 0.004))
+    assert f is not None and "nearly identical" in f.rule and f.since_step == 200
+    assert guard.collapse(rows(6, diversity=lambda i: 0.1 if i < 4 else 0.004)) is None  # two logs only
+    assert not guard.clean(rows(2, diversity=0.004))
+
+
 def test_collapse_ignores_logs_without_a_diversity() -> None:
     r = rows(10, diversity=lambda i: 0.9 if i < 4 else 0.05)
     for x in r[5::2]:
