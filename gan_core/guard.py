@@ -26,7 +26,8 @@ logs that ends at the newest one; the numbers are in `Rules`:
   a new real image comes to the training set), for `n_logs` logs in a row, after it was above.
   Remedy: none: stop, and keep the newest healthy checkpoint as `best`.
 
-A remedy that did not hold is escalated: from the second rescue in a row on, every remedy also
+At the run's last log a rule whose condition holds there fires at once (`detect_at_end`): a run
+never finishes on a failing log. A remedy that did not hold is escalated: from the second rescue in a row on, every remedy also
 takes both learning rates x0.1. A rescue holds once the run logs cleanly past the step where the
 failure was caught; after `max_rescues` rescues in a row the guard stops the run with the reason
 (the newest healthy checkpoint becomes `latest`).
@@ -208,6 +209,14 @@ def detect(rows: list[dict[str, Any]], rules: Rules = Rules(), loss: str = "bce"
             or collapse(rows, rules) or memorisation(rows, rules, heldout))
 
 
+def detect_at_end(rows: list[dict[str, Any]], rules: Rules = Rules(), loss: str = "bce",
+                  heldout: float | None = None) -> Finding | None:
+    """At the run's last log a streak has no more logs to grow: a rule whose condition holds on
+    that log fires with a streak of one, so a run never finishes on a failing log."""
+    return detect(rows, rules, loss, heldout) or (
+        None if clean(rows, rules, loss, heldout) else detect(rows, dataclasses.replace(rules, n_logs=1), loss, heldout))
+
+
 def clean(rows: list[dict[str, Any]], rules: Rules = Rules(), loss: str = "bce", heldout: float | None = None) -> bool:
     """Whether no rule's condition holds on the newest log (a checkpoint here is a healthy one)."""
     if not rows:
@@ -346,7 +355,8 @@ class Guard:
         rd = tr.run_dir
         self.rows.append(self._measure(tr, row))
         loss = tr.cfg.train.loss
-        finding = detect(self.rows, self.rules, loss, self.heldout)
+        final = tr.step >= tr.cfg.train.steps
+        finding = (detect_at_end if final else detect)(self.rows, self.rules, loss, self.heldout)
         step = tr.step
         if finding is None:
             if clean(self.rows, self.rules, loss, self.heldout):

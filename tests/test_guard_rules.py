@@ -203,3 +203,13 @@ def test_a_remedy_that_did_not_hold_is_escalated() -> None:
     r = guard.remedy(finding("d_overpowering"), tc, "fp32", 1)
     assert r.changes["train.lr_d"] == pytest.approx(0.025) and r.changes["train.lr_g"] == pytest.approx(0.05)
     assert "escalated" in r.name
+
+
+def test_at_the_last_log_a_failing_condition_fires_at_once() -> None:
+    r = rows(8, d_fake=lambda i: 0.3 if i < 7 else 0.01)
+    assert guard.detect(r) is None
+    f = guard.detect_at_end(r)
+    assert f is not None and f.kind == "d_overpowering" and f.since_step == 400
+    assert guard.detect_at_end(rows(8)) is None
+    for stream in healthy_streams():  # a real run that is not failing may end at any of its logs
+        assert all(guard.detect_at_end(stream[:n], heldout=0.1) is None for n in range(1, len(stream) + 1))
