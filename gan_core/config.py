@@ -176,6 +176,9 @@ class TrainConfig:
                              "other datasets than mnist and orl-faces get a judge trained on their own images "
                              "(once, cached; before the clock starts) or, unlabelled, a label-free embedding; "
                              "picks the best checkpoint; 0 = off", resume=True)
+    guard: bool = option(False, "the training guard (gan_core.guard): keep the last healthy checkpoints and, on a "
+                         "named failure (NaN, divergence, D overpowering, collapse, memorising), roll back and apply "
+                         "a named remedy, logged to events.jsonl; stop with a reason when rescues fail", resume=True)
 
     def __post_init__(self) -> None:
         for name, choices in (("loss", LOSSES), ("device", DEVICES), ("precision", PRECISIONS)):
@@ -222,11 +225,24 @@ SECTIONS: dict[str, type] = {"model": ModelConfig, "data": DataConfig, "train": 
 
 
 @dataclass
+class Lineage:
+    """Where a branch run came from (gan_core.lineage): the parent run's folder name and the step of
+    the parent's checkpoint it starts from; empty for a run started from scratch. Not an option.
+    An optional section: a config.json without it (older files) reads as no parent, and an older
+    reader ignores it, so the format version stays."""
+
+    parent: str = ""
+    parent_step: int = 0
+    parent_checkpoint: str = ""  # which of the parent's checkpoints ("latest", "ring/step_000400", ...)
+
+
+@dataclass
 class RunConfig:
     model: ModelConfig
     data: DataConfig
     train: TrainConfig
     version: int = FORMAT_VERSION
+    lineage: Lineage = field(default_factory=Lineage)
 
     def __post_init__(self) -> None:
         _need(self.model.arch != "acgan" or self.train.aux_weight > 0, "train.aux_weight",
@@ -248,6 +264,7 @@ class RunConfig:
             data=from_dict(DataConfig, d["data"], "data"),
             train=from_dict(TrainConfig, d["train"], "train"),
             version=FORMAT_VERSION,
+            lineage=from_dict(Lineage, d.get("lineage") or {}, "lineage"),
         )
 
     def get(self, key: str) -> Any:

@@ -8,7 +8,10 @@
       metrics.jsonl    one JSON object per logged step (step, epoch, loss_d, loss_g, d_real,
                        d_fake, img_per_s, time, ...); readers tolerate a torn last line
       samples/         fixed-noise grids, step_000500.png
-      checkpoints/     latest/ and best/, each a checkpoint folder
+      checkpoints/     latest/ and best/, each a checkpoint folder; with the guard, ring/step_NNNNNN/
+                       (the last few healthy checkpoints it can roll back to)
+      events.jsonl     the guard's and the user's actions on the run, one JSON object a line (time,
+                       step, kind, evidence, action, ...), appended whole (one write of one line)
       status.json      written by the trainer (gan_core.training, gan_core.train) only:
                        state running | stopped | finished | failed, with pid, step, total_steps,
                        eta_s, device, error (failed only) and updated (unix time)
@@ -41,6 +44,8 @@ WRITTEN_STATES = ("running", "stopped", "finished", "failed")  # what status.jso
 STATES = ("prepared", "starting", "stopping", "unknown") + WRITTEN_STATES  # what a reader may see
 ACTIVE_STATES = ("starting", "running", "stopping")  # a process is (or should be) alive
 _SAMPLE_RE = re.compile(r"^step_(\d+)\.png$")
+_RING_RE = re.compile(r"^step_(\d+)$")
+RING = "ring"  # checkpoints/ring/step_NNNNNN: the guard's healthy checkpoints
 
 
 @dataclass(frozen=True)
@@ -363,3 +368,58 @@ class RunDir:
     def has_checkpoint(self, which: str = "latest") -> bool:
         p = self.checkpoint(which)
         return (p / "config.json").is_file() or (p.with_name(f"{which}.old") / "config.json").is_file()
+
+    # -- events (events.jsonl) and the guard's ring of healthy checkpoints -------------------
+    @property
+    def events_path(self) -> Path:
+        return self.path / "events.jsonl"
+
+    def append_event(self, event: dict[str, Any]) -> dict[str, Any]:
+        """Append one event (a `time` is added when missing). The line goes out in one O_APPEND
+        write and is fsynced, so readers never see half an event from a finished write and a crash
+        leaves at most a torn last line, which `read_events` skips."""
+        event = {"time": round(time.time(), 3), **event}
+        data = (json.dumps(event, allow_nan=True) + "\n").encode("utf-8")
+        fd = os.open(self.events_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        return event
+
+    def read_events(self) -> list[dict[str, Any]]:
+        """Every complete event, oldest first (a torn or garbled line is skipped)."""
+        try:
+            raw = self.events_path.read_bytes()
+        except OSError:
+            return []
+        out = []
+        for line in raw.split(b"\n"):
+            try:
+                ev = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(ev, dict) and "kind" in ev:
+                out.append(ev)
+        return out
+
+    def last_event(self) -> dict[str, Any]:
+        events = self.read_events()
+        return events[-1] if events else {}
+
+    def ring_checkpoint(self, step: int) -> Path:
+        return self.checkpoints_dir / RING / f"step_{int(step):06d}"
+
+    def ring_steps(self) -> list[int]:
+        """Steps of the ring's complete checkpoints, oldest first."""
+        ring = self.checkpoints_dir / RING
+        if not ring.is_dir():
+            return []
+        return sorted(int(m.group(1)) for p in ring.iterdir()
+                      if (m := _RING_RE.match(p.name)) and (p / "config.json").is_file())
+
+    def checkpoint_names(self) -> list[str]:
+        """Every checkpoint a user may roll back to or branch from: latest, best, ring/step_N."""
+        names = [w for w in ("latest", "best") if self.has_checkpoint(w)]
+        return names + [f"{RING}/step_{s:06d}" for s in reversed(self.ring_steps())]

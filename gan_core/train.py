@@ -156,6 +156,9 @@ def main(argv: list[str] | None = None) -> int:
         if not run.exists():
             raise ConfigError(f"nothing to resume: {run.path} has no config.json (start it without --resume)")
         cfg = _overrides(run.load_config(), args, warn, "--resume", per_launch=True)
+        if "train.precision" not in given(args) and any(
+                (ev.get("changes") or {}).get("train.precision") for ev in run.read_events()):
+            cfg.train.precision = "fp32"  # a guard remedy (gan_core.guard) holds across resumes
     elif prepared and run.exists():
         if dist.is_main and run.started() and not args.dry_run:
             raise ConfigError(f"run directory {run.path} has already been trained; pass --resume to continue it "
@@ -211,6 +214,12 @@ def main(argv: list[str] | None = None) -> int:
         if evaluator is None:
             warn(f"the shipped judge of {cfg.data.source} is missing: --eval-every is ignored")
     trainer = Trainer(cfg, data.images, data.labels, run, policy=policy, dist=dist, evaluator=evaluator)
+    if cfg.train.guard and dist.enabled:
+        warn("--guard is not supported with several processes; it is off for this run")
+    elif cfg.train.guard:
+        from .guard import Guard
+
+        trainer.guard = Guard()
     if args.resume and not run.has_checkpoint("latest"):
         warn(f"{run.path} has no checkpoint yet (it stopped before the first one): starting again from step 0")
         if dist.is_main:
@@ -249,6 +258,8 @@ def main(argv: list[str] | None = None) -> int:
             f"latest checkpoint: {run.checkpoint('latest')} (--resume continues)")
     else:
         say(f"{state} at step {trainer.step}; latest checkpoint: {run.checkpoint('latest')}")
+    if cfg.train.guard and dist.is_main and (event := run.last_event()):
+        say(f"guard: {len(run.read_events())} event(s); the last, at step {event.get('step')}: {event.get('text')}")
     return 0
 
 

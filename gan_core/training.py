@@ -149,6 +149,7 @@ class Trainer:
         self._stop = False
         self._pending_health: dict[str, float] = {}
         self._inference: tuple[int, nn.Module] | None = None
+        self.guard: Any = None  # a gan_core.guard.Guard, set by the caller: checks each logged row
         fz, fl, self.grid_cols = fixed_latents(cfg)
         self.fixed_z = torch.from_numpy(fz).to(self.device)
         self.fixed_labels = torch.from_numpy(fl).to(self.device) if fl is not None else None
@@ -465,7 +466,7 @@ class Trainer:
         vec = distmod.all_mean(torch.stack(means), self.dist)
         vals = dict(zip(keys, vec.tolist()))
         bad = [k for k in ("loss_d", "loss_g") if not math.isfinite(vals.get(k, 0.0))]
-        if bad and (self.scaler_d is None or self._scale_collapsed()):
+        if bad and self.guard is None and (self.scaler_d is None or self._scale_collapsed()):
             raise TrainingError(
                 f"training diverged: {bad[0]} became {vals[bad[0]]} by step {self.step}. "
                 "Resume from the last checkpoint with a lower learning rate (--lr) or another --loss.")
@@ -504,6 +505,8 @@ class Trainer:
         window_steps, window_train_s = 0, 0.0
         last_metrics: dict[str, Any] = {}
         state = "finished"
+        if self.guard is not None:
+            self.guard.start(self)
         try:
             while self.step < total:
                 stats = self.train_step()
@@ -542,6 +545,13 @@ class Trainer:
                     for fn in self.hooks["on_step"]:
                         fn(self, last_metrics)
                     acc, counts, n_acc = {}, {}, 0
+                verdict = self.guard.check(self, last_metrics) if self.guard is not None and (log_due or stop) else ""
+                if verdict == "rolled_back":  # back at a healthy checkpoint with a remedy (gan_core.guard)
+                    mark = window_start = time.perf_counter()
+                    window_steps, window_train_s = 0, 0.0
+                    continue
+                stop = stop or verdict == "stop"
+                ckpt_due = ckpt_due or stop
                 if ckpt_due or (eval_due and new_best):
                     self._checkpoint(last_metrics, new_best)
                 synchronize(self.device)

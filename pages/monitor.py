@@ -133,7 +133,7 @@ def numbers(rows: list) -> None:
         col.metric(label, fmt(live.latest(rows, key)))
 
 
-def chart_grid(rows: list, loss: str, conditional: bool) -> None:
+def chart_grid(rows: list, loss: str, conditional: bool, events: list | None = None) -> None:
     figs = [("loss", charts.loss_figure(rows)), ("dout", charts.d_output_figure(rows, loss))]
     if conditional:
         figs.append(("acc", charts.accuracy_figure(rows)))
@@ -147,6 +147,7 @@ def chart_grid(rows: list, loss: str, conditional: bool) -> None:
     for i in range(0, len(figs), 2):
         cols = st.columns(2)
         for col, (key, fig) in zip(cols, figs[i:i + 2]):
+            charts.add_event_markers(fig, events or [])
             col.plotly_chart(fig, key=f"chart_{key}", config={"displayModeBar": False})
 
 
@@ -196,6 +197,73 @@ def health_panel(rows: list, info: run_views.RunInfo, loss: str, conditional: bo
         show[f.level](f"**{f.title}.** {f.detail}")
 
 
+def event_list(events: list) -> None:
+    """The guard's and the user's actions on this run, newest first (the charts mark each)."""
+    if not events:
+        return
+    with st.expander(f"Events ({len(events)}): rollbacks, remedies and branches", expanded=False):
+        for ev in reversed(events):
+            line = f"**step {int(ev.get('step', 0)):,}** · {ev.get('text') or ev.get('kind')}"
+            if ev.get("rule"):
+                line += f"  \nrule: {ev['rule']}"
+            if ev.get("evidence"):
+                line += "  \nevidence: " + ", ".join(f"{k} = {v}" for k, v in ev["evidence"].items())
+            st.markdown(line)
+
+
+BRANCH_FIELDS = (("train.lr_g", "G learning rate"), ("train.lr_d", "D learning rate"),
+                 ("train.r1_gamma", "R1 gamma (0 = off)"), ("train.label_smoothing", "label smoothing"))
+
+
+def checkpoint_actions(info: run_views.RunInfo, cfg: Any) -> None:
+    """Roll back to any checkpoint, or branch a new run from it with edited settings."""
+    choices = run_views.checkpoints(info.name)
+    if not choices:
+        return
+    st.markdown("**Checkpoints** — go back to one, or try other settings from one in a new run")
+    steps = dict(choices)
+    which = st.selectbox("Checkpoint", list(steps), key=f"ckpt_pick_{info.name}",
+                         format_func=lambda w: f"step {steps[w]:,} · {w}")
+    left, right = st.columns(2)
+    with left:
+        if st.button("Roll back to here", icon=":material/undo:", key="rollback_btn", disabled=which == "latest",
+                     help="This checkpoint becomes the latest; the metrics after it are removed. Resume then "
+                          "continues from it."):
+            try:
+                step = run_control.roll_back(info.name, which)
+            except run_control.JobError as exc:
+                st.error(str(exc))
+            else:
+                st.toast(f"Rolled back to step {step:,}")
+                st.rerun(scope="app")
+    with right.popover("Branch a new run from here", icon=":material/call_split:"):
+        with st.form(f"branch_form_{info.name}"):
+            title = st.text_input("Name of the new run", value=f"{info.title} branch {steps[which]}")
+            target = st.number_input("Train up to step", min_value=steps[which] + 1,
+                                     value=max(steps[which] + 1, cfg.train.steps), step=500)
+            values = {}
+            for key, label in BRANCH_FIELDS:
+                values[key] = st.number_input(label, value=float(cfg.get(key)), format="%g", key=f"br_{key}")
+            ops = st.multiselect("DiffAugment", ["translation", "cutout", "color"], default=cfg.train.diffaug_ops)
+            go = st.form_submit_button("Branch and start", type="primary")
+        if go:
+            changes = {k: float(v) for k, v in values.items() if float(v) != float(cfg.get(k))}
+            if ",".join(ops) != cfg.train.diffaug:
+                changes["train.diffaug"] = ",".join(ops)
+            changes["train.steps"] = int(target)
+            dev = cached.device_summary()
+            try:
+                child = run_control.branch(info.name, which, title, changes,
+                                           threads=run_control.default_threads(dev.get("cpu_cores")),
+                                           cuda=bool(dev.get("cuda")))
+            except run_control.JobError as exc:
+                st.error(str(exc))
+            else:
+                st.session_state["monitor_run"] = child.name
+                st.session_state.pop("monitor_pick", None)
+                st.rerun(scope="app")
+
+
 @st.fragment(run_every=REFRESH_S if is_live else None)
 def panel() -> None:
     info = run_views.run_info(name)
@@ -215,13 +283,17 @@ def panel() -> None:
             st.caption("Waiting for the first metrics…")
         else:
             numbers(rows)
-            chart_grid(rows, loss, conditional)
+            events = info.run.read_events()
+            chart_grid(rows, loss, conditional, events)
+            event_list(events)
             if info.best:
                 b = info.best
                 st.caption(f"Best so far by the judge: FD {fmt(b.get('eval_fd'))} at step {int(b.get('step', 0)):,}"
                            + (f", class agreement {b['eval_class_consistency']:.1%}"
                               if b.get("eval_class_consistency") is not None else "")
                            + ". That checkpoint is kept as `best`, and Publish on the Runs page takes it.")
+    if not info.active and cfg is not None and info.has_checkpoint:
+        checkpoint_actions(info, cfg)
     st.divider()
     with st.container():
         samples(info, cfg)

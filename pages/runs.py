@@ -1,9 +1,11 @@
-"""Runs: every training with its status and last metrics; compare curves; publish or delete."""
+"""Runs: every training with its status and last metrics; the branch tree; runs compared (curves,
+settings, judge figures, samples, CSV/PNG export); publish or delete."""
 
 import streamlit as st
 
-from ui import access, catalog, charts, live, paths, publishing, run_control, run_focus, run_views, visibility
-from ui.display import ago, fmt
+from ui import (access, catalog, charts, compare, compare_png, lineage, live, paths, publishing, run_control,
+                run_focus, run_views, visibility)
+from ui.display import ago, fmt, for_display
 from ui.nav import through_studio
 
 through_studio()
@@ -33,20 +35,75 @@ st.dataframe(table, hide_index=True, key="runs_table",
              column_config={"progress": st.column_config.ProgressColumn("progress", min_value=0.0, max_value=1.0,
                                                                         format="percent")})
 
+# -- branch tree ----------------------------------------------------------------------------
+nodes = lineage.tree(runs)
+if lineage.has_branches(nodes):
+    st.subheader("Branches")
+    st.code(lineage.tree_text(nodes), language=None)
+
 # -- compare ------------------------------------------------------------------------------
 st.subheader("Compare")
 with_metrics = [r.name for r in runs if r.last]
-c1, c2 = st.columns([3, 1])
-picked = c1.multiselect("Runs", with_metrics, default=with_metrics[:3], key="compare_runs",
+picked = st.multiselect("Runs", with_metrics, default=with_metrics[:3], key="compare_runs",
                         format_func=lambda n: by_name[n].title)
-metric = c2.selectbox("Metric", ["loss_g", "loss_d", "d_real", "d_fake", "acc_fake", "img_per_s", "diversity",
-                                 "eval_fd", "eval_class_consistency"],
-                      key="compare_metric", format_func=lambda k: charts.LABELS.get(k, k))
-if picked:
-    series = {by_name[n].title: live.read_metrics(by_name[n].path) for n in picked}
-    st.plotly_chart(charts.overlay_figure(series, metric), key="overlay")
-else:
+if not picked:
     st.caption("Pick runs to overlay their curves.")
+else:
+    rows_of = {n: live.read_metrics(by_name[n].path) for n in picked}
+    cfgs = {n: by_name[n].run.config_or_none() for n in picked}
+    keys = compare.metric_keys(rows_of)
+    c1, c2, c3 = st.columns([2, 2, 2])
+    metric = c1.selectbox("Metric", keys, key="compare_metric", format_func=lambda k: charts.LABELS.get(k, k))
+    axis = c2.radio("x axis", list(compare.AXES), key="compare_axis", horizontal=True, format_func=compare.AXES.get)
+    smoothing = c3.slider("Smoothing (EMA weight)", 0.0, 0.98, 0.6, 0.02, key="compare_smoothing",
+                          help="The line is an exponential moving average; the band spans the raw values' "
+                               "min and max over the points each smoothed point summarises.")
+    titles = {n: by_name[n].title for n in picked}
+    data = {titles[n]: (rows_of[n], cfgs[n].train.batch_size if cfgs[n] else 1) for n in picked}
+    all_series = compare.compare(data, metric, axis, smoothing)
+    st.plotly_chart(charts.compare_figure(all_series, metric, compare.AXES[axis]), key="overlay")
+    e1, e2 = st.columns(2)
+    e1.download_button("Export CSV", data=compare.to_csv(all_series, metric, axis), file_name=f"compare-{metric}.csv",
+                       mime="text/csv", icon=":material/table:", key="export_csv", on_click="ignore")
+    e2.download_button("Export PNG", file_name=f"compare-{metric}.png", mime="image/png", key="export_png",
+                       icon=":material/image:", on_click="ignore",
+                       data=lambda: compare_png.render_png(all_series, f"{charts.LABELS.get(metric, metric)} across runs",
+                                                           compare.AXES[axis], charts.LABELS.get(metric, metric)))
+
+    st.markdown("**Settings** (the fields that differ are highlighted)")
+    table, differ = compare.settings_table({titles[n]: cfgs[n] for n in picked})
+    only = st.toggle("Only the settings that differ", value=True, key="compare_only_diff")
+    shown = [r for r in table if r["setting"] in differ] if only else table
+    if shown:
+        import pandas as pd
+
+        frame = pd.DataFrame(shown).set_index("setting")
+        st.dataframe(frame.style.apply(lambda row: ["background-color: #fff3b0" if row.name in differ else ""
+                                                    for _ in row], axis=1), key="settings_table")
+    else:
+        st.caption("These runs have the same settings.")
+
+    st.markdown("**The judge's figures**")
+    judged = {titles[n]: compare.judge_figures(rows_of[n], by_name[n].best) for n in picked}
+    if any(v.get("judged at step") is not None for v in judged.values()):
+        st.dataframe([{"run": t, **{k: fmt(v) if isinstance(v, float) else v for k, v in f.items()}}
+                      for t, f in judged.items()], hide_index=True, key="judge_table")
+    else:
+        st.caption("None of these runs was judged while training (Train page: judge evaluation every N steps).")
+
+    st.markdown("**Samples side by side**")
+    s1, s2 = st.columns(2)
+    a = s1.selectbox("Left", picked, key="side_a", format_func=titles.get)
+    b = s2.selectbox("Right", picked, index=min(1, len(picked) - 1), key="side_b", format_func=titles.get)
+    grids_a, grids_b = dict(by_name[a].run.samples()), dict(by_name[b].run.samples())
+    both = compare.common_steps(list(grids_a), list(grids_b))
+    if not both:
+        st.caption("These two runs have no sample grid at a common step.")
+    else:
+        at = st.select_slider("Step", both, value=both[-1], key="side_step") if len(both) > 1 else both[0]
+        for col, n, grids in ((s1, a, grids_a), (s2, b, grids_b)):
+            col.image(for_display(live.load_image(grids[at]), min_width=360, max_factor=4),
+                      caption=f"{titles[n]} · step {at:,}")
 
 # -- one run ------------------------------------------------------------------------------
 st.subheader("Manage a run")

@@ -157,3 +157,60 @@ def ada_figure(rows: list[dict[str, Any]]) -> go.Figure:
     _layout(fig, "Adaptive augmentation (ADA)", "p")
     fig.update_yaxes(range=[-0.02, 1.02])
     return fig
+
+
+# -- events and comparisons ---------------------------------------------------------------------
+PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
+EVENT_COLORS = {"roll back": "#d62728", "give up": "#7f0000", "stop": "#7f0000", "carry on": "#2ca02c",
+                "branch": "#9467bd"}
+
+
+def event_x(event: dict[str, Any]) -> int:
+    """Where an event sits on a step axis: a rollback where the curve starts again, else its step."""
+    return int(event["to_step"] if event.get("to_step") is not None else event.get("step", 0))
+
+
+def event_label(event: dict[str, Any], width: int = 48) -> str:
+    text = str(event.get("text") or event.get("kind", "event"))
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def add_event_markers(fig: go.Figure, events: list[dict[str, Any]]) -> go.Figure:
+    """A dotted vertical line per event (the guard's rollbacks, hand rollbacks, branches), with its
+    text above it and the whole text, evidence included, on hover."""
+    for i, ev in enumerate(events):
+        color = EVENT_COLORS.get(str(ev.get("action")), "#7f7f7f")
+        hover = str(ev.get("text") or ev.get("kind"))
+        if ev.get("rule"):
+            hover += f"<br>rule: {ev['rule']}"
+        if ev.get("evidence"):
+            hover += "<br>evidence: " + ", ".join(f"{k}={v}" for k, v in ev["evidence"].items())[:300]
+        fig.add_vline(x=event_x(ev), line_dash="dot", line_color=color, line_width=2,
+                      annotation_text=event_label(ev), annotation_hovertext=hover,
+                      annotation_position="top right" if i % 2 == 0 else "bottom right",
+                      annotation_font_size=10, annotation_font_color=color)
+    return fig
+
+
+def _rgba(hex_color: str, alpha: float) -> str:
+    r, g, b = (int(hex_color[i: i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def compare_figure(all_series: list[Any], key: str, x_title: str = "step") -> go.Figure:
+    """Runs overlaid (`ui.compare.Series`): the smoothed line of each, over a band between the
+    min and max of the raw values it summarises."""
+    fig = go.Figure()
+    for i, s in enumerate(all_series):
+        color = PALETTE[i % len(PALETTE)]
+        fig.add_trace(go.Scatter(x=s.x, y=s.hi, mode="lines", line={"width": 0, "color": color},
+                                 legendgroup=s.name, showlegend=False, hoverinfo="skip"))
+        fig.add_trace(go.Scatter(x=s.x, y=s.lo, mode="lines", line={"width": 0, "color": color}, fill="tonexty",
+                                 fillcolor=_rgba(color, 0.2), legendgroup=s.name, showlegend=False,
+                                 name=f"{s.name} (min/max)", hoverinfo="skip"))
+        fig.add_trace(go.Scatter(x=s.x, y=s.smooth, mode="lines", name=s.name, legendgroup=s.name,
+                                 line={"color": color, "width": 2}))
+    label = LABELS.get(key, key)
+    _layout(fig, f"{label} across runs (band: min/max of the raw values)", label, height=380, rev="compare")
+    fig.update_layout(xaxis_title=x_title)
+    return fig

@@ -118,6 +118,7 @@ def launch(cfg: RunConfig, title: str, dataset_label: str = "", gpus: int = 1, c
     rd = RunDir(path)
     if gpus > 1:  # torchrun gives each process one thread (OMP_NUM_THREADS=1); threads 0 keeps that
         cfg.train.threads = 0
+    cfg.train.guard = True  # the training guard is on for runs the app starts (gan_core.guard)
     rd.create(cfg)
     rd.write_app_meta({"title": title.strip() or path.name, "created": time.time(), "dataset_label": label,
                        "gpus": gpus, "launches": []})
@@ -271,3 +272,38 @@ def calibrate(cfg: RunConfig, steps: int = 20, timeout_s: float = 300.0) -> dict
 def samples(run: Path) -> list[tuple[int, Path]]:
     """(step, png) of a run's fixed-noise grids, oldest first."""
     return RunDir(run).samples()
+
+
+# -- branches and rollbacks (gan_core.lineage) ----------------------------------------------------
+def branch(name: str, which: str, title: str, changes: dict[str, Any], start: bool = True,
+           threads: int | None = None, cuda: bool = False) -> RunInfo:
+    """A new run from `name`'s checkpoint `which` with edited training settings (options by dotted
+    name, `train.steps` the new target), started at once unless `start` is False."""
+    from gan_core.errors import GanStudioError
+    from gan_core.lineage import branch as make_branch
+
+    parent = run_info(name)
+    path = paths.unique_child(paths.runs_dir(), title or f"{name}-branch", fallback="branch")
+    try:
+        cfg = make_branch(RunDir(parent.path), which, RunDir(path), changes)
+    except GanStudioError as exc:
+        raise JobError(str(exc)) from None
+    RunDir(path).write_app_meta({"title": title.strip() or path.name, "created": time.time(),
+                                 "dataset_label": parent.dataset, "gpus": 1, "launches": []})
+    if start:
+        return resume(path.name, cfg.train.steps, threads=threads, cuda=cuda)
+    return run_info(path.name)
+
+
+def roll_back(name: str, which: str) -> int:
+    """Make checkpoint `which` the run's latest (refused while it trains); returns its step."""
+    from gan_core.errors import GanStudioError
+    from gan_core.lineage import roll_back as roll
+
+    info = run_info(name)
+    if info.active:
+        raise JobError(f"{info.title} is {info.state}; stop it before rolling it back")
+    try:
+        return roll(RunDir(info.path), which)
+    except GanStudioError as exc:
+        raise JobError(str(exc)) from None

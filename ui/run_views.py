@@ -111,3 +111,19 @@ def list_runs() -> list[RunInfo]:
 
 def active_runs() -> list[RunInfo]:
     return [r for r in list_runs() if r.active]
+
+
+def checkpoints(name: str) -> list[tuple[str, int]]:
+    """(which, step) of every checkpoint of a run a user may roll back to or branch from, newest
+    first: latest, best, the guard's ring. Unreadable ones are left out."""
+    from gan_core.errors import GanStudioError
+    from gan_core.lineage import checkpoint_step
+
+    rd = run_dir(name)
+    out = []
+    for which in rd.checkpoint_names():
+        try:
+            out.append((which, checkpoint_step(rd, which)))
+        except (GanStudioError, OSError, ValueError):
+            continue
+    return out
