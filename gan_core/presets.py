@@ -32,8 +32,9 @@ from .errors import ConfigError
 
 SMALL_SET = 1000  # below this many images, DiffAugment is the default advice
 AUG = "translation,cutout,color"
-# options a preset never changes: what to train on, where, how long in minutes, which seed
-KEEP = ("data.source", "train.device", "train.precision", "train.threads", "train.seed", "train.minutes")
+# options a preset never changes: what to train on, where, how long in minutes, which seed, the guard
+KEEP = ("data.source", "train.device", "train.precision", "train.threads", "train.seed", "train.minutes",
+        "train.guard")
 
 
 @dataclass(frozen=True)

@@ -174,8 +174,8 @@ with st.expander("Hyper-parameters", icon=":material/tune:"):
     under(h[2], "train.label_smoothing")
     h[3].checkbox("Random horizontal flips", key="t_hflip")
     h = st.columns(4, vertical_alignment="bottom")
-    acgan = arch == "acgan"
-    h[0].number_input("Class-loss weight (ACGAN)", 0.0, 100.0, key="t_aux_weight", format="%.2f", step=0.5,
+    acgan = arch in ("acgan", "r3gan")  # the models with a class loss
+    h[0].number_input("Class-loss weight (ACGAN, R3GAN)", 0.0, 100.0, key="t_aux_weight", format="%.2f", step=0.5,
                       disabled=not acgan, help="Weight of the classification loss against the real/fake loss "
                       "(1 in the ACGAN paper). Higher makes samples follow their class more closely.")
     under(h[0], "train.aux_weight")
@@ -199,6 +199,23 @@ with st.expander("Hyper-parameters", icon=":material/tune:"):
                       "2018), which keeps it from overpowering the generator. Try 0.1 to 10; computed every 16 steps. "
                       + ("WGAN-GP has its own gradient penalty." if wgan else ""))
     under(h[3], "train.r1_gamma")
+    h = st.columns(4, vertical_alignment="bottom")
+    h[0].number_input("R2 penalty γ (0 = off)", 0.0, 1000.0, key="t_r2_gamma", format="%.2f", step=0.1,
+                      help="The same zero-centred gradient penalty on generated images (R3GAN uses R1 = R2).")
+    under(h[0], "train.r2_gamma")
+    h[1].number_input("EMA half-life (k images, 0 = use the decay)", 0.0, 100_000.0, key="t_ema_halflife_kimg",
+                      format="%.1f", step=1.0, help="The generator copy's average forgets half its past every this "
+                      "many thousand images; replaces the EMA decay when above 0.")
+    under(h[1], "train.ema_halflife_kimg")
+    h[2].number_input("Adaptive augmentation target (0 = off)", 0.0, 0.99, key="t_ada_target", format="%.2f",
+                      step=0.05, help="ADA: the DiffAugment ops (all, when none are chosen) are applied with a "
+                      "probability p that rises while D is too sure of the real images; 0.6 is the usual target. "
+                      "The Monitor charts p.")
+    under(h[2], "train.ada_target")
+    h[3].checkbox("Training guard", key="t_guard", help="Keeps the last healthy checkpoints; on NaN, divergence, "
+                  "D overpowering, collapse or memorising it rolls back and applies a named remedy (events on the "
+                  "Monitor's charts), and stops with a reason when rescues fail.")
+    under(h[3], "train.guard")
     h = st.columns(4)
     for col, (label, key, lo, hi) in zip(h, [
             ("Latent size (nz)", "model.nz", 1, 4096), ("Generator width (ngf)", "model.ngf", 1, 4096),

@@ -17,7 +17,7 @@ def test_every_preset_through_the_form_makes_its_config() -> None:
     for name, preset in presets.PRESETS.items():
         values = train_form.from_widgets(train_form.to_widgets(presets.apply(name, {})))
         cfg = train_form.build(values, "mnist", judged=True)
-        assert cfg == build_run_config(dict(preset.values, **{"data.source": "mnist"})), name
+        assert cfg == build_run_config({**train_form.APP_DEFAULTS, **preset.values, "data.source": "mnist"}), name
 
 
 def test_the_form_maps_its_two_special_widgets() -> None:
@@ -59,3 +59,8 @@ def test_for_display_enlarges_by_whole_factors_without_blurring() -> None:
 def test_small_formatters() -> None:
     assert fmt(None) == "–" and fmt(0.12345) == "0.123" and fmt(1234.5) == "1,234" and fmt("x") == "x"
     assert ago(100.0, now=130.0) == "30 s ago" and ago(0.0, now=7200.0) == "2 h ago"
+
+
+def test_the_app_starts_runs_with_the_guard_on_and_a_preset_keeps_the_users_choice() -> None:
+    assert train_form.from_widgets({})["train.guard"] is True  # the CLI's default is off
+    assert presets.apply("Generic", {"train.guard": False})["train.guard"] is False

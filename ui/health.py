@@ -12,8 +12,10 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from gan_core.guard import Rules
+
 COLLAPSE_WARN = 0.3
-COLLAPSE_BAD = 0.15
+COLLAPSE_BAD = Rules().diversity_floor  # the guard rolls back below it: one threshold for both
 LEVELS = ("error", "warning", "info", "ok")
 
 

@@ -118,7 +118,6 @@ def launch(cfg: RunConfig, title: str, dataset_label: str = "", gpus: int = 1, c
     rd = RunDir(path)
     if gpus > 1:  # torchrun gives each process one thread (OMP_NUM_THREADS=1); threads 0 keeps that
         cfg.train.threads = 0
-    cfg.train.guard = True  # the training guard is on for runs the app starts (gan_core.guard)
     rd.create(cfg)
     rd.write_app_meta({"title": title.strip() or path.name, "created": time.time(), "dataset_label": label,
                        "gpus": gpus, "launches": []})

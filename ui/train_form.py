@@ -19,6 +19,7 @@ from gan_core.errors import ConfigError  # noqa: F401
 DIFFAUG_WIDGET = "t_diffaug_ops"
 REAL_ONLY_WIDGET = "t_aux_real_only"
 NOT_IN_FORM = ("data.source",)  # the dataset has its own selector
+APP_DEFAULTS = {"train.guard": True}  # where the app starts from other defaults than the CLI
 
 
 def widget_key(key: str) -> str:
@@ -52,7 +53,7 @@ def from_widgets(state: Mapping[str, Any]) -> dict[str, Any]:
         elif o.key == "train.aux_on_fake":
             values[o.key] = not state.get(REAL_ONLY_WIDGET, not o.default)
         else:
-            values[o.key] = state.get(widget_key(o.key), o.default)
+            values[o.key] = state.get(widget_key(o.key), APP_DEFAULTS.get(o.key, o.default))
     return values
 
 
