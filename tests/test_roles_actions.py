@@ -161,3 +161,15 @@ def test_housekeeping_for_any_viewer_still_ends_an_owners_overdue_stop(world: Wo
     with roles.acting_as(roles.VISITOR):
         run_control.tick()
     assert world.signals and world.signals[0][0] == world.sleeper.pid
+
+
+@pytest.mark.parametrize("action", [
+    lambda: run_control.branch("stopped-run", "best", "a branch", {"train.steps": 40}),
+    lambda: run_control.roll_back("stopped-run", "best"),
+], ids=["branch", "roll_back"])
+def test_a_visitor_may_not_branch_or_roll_back_a_run(world: World, action: Callable[[], Any]) -> None:
+    # (the owner's side needs checkpoints with training state: tests/test_branch_ui.py)
+    before = _snapshot(world)
+    with roles.acting_as(roles.VISITOR), pytest.raises(roles.NotAllowed, match="owner"):
+        action()
+    assert _snapshot(world) == before

@@ -278,6 +278,7 @@ def branch(name: str, which: str, title: str, changes: dict[str, Any], start: bo
            threads: int | None = None, cuda: bool = False) -> RunInfo:
     """A new run from `name`'s checkpoint `which` with edited training settings (options by dotted
     name, `train.steps` the new target), started at once unless `start` is False."""
+    roles.require_owner("branch a run")
     from gan_core.errors import GanStudioError
     from gan_core.lineage import branch as make_branch
 
@@ -296,6 +297,7 @@ def branch(name: str, which: str, title: str, changes: dict[str, Any], start: bo
 
 def roll_back(name: str, which: str) -> int:
     """Make checkpoint `which` the run's latest (refused while it trains); returns its step."""
+    roles.require_owner("roll back a run")
     from gan_core.errors import GanStudioError
     from gan_core.lineage import roll_back as roll
 
