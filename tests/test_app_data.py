@@ -56,9 +56,10 @@ def test_doctor_on_an_uploaded_zip(home: Path) -> None:
     at.switch_page("pages/train.py").run()
     assert not at.exception
     assert at.selectbox(key="t_dataset").value == "upload:pets"
-    # a small labelled set of small pictures: class-conditional at 32 px, with DiffAugment
-    assert at.selectbox(key="t_preset").value == "Small labelled set (ACGAN 32 px, DiffAugment)"
-    assert at.multiselect(key="t_diffaug_ops").value == ["translation", "cutout", "color"]
+    # a small labelled set of small pictures: the automatic preset, class-conditional at 32 px, with ADA
+    assert at.selectbox(key="t_preset").value == "Auto (from the data)"
+    assert (at.radio(key="t_arch").value, at.selectbox(key="t_image_size").value) == ("r3gan", 32)
+    assert at.number_input(key="t_ada_target").value == 0.6
     assert any("11 images · 2 classes" in c.value for c in at.caption)
 
 
