@@ -57,6 +57,7 @@ def test_guard_markers_branch_tree_and_comparison_in_a_browser(server, page) -> 
     overlay = next(p for p in plots(page) if p["fills"] == 3)
     assert overlay["traces"] == 9 and "across runs" in overlay["title"]
     seen(page, "Settings").wait_for()  # the table itself is drawn on a canvas (glide data grid)
+    page.wait_for_function("""() => document.querySelectorAll('[data-testid="stDataFrame"]').length >= 2""")
     assert page.locator('[data-testid="stDataFrame"]').filter(visible=True).count() >= 2  # runs + settings
     page.locator('[data-testid="stPlotlyChart"]').first.scroll_into_view_if_needed()
     shot(page, "compare_overlay")

@@ -210,7 +210,10 @@ def journey(url: str, home: Path, page) -> None:
     nav(page, "Runs")
     seen(page, "Manage a run").wait_for()
     settle(page)
-    assert visible_buttons(page, "Delete run") == 1
+    # the run came from the Monitor (?run=shared-run) and trains: the owner gets Publish and the Delete panel
+    # (whose button waits for the run to stop)
+    assert visible_buttons(page, "Publish") >= 1  # (also counts "Unpublish" of the published run)
+    assert page.get_by_text("removes the run folder").count() == 1
     assert page.get_by_text("private-run").count() > 0  # the owner sees every run
     nav(page, "Monitor")
     seen(page, "shared-run").wait_for()
