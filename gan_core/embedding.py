@@ -33,7 +33,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .device import inference_autocast
-from .images import from_uint8
+from .images import model_input
 
 KIND = "label-free embedding"
 
@@ -108,13 +108,7 @@ class RandomEmbedding:
 
     def _prepare(self, images: np.ndarray) -> torch.Tensor:
         """(N, H, W, C) uint8 -> (N, channels, S, S) float in [-1, 1]."""
-        x = from_uint8(torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2))
-        if x.shape[1] != self.cfg.channels:
-            x = x.mean(1, keepdim=True) if self.cfg.channels == 1 else x.expand(-1, 3, -1, -1)
-        if x.shape[-1] != self.cfg.image_size or x.shape[-2] != self.cfg.image_size:
-            x = F.interpolate(x, size=(self.cfg.image_size, self.cfg.image_size), mode="bilinear",
-                              antialias=True, align_corners=False)
-        return x
+        return model_input(images, self.cfg.channels, self.cfg.image_size)
 
     @torch.inference_mode()
     def run(self, images: np.ndarray, batch: int = 128) -> tuple[np.ndarray, None]:

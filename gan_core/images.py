@@ -32,6 +32,20 @@ GRID_COLS = 8  # any other grid: this many images per row
 GRID_IMAGES = 64  # any other grid: this many seeds
 
 
+def model_input(images: np.ndarray, channels: int, size: int) -> torch.Tensor:
+    """(N, H, W, C) uint8 pictures at any size and channel count -> (N, channels, size, size) float
+    in [-1, 1], as a measuring network takes them (grey by the channel mean, colour by repeating the
+    grey channel, resized bilinearly with antialiasing)."""
+    import torch.nn.functional as F
+
+    x = from_uint8(torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2))  # (N, C, H, W)
+    if x.shape[1] != channels:
+        x = x.mean(1, keepdim=True) if channels == 1 else x.expand(-1, 3, -1, -1)
+    if x.shape[-1] != size or x.shape[-2] != size:
+        x = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+    return x
+
+
 def grid_layout(num_classes: int) -> tuple[list[int], list[int] | None, int]:
     """(seeds, labels or None, images per row): the one layout of every sample grid
     (the trainer's progress grids, the gallery, model cards).

@@ -31,7 +31,7 @@ from .augment import translation
 from .config import from_dict, load_json, save_json
 from .device import inference_autocast
 from .errors import CheckpointError, ConfigError
-from .images import from_uint8
+from .images import model_input
 from .locations import judges_dir
 from .serialize import load_tensors
 
@@ -144,13 +144,7 @@ class Judge:
 
     def _prepare(self, images: np.ndarray) -> torch.Tensor:
         """(N, H, W, C) uint8 at any size/channels -> (N, C_judge, S, S) float in [-1, 1]."""
-        x = from_uint8(torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2))
-        if x.shape[1] != self.cfg.channels:
-            x = x.mean(1, keepdim=True) if self.cfg.channels == 1 else x.expand(-1, 3, -1, -1)
-        if x.shape[-1] != self.cfg.image_size or x.shape[-2] != self.cfg.image_size:
-            x = F.interpolate(x, size=(self.cfg.image_size, self.cfg.image_size), mode="bilinear",
-                              antialias=True, align_corners=False)
-        return x
+        return model_input(images, self.cfg.channels, self.cfg.image_size)
 
     @torch.inference_mode()
     def run(self, images: np.ndarray, batch: int | None = None) -> tuple[np.ndarray, np.ndarray]:
