@@ -116,3 +116,28 @@ def kill_runs(home: Path) -> None:
                     os.kill(pid, signal.SIGKILL)
                 except OSError:
                     pass
+
+
+def opened(page: str, **params: str) -> Any:
+    """An AppTest of a fresh studio session (as after a browser reload) opening `page` with these URL
+    query parameters; it must run without an exception."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "studio.py"), default_timeout=60)
+    at.query_params.update(params)
+    at.run()
+    at.switch_page(page).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def upload_shapes(tmp_path: Path) -> str:
+    """Upload a set of two class folders of small pictures (6 each) as "shapes"; its choice key."""
+    from conftest import write_image_folder
+
+    from ui import uploads
+
+    src = write_image_folder(tmp_path / "src", {"red": 6, "blue": 6})
+    saved = uploads.save_files([(str(p.relative_to(src)), p.read_bytes()) for p in sorted(src.rglob("*.png"))],
+                               "shapes")
+    return f"upload:{saved.name}"

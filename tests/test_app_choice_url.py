@@ -7,12 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from app_helpers import ROOT, isolate_home
-from conftest import write_image_folder
+from app_helpers import isolate_home, opened, upload_shapes
 from streamlit.testing.v1 import AppTest
 
 from gan_core import presets
-from ui import uploads
 
 LABELLED_PRESET = presets.AUTO  # what the Train page suggests for an upload (its recipe follows the data)
 
@@ -25,20 +23,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def shapes(home: Path, tmp_path: Path) -> str:
     """An uploaded set of two class folders of small pictures; its choice key."""
-    src = write_image_folder(tmp_path / "src", {"red": 6, "blue": 6})
-    saved = uploads.save_files([(str(p.relative_to(src)), p.read_bytes()) for p in sorted(src.rglob("*.png"))],
-                               "shapes")
-    return f"upload:{saved.name}"
-
-
-def opened(page: str, **params: str) -> AppTest:
-    """A fresh session (as after a browser reload) opening `page` with these URL query parameters."""
-    at = AppTest.from_file(str(ROOT / "studio.py"), default_timeout=60)
-    at.query_params.update(params)
-    at.run()
-    at.switch_page(page).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return upload_shapes(tmp_path)
 
 
 def start_label(at: AppTest) -> str:

@@ -9,12 +9,11 @@ import json
 from pathlib import Path
 
 import pytest
-from app_helpers import isolate_home
-from conftest import write_image_folder
-from test_app_choice_url import LABELLED_PRESET, opened
+from app_helpers import isolate_home, opened, upload_shapes
+from test_app_choice_url import LABELLED_PRESET
 
 from gan_core import presets
-from ui import choice_url, uploads
+from ui import choice_url
 
 
 @pytest.fixture
@@ -24,10 +23,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def shapes(home: Path, tmp_path: Path) -> str:
-    src = write_image_folder(tmp_path / "src", {"red": 6, "blue": 6})
-    saved = uploads.save_files([(str(p.relative_to(src)), p.read_bytes()) for p in sorted(src.rglob("*.png"))],
-                               "shapes")
-    return f"upload:{saved.name}"
+    return upload_shapes(tmp_path)
 
 
 # -- the stored file, at the function level -----------------------------------------------------

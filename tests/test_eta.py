@@ -79,8 +79,7 @@ def test_the_monitor_shows_the_budgets_progress_and_eta(tmp_path: Path, monkeypa
     import os
     import time
 
-    from app_helpers import isolate_home, tiny_config
-    from test_run_focus import studio
+    from app_helpers import isolate_home, opened, tiny_config
 
     from gan_core.runs import RunDir
 
@@ -92,7 +91,7 @@ def test_the_monitor_shows_the_budgets_progress_and_eta(tmp_path: Path, monkeypa
                        "launches": [{"pid": os.getpid(), "at": now - 300, "kind": "start", "steps": 1000}]})
     # 100 of 1,000 steps after 5 of the budget's 10 minutes: the budget ends first
     rd.write_status("running", pid=os.getpid(), step=100, total_steps=1000, eta_s=4000.0, loop_started=now - 300)
-    at = studio("pages/monitor.py", run="budgeted")
+    at = opened("pages/monitor.py", run="budgeted")
     bar = at.get("progress")[0].proto
     assert 50 <= bar.value <= 65  # the time's share (the steps' share is 10%); slack for a slow test machine
     assert "(time limit)" in bar.text and re.search(r"ETA [345] min", bar.text), bar.text  # about 5 min left, not 66

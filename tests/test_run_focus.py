@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from app_helpers import ROOT, isolate_home, tiny_config
+from app_helpers import isolate_home, opened, tiny_config
 from streamlit.testing.v1 import AppTest
 
 from gan_core.runs import RunDir
@@ -66,15 +66,6 @@ def fake_run(home: Path, name: str, state: str, created: float, step: int = 10) 
     return rd
 
 
-def studio(page: str, **params: str) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "studio.py"), default_timeout=60)
-    at.query_params.update(params)
-    at.run()
-    at.switch_page(page).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
 def follow_buttons(at: AppTest) -> list:
     return [b for b in at.button if b.key == "follow_run"]
 
@@ -82,7 +73,7 @@ def follow_buttons(at: AppTest) -> list:
 def test_monitor_keeps_its_run_and_offers_to_follow_a_newer_one(home: Path) -> None:
     now = time.time()
     fake_run(home, "first", "stopped", now - 100)
-    at = studio("pages/monitor.py", run="first")
+    at = opened("pages/monitor.py", run="first")
     assert at.selectbox(key="monitor_pick").value == "first" and not follow_buttons(at)
 
     fake_run(home, "second", "running", now)  # started from another tab
@@ -97,7 +88,7 @@ def test_a_reload_of_the_monitor_keeps_the_watched_run_while_another_runs(home: 
     now = time.time()
     fake_run(home, "watched", "running", now - 100)
     fake_run(home, "later", "running", now)
-    at = studio("pages/monitor.py", run="watched")  # a reload: fresh session, the URL names the run
+    at = opened("pages/monitor.py", run="watched")  # a reload: fresh session, the URL names the run
     assert at.selectbox(key="monitor_pick").value == "watched" and at.query_params["run"] == "watched"
     assert not follow_buttons(at)  # an active watched run needs no offer
 
@@ -106,9 +97,9 @@ def test_manage_a_run_opens_on_the_run_the_user_came_from(home: Path) -> None:
     now = time.time()
     fake_run(home, "older", "stopped", now - 100)
     fake_run(home, "newer", "stopped", now)
-    at = studio("pages/runs.py", run="older")
+    at = opened("pages/runs.py", run="older")
     assert at.selectbox(key="manage_run").value == "older"
 
-    at = studio("pages/monitor.py", run="older")  # watched on the Monitor, then to Runs without a link
+    at = opened("pages/monitor.py", run="older")  # watched on the Monitor, then to Runs without a link
     at.switch_page("pages/runs.py").run()
     assert at.selectbox(key="manage_run").value == "older" and at.query_params["run"] == "older"
