@@ -86,6 +86,9 @@ class ModelConfig:
     class_names: list[str] = derived([], "the classes' names, from the data")
     d_norm: str = option("batch", "discriminator normalisation", choices=D_NORMS,
                          default_text="batch; layer for wgan-gp")
+    d_mbstd: int = option(0, "r3gan: minibatch standard deviation in D over groups of this many images "
+                          "(StyleGAN's guard against collapse; it lets D see how alike the images in a group "
+                          "are); 0 = off; a batch it does not divide uses the largest group that does", default_text="0; 4 in the automatic preset")
 
     def __post_init__(self) -> None:
         _need(self.arch in ARCHS, "model.arch", f"model.arch must be one of {', '.join(ARCHS)}, got {self.arch!r}")
@@ -99,6 +102,10 @@ class ModelConfig:
         if self.ndf == 0:
             self.ndf = 64 if self.arch in ("dcgan", "r3gan") else 16
         _need(1 <= self.ndf <= 4096, "model.ndf", f"model.ndf must be between 1 and 4096, got {self.ndf}")
+        _need(0 <= self.d_mbstd <= 64 and self.d_mbstd != 1, "model.d_mbstd",
+              f"model.d_mbstd must be 0 (off) or a group size from 2 to 64, got {self.d_mbstd}")
+        _need(self.d_mbstd == 0 or self.arch == "r3gan", "model.d_mbstd",
+              f"model.d_mbstd is an r3gan option; {self.arch} has no minibatch standard deviation")
         _need(self.d_norm in D_NORMS, "model.d_norm",
               f"model.d_norm must be one of {', '.join(D_NORMS)}, got {self.d_norm!r}")
         _need(self.arch != "acgan" or self.num_classes >= 2, "model.num_classes",
@@ -148,6 +155,10 @@ class TrainConfig:
                              aliases=("--r1",))
     r1_every: int = option(16, "apply R1 every N D updates, scaled by N")
     r2_gamma: float = option(0.0, "R2 penalty weight gamma on generated images (zero-centred, as R1); 0 = off")
+    mode_seeking: float = option(0.0, "class-conditional models: weight of the mode-seeking term (MSGAN, Mao et al. "
+                                 "2019): fakes come in pairs of one class, and G is penalised by 1 / (the pair's "
+                                 "image distance / latent distance), so it cannot draw one picture per class and "
+                                 "ignore z; 0 = off", default_text="0; 1 in the automatic preset for labelled sets")
     aux_weight: float = option(1.0, "ACGAN class-loss weight")
     # ACGAN: D's classifier also learns the classes of generated images (Odena et al. 2017).
     # False trains it on real images only, so G must satisfy a classifier of real data.
@@ -199,6 +210,8 @@ class TrainConfig:
         _need(not (self.r1_gamma > 0.0 and self.loss == "wgan-gp"), "train.r1_gamma",
               "train.r1_gamma: wgan-gp already has its own gradient penalty; use one or the other")
         _need(0.0 <= self.ema < 1.0, "train.ema", f"train.ema must be in [0, 1), got {self.ema}")
+        _need(self.mode_seeking >= 0.0, "train.mode_seeking",
+              f"train.mode_seeking must be 0 (off) or positive, got {self.mode_seeking}")
         _need(self.r2_gamma >= 0.0, "train.r2_gamma", f"train.r2_gamma must be 0 (off) or positive, got {self.r2_gamma}")
         _need(self.ema_halflife_kimg >= 0.0, "train.ema_halflife_kimg",
               f"train.ema_halflife_kimg must be 0 (off) or positive, got {self.ema_halflife_kimg}")
@@ -348,7 +361,8 @@ def fit_to_data(cfg: RunConfig, channels: int, class_names: list[str], fingerpri
     conditional = is_conditional(m.arch, len(class_names) if cfg.data.use_classes else 0)
     cfg.model = ModelConfig(arch=m.arch, image_size=m.image_size, channels=channels, nz=m.nz, ngf=m.ngf,
                             ndf=m.ndf, num_classes=len(class_names) if conditional else 0,
-                            class_names=list(class_names) if conditional else [], d_norm=m.d_norm)
+                            class_names=list(class_names) if conditional else [], d_norm=m.d_norm,
+                            d_mbstd=m.d_mbstd)
     cfg.data.fingerprint, cfg.data.num_images = fingerprint, num_images
     return cfg
 

@@ -112,6 +112,19 @@ def r1_penalty(critic: Callable[[torch.Tensor], torch.Tensor], real: torch.Tenso
     return grad.pow(2).flatten(1).sum(1).mean()
 
 
+def mode_seeking(images: torch.Tensor, z: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
+    """MSGAN's mode-seeking term (Mao et al. 2019) for a generator batch made of pairs (2k, 2k+1)
+    of the same class: 1 / (mean |x_a - x_b| / mean |z_a - z_b| + eps). It is large when different
+    latents give the same picture, so minimising it makes G use z. images (B, C, S, S), z (B, nz)."""
+    n = images.shape[0] // 2
+    if n == 0:
+        raise ValueError("the mode-seeking term needs at least one pair of images")
+    x = images.float()
+    dx = (x[0:2 * n:2] - x[1:2 * n:2]).abs().mean()
+    dz = (z[0:2 * n:2].float() - z[1:2 * n:2].float()).abs().mean()
+    return 1.0 / (dx / dz + eps)
+
+
 def d_output_mean(kind: str, logits: torch.Tensor) -> torch.Tensor:
     """What to show as D(x) / D(G(z)): the mean probability for bce, the mean raw score otherwise.
 

@@ -41,7 +41,8 @@ from .device import Policy, deterministic_requested, resolve_policy, rss_bytes, 
 from .errors import CheckpointError, TrainingError
 from .images import from_uint8, grid_layout, make_grid, save_png, to_uint8
 from .latent import z_batch
-from .losses import RELATIVISTIC, aux_loss, d_loss, d_output_mean, g_loss, gradient_penalty, r1_penalty, r2_penalty
+from .losses import (RELATIVISTIC, aux_loss, d_loss, d_output_mean, g_loss, gradient_penalty, mode_seeking,
+                     r1_penalty, r2_penalty)
 from .networks import build_discriminator, build_generator
 from .runs import RunDir
 
@@ -142,6 +143,8 @@ class Trainer:
                                    hflip=cfg.data.hflip, channels_last=self.policy.channels_last,
                                    rank=self.dist.rank, world=self.dist.world)
         self.batch_size = per_rank_batch
+        # the mode-seeking term compares fakes in pairs (2k, 2k+1), which share a class
+        self.pairs = tc.mode_seeking > 0.0 and self.batch_size >= 2
         self.step = 0
         self.elapsed = 0.0  # training seconds, summed over resumes
         self.best_score = math.inf
@@ -201,6 +204,8 @@ class Trainer:
         z = torch.randn(b, mc.nz, generator=self.gen).to(self.device, non_blocking=True)
         y = (torch.randint(0, mc.num_classes, (b,), generator=self.gen).to(self.device, non_blocking=True)
              if mc.conditional else None)
+        if y is not None and self.pairs:
+            y[1::2] = y[0::2][: b // 2]  # (2k, 2k+1) share a class (the mode-seeking term's pairs)
         return z, y
 
     @staticmethod
@@ -279,6 +284,10 @@ class Trainer:
         loss_g = g_loss(self.loss_kind, out_gen, out_real.detach() if self.loss_kind in RELATIVISTIC else None)
         if cond:
             loss_g = loss_g + tc.aux_weight * aux_loss(cls_gen, fake_y)
+        if self.pairs:  # fakes (2k, 2k+1) share a class: reward G for drawing them differently
+            ms = mode_seeking(fake, z)
+            stats["mode_seeking"] = ms.detach()
+            loss_g = loss_g + tc.mode_seeking * ms
         self._backward_step(loss_g, self.opt_g, self.scaler_g)
         d_plain.requires_grad_(True)
         self._update_ema()

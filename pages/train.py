@@ -216,6 +216,16 @@ with st.expander("Hyper-parameters", icon=":material/tune:"):
                   "D overpowering, collapse or memorising it rolls back and applies a named remedy (events on the "
                   "Monitor's charts), and stops with a reason when rescues fail.")
     under(h[3], "train.guard")
+    h = st.columns(4, vertical_alignment="bottom")
+    h[0].number_input("Mode-seeking weight (0 = off)", 0.0, 100.0, key="t_mode_seeking", format="%.2f", step=0.05,
+                      help="Generated images come in pairs of one class, and G pays for drawing a pair alike "
+                      "(MSGAN, Mao et al. 2019): it keeps a class-conditional model from drawing one picture per "
+                      "class whatever the latent. The automatic preset uses 0.1 for labelled sets.")
+    under(h[0], "train.mode_seeking")
+    h[1].number_input("D minibatch std group (R3GAN, 0 = off)", 0, 64, key="t_d_mbstd", step=1, help="StyleGAN's minibatch standard deviation: D sees how alike "
+                      "the images in each group of this many are. It did not stop per-class collapse in our "
+                      "measurements (groups mix classes); it targets unconditional collapse.")
+    under(h[1], "model.d_mbstd")
     h = st.columns(4)
     for col, (label, key, lo, hi) in zip(h, [
             ("Latent size (nz)", "model.nz", 1, 4096), ("Generator width (ngf)", "model.ngf", 1, 4096),

@@ -41,10 +41,13 @@ def test_the_recipe_numbers_come_from_the_one_recipe() -> None:
     for size, side in ((32, 28), (64, 64)):
         v = auto(DataFacts(5000, 0, side)).values
         assert (v["train.loss"], v["train.lr_g"], v["train.lr_d"], v["train.beta1"], v["train.beta2"]) == (
-            "rpgan", RECIPE.lr, RECIPE.lr, RECIPE.beta1, RECIPE.beta2)
+            "rpgan", RECIPE.lr[size], RECIPE.lr[size], RECIPE.beta1, RECIPE.beta2)
         assert v["train.r1_gamma"] == v["train.r2_gamma"] == RECIPE.gamma[size]
         assert v["model.ngf"] == v["model.ndf"] == RECIPE.widths[size]
         assert v["train.ema_halflife_kimg"] == RECIPE.ema_halflife_kimg
+        assert "train.mode_seeking" not in v  # unlabelled: no class pairs to compare
+        labelled = auto(DataFacts(5000, 10, side)).values
+        assert labelled["train.mode_seeking"] == RECIPE.mode_seeking > 0
 
 
 def test_batch_augmentation_and_schedule_follow_the_image_count() -> None:

@@ -90,3 +90,24 @@ def test_penalty_does_not_train_the_images() -> None:
     fake = torch.randn(2, 6, requires_grad=True)
     r2_penalty(critic, fake * 2).backward()
     assert fake.grad is None
+
+
+def test_mode_seeking_is_large_when_different_latents_give_the_same_picture() -> None:
+    from gan_core.losses import mode_seeking
+
+    gen = torch.Generator().manual_seed(0)
+    z = torch.randn(8, 4, generator=gen)
+    same = torch.randn(1, 1, 6, 6, generator=gen).repeat(8, 1, 1, 1) + 1e-3 * torch.randn(8, 1, 6, 6, generator=gen)
+    varied = torch.randn(8, 1, 6, 6, generator=gen)
+    assert float(mode_seeking(same, z)) > 100 * float(mode_seeking(varied, z))
+    # it is 1 / (mean |x_a - x_b| / mean |z_a - z_b|) over the pairs (0, 1), (2, 3), ...
+    expected = 1.0 / ((varied[0::2] - varied[1::2]).abs().mean() / (z[0::2] - z[1::2]).abs().mean() + 1e-5)
+    assert float(mode_seeking(varied, z)) == pytest.approx(float(expected), rel=1e-6)
+    # an odd batch leaves its last image out; minimising the term pulls a pair's images apart
+    x = varied[:7].clone().requires_grad_(True)
+    mode_seeking(x, z[:7]).backward()
+    step = x.detach() - 0.1 * x.grad
+    assert (step[0] - step[1]).abs().mean() > (varied[0] - varied[1]).abs().mean()
+    assert float(x.grad[6].abs().sum()) == 0.0
+    with pytest.raises(ValueError, match="pair"):
+        mode_seeking(varied[:1], z[:1])

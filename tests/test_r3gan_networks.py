@@ -105,3 +105,38 @@ def test_channels_last_gives_the_same_images_and_inference_copy_matches() -> Non
         c = for_inference(g)(z, y)
     assert torch.allclose(a, b, atol=1e-5) and torch.allclose(a, c, atol=1e-6)
     assert not np.allclose(a[0].numpy(), a[1].numpy())
+
+
+def test_minibatch_stddev_measures_the_spread_within_each_group() -> None:
+    from gan_core.networks.r3gan import minibatch_stddev
+
+    same = torch.ones(8, 3, 4, 4)  # eight identical images: no spread
+    varied = torch.randn(8, 3, 4, 4, generator=torch.Generator().manual_seed(0))
+    out_same, out_varied = minibatch_stddev(same, 4), minibatch_stddev(varied, 4)
+    assert out_same.shape == out_varied.shape == (8, 4, 4, 4)
+    assert torch.equal(out_same[:, :3], same)  # the images' own channels pass through
+    assert out_same[:, 3].abs().max() < 1e-3 < out_varied[:, 3].min()
+    # groups are images i, i + B/g, ...: a collapsed group scores low however the others vary
+    mixed = varied.clone()
+    mixed[0::2] = varied[0]  # images 0, 2, 4, 6 (group 0 of 2 groups of 4) are one picture
+    extra = minibatch_stddev(mixed, 4)[:, 3, 0, 0]
+    assert torch.allclose(extra[0::2], torch.full((4,), float(extra[0]))) and extra[0] < 1e-3 < float(extra[1])
+    # a batch the group size does not divide uses the largest divisor; one image, no spread
+    assert minibatch_stddev(varied[:6], 4).shape == (6, 4, 4, 4)
+    assert float(minibatch_stddev(varied[:1], 4)[:, 3].abs().max()) == 0.0
+
+
+def test_minibatch_stddev_is_an_r3gan_option_that_changes_only_ds_features_layer() -> None:
+    from gan_core.errors import ConfigError
+
+    plain = build_discriminator(cfg(32, 3))
+    with_std = build_discriminator(ModelConfig(arch="r3gan", image_size=32, channels=1, nz=8, ngf=8, ndf=8,
+                                               num_classes=3, d_mbstd=4))
+    differ = {k for k, v in plain.state_dict().items() if with_std.state_dict()[k].shape != v.shape}
+    assert differ == {"features.weight"}
+    out, _ = with_std(torch.randn(8, 1, 32, 32), torch.zeros(8, dtype=torch.long))
+    assert out.shape == (8,)
+    with pytest.raises(ConfigError, match="d_mbstd"):
+        ModelConfig(arch="acgan", image_size=32, num_classes=2, d_mbstd=4)
+    with pytest.raises(ConfigError, match="d_mbstd"):
+        ModelConfig(arch="r3gan", image_size=32, d_mbstd=1)

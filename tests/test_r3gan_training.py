@@ -74,6 +74,34 @@ def test_exact_resume(tmp_path: Path, k: int) -> None:
     assert pa["p"] == pb["p"] and pa["last_rt"] == pb["last_rt"]
 
 
+def test_mode_seeking_pairs_share_a_class_and_resume_exactly_with_mbstd(tmp_path: Path) -> None:
+    """With the mode-seeking term, fakes (2k, 2k+1) share a class and the term is logged; with it
+    and D's minibatch standard deviation on, N steps + resume + N steps equal 2N steps."""
+    images, labels = data()
+    tr = Trainer(tiny(4, mode_seeking=0.5), images, labels, None)
+    _, y = tr._sample_z()
+    assert torch.equal(y[0::2], y[1::2])
+    assert "mode_seeking" in tr.train_step()
+    assert "mode_seeking" not in Trainer(tiny(4), images, labels, None).train_step()
+
+    def cfg(steps: int) -> RunConfig:
+        c = tiny(4, steps, mode_seeking=0.5)
+        c.model.d_mbstd = 4
+        return c
+
+    full, half = RunDir(tmp_path / "full"), RunDir(tmp_path / "half")
+    full.create(cfg(8))
+    Trainer(cfg(8), images, labels, full).run()
+    half.create(cfg(4))
+    Trainer(cfg(4), images, labels, half).run()
+    resumed = Trainer(cfg(8), images, labels, half)
+    resumed.load_checkpoint(half.checkpoint("latest"))
+    resumed.run(8)
+    for f in ("generator.safetensors", "generator_ema.safetensors", "discriminator.safetensors"):
+        a, b = load_file(str(full.checkpoint() / f)), load_file(str(half.checkpoint() / f))
+        assert a.keys() == b.keys() and all(torch.equal(a[x], b[x]) for x in a), f
+
+
 def test_r1_and_r2_are_lazy_and_weighted_by_gamma(monkeypatch: pytest.MonkeyPatch) -> None:
     import gan_core.training as training
 

@@ -16,7 +16,10 @@ Generator: z (B, nz) [+ class embedding (B, nz), concatenated] -> linear -> 4x4 
 (no tanh: the outputs are clamped to [-1, 1] when turned into pixels, as R3GAN does).
 
 Discriminator: a 1x1 conv from the image; per stage one residual block, 2x2 average pooling and
-a 1x1 conv to the next width; at 4x4 a linear layer to a feature vector h (B, w4). Adversarial
+a 1x1 conv to the next width; at 4x4 (with `d_mbstd` > 0) one more channel, the minibatch
+standard deviation (StyleGAN, Karras et al. 2018): the spread of the features over a group of
+images, so a generator that draws the same picture for every z is visible to D; then a linear
+layer to a feature vector h (B, w4). Adversarial
 logit: linear(h) + <embed(y), h>, the projection discriminator (Miyato & Koyama 2018) when the
 model is conditional. `h @ embed.weight.T` (B, K) are the class scores: the class D reads best,
 which the trainer logs as class agreement and may train with a cross-entropy (the ACGAN head's
@@ -24,6 +27,8 @@ loss, `train.aux_weight`).
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 import torch.nn as nn
@@ -42,6 +47,21 @@ def stage_widths(base: int, image_size: int) -> dict[int, int]:
         out[res] = max(16, min(2 * base, base * 16 // res))
         res *= 2
     return out
+
+
+def minibatch_stddev(x: torch.Tensor, group: int) -> torch.Tensor:
+    """x (B, c, s, s) -> (B, c + 1, s, s): one more channel holding, for each image, the mean over
+    channels and pixels of the features' standard deviation across its group of `group` images
+    (images i, i + B/g, ... form a group; a batch `group` does not divide uses the largest divisor)."""
+    b, c, h, w = x.shape
+    g = math.gcd(b, group)
+    if g < 2:  # one image per group: no spread to measure
+        return torch.cat([x, x.new_zeros(b, 1, h, w)], dim=1)
+    y = x.float().reshape(g, b // g, c, h, w)  # (g, B/g, c, s, s)
+    y = (y.var(dim=0, unbiased=False) + 1e-8).sqrt()  # (B/g, c, s, s)
+    y = y.mean(dim=(1, 2, 3)).to(x.dtype)  # (B/g,)
+    y = y.repeat(g).view(b, 1, 1, 1).expand(b, 1, h, w)  # (B, 1, s, s)
+    return torch.cat([x, y], dim=1)
 
 
 def _act(x: torch.Tensor) -> torch.Tensor:
@@ -144,7 +164,9 @@ class R3GANDiscriminator(nn.Module):
         self.downs = nn.ModuleList(downs)
         self.w4 = widths[4]
         self.block4 = ResBlock(self.w4)  # (B, w4, 4, 4)
-        self.features = nn.Linear(self.w4 * 16, self.w4)  # (B, w4 * 16) -> (B, w4)
+        self.mbstd = cfg.d_mbstd
+        extra = 1 if self.mbstd else 0  # the minibatch standard deviation channel
+        self.features = nn.Linear((self.w4 + extra) * 16, self.w4)  # (B, (w4 [+ 1]) * 16) -> (B, w4)
         self.adv = nn.Linear(self.w4, 1)  # (B, w4) -> (B, 1)
         if cfg.num_classes > 0:
             self.class_emb = nn.Embedding(cfg.num_classes, self.w4)  # (B,) -> (B, w4): the projection
@@ -154,7 +176,10 @@ class R3GANDiscriminator(nn.Module):
         h = self.from_image(x)
         for block, down in zip(self.blocks, self.downs):
             h = down(F.avg_pool2d(block(h), 2))  # (B, w_r, r, r) -> (B, w_{r/2}, r/2, r/2)
-        h = _act(self.block4(h)).flatten(1)  # (B, w4 * 16)
+        h = _act(self.block4(h))  # (B, w4, 4, 4)
+        if self.mbstd:
+            h = minibatch_stddev(h, self.mbstd)  # (B, w4 + 1, 4, 4)
+        h = h.flatten(1)  # (B, (w4 [+ 1]) * 16)
         h = _act(self.features(h))  # (B, w4)
         out = self.adv(h).flatten()  # (B,)
         if self.cfg.num_classes == 0:
