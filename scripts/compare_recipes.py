@@ -39,7 +39,8 @@ COLUMNS = [Column("run", "run", width=14, left=True), Column("steps", "steps", w
            Column("img/s", "img_per_s", ".0f", 7), Column("FD", "fd", ".3f", 9),
            Column("x base", "fd_ratio", ".2f", 7), Column("agreement", "class_consistency", ".1%", 9),
            Column("precision", "precision", ".3f", 9), Column("recall", "recall", ".3f", 7),
-           Column("nearest", "mem_ratio", ".2f", 8), Column("error", lambda r: "; ".join(r.get("error") or []), left=True)]
+           Column("nearest", "mem_ratio", ".2f", 8),
+           Column("error", lambda r: "; ".join(r.get("error") or []), left=True)]
 
 
 def train_all(names: list[str], out: Path, minutes: float, dataset: str) -> None:

@@ -5,10 +5,11 @@ cases on their command line, and the table they print, one aligned line per row 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Union
+from typing import Any
 
-Value = Union[str, Callable[[dict[str, Any]], Any]]
+Value = str | Callable[[dict[str, Any]], Any]
 
 
 def chosen(text: str, known: Iterable[str], parser: argparse.ArgumentParser, what: str) -> list[str]:

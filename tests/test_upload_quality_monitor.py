@@ -66,5 +66,5 @@ def test_the_monitor_says_what_measured_an_unlabelled_uploads_fd(tmp_path: Path,
     at.switch_page("pages/monitor.py").run()
     assert not at.exception, [e.value for e in at.exception]
     said = [c.value for c in at.caption if c.value.startswith("FD is measured by")]
-    assert said == ["FD is measured by the label-free embedding (a fixed random conv net, never trained: "
-                    "no classes); the latest is 15.0x the real-vs-real baseline."]
+    assert said == [("FD is measured by the label-free embedding (a fixed random conv net, never trained: "
+                     "no classes); the latest is 15.0x the real-vs-real baseline.")]
