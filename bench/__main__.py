@@ -1,11 +1,13 @@
 """python -m bench: measured figures, each printed next to its goal.
 
-    train   --model {dcgan,acgan} --image-size N --batch-size N [--device auto|cpu|cuda] [--json]
+    train   --model {dcgan,acgan,r3gan} --image-size N --batch-size N [--device auto|cpu|cuda] [--json]
             the project's real Trainer step (cached data, both updates, the trainer's own
             device/precision policy) against a plain seed-style fp32 step (Sigmoid + BCELoss,
             NCHW, as the tutorials write it) on the same device, same run, same batch, steps
             timed in turns; img/s, ms/step, peak RSS (and GPU memory), FLOPs per step and the
-            share of the device's measured peak
+            share of the device's measured peak. r3gan: the automatic preset's recipe, its step
+            with and without the lazy R1/R2 penalties (img/s of the amortised step, the
+            penalties' share) beside the ACGAN (DCGAN without classes) step, timed in turns
     data    folder ingest (decode + resize into the cache) img/s, and the data share of step time
     peak    the device's matmul and conv GFLOP/s in fp32 and bf16
     render  the render service, p50/p95 per image on 1 thread, idle and while a training runs
@@ -53,7 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="what", required=True)
     t = sub.add_parser("train", help="training step img/s vs the seed-style step")
-    t.add_argument("--model", choices=("dcgan", "acgan"), required=True)
+    t.add_argument("--model", choices=("dcgan", "acgan", "r3gan"), required=True,
+                   help="r3gan: the automatic preset's recipe, its R1/R2 cost and the ACGAN step beside it")
     t.add_argument("--image-size", type=int, required=True)
     t.add_argument("--batch-size", type=positive_int, default=64)
     t.add_argument("--steps", type=positive_int, default=7, help="timed steps (median)")
@@ -85,9 +88,11 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.what == "train":
         from .train import bench_train
+        from .train_r3gan import bench_train_r3gan
 
-        r = train_result(bench_train(args.model, args.image_size, args.batch_size, steps=args.steps,
-                                     threads=args.threads, device=args.device, dataset=args.dataset))
+        kw = {"steps": args.steps, "threads": args.threads, "device": args.device, "dataset": args.dataset}
+        r = train_result(bench_train_r3gan(args.image_size, args.batch_size, **kw) if args.model == "r3gan"
+                         else bench_train(args.model, args.image_size, args.batch_size, **kw))
         _print(r if args.json else {**r, **goals.train_verdicts(r)}, args.json)
     elif args.what == "data":
         from .data import bench_data

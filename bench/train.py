@@ -94,45 +94,68 @@ class SeedStyle:
 
 def bench_train(model: str, image_size: int, batch_size: int, steps: int = 7, warmup: int = 3,
                 threads: int = 0, device: str = "auto", dataset: str | None = None) -> dict[str, Any]:
-    from gan_core.config import DataConfig, ModelConfig, RunConfig, TrainConfig
-    from gan_core.data import load_dataset
     from gan_core.device import keep_freed_memory, set_threads
-    from gan_core.training import Trainer
 
     threads = set_threads(threads)
     allocator_kept = keep_freed_memory()  # as the train CLI does
+    data, source, load_s = load_timed(dataset, image_size, require_classes=model == "acgan")
+    trainer = plain_trainer(model, data, source, batch_size, device)
+    dev = trainer.device
+    seed = SeedStyle(trainer.cfg.model, data.images, data.labels, batch_size, dev)
+    med, med_seed = median_times([trainer.train_step, seed.step], steps, warmup, sync_for(dev))
+    out = {"model": model, "image_size": image_size, "batch_size": batch_size, "dataset": source,
+           "device": dev.type, "threads": threads, "policy": trainer.policy.describe(),
+           "keep_freed_memory": allocator_kept,
+           **step_figures(trainer, med, count_step_flops(trainer)),
+           "seed_style_img_per_s": round(batch_size / med_seed, 1),
+           "seed_style_ms_per_step": round(med_seed * 1000, 2), "speedup": round(med_seed / med, 2),
+           "data_load_s": round(load_s, 2), "timed_steps": steps}
+    return {**out, **memory_figures(dev)}
+
+
+def load_timed(dataset: str | None, image_size: int, require_classes: bool = False) -> tuple[Any, str, float]:
+    """(the decoded data, its source, seconds to load it): `dataset`, or the size's default."""
+    from gan_core.data import load_dataset
+
     source = dataset or default_dataset(image_size)
     t0 = time.perf_counter()
-    data = load_dataset(source, image_size, require_classes=model == "acgan")
-    load_s = time.perf_counter() - t0
-    mcfg = ModelConfig(arch=model, image_size=image_size, channels=data.channels,
+    data = load_dataset(source, image_size, require_classes=require_classes)
+    return data, source, time.perf_counter() - t0
+
+
+def plain_trainer(model: str, data: Any, source: str, batch_size: int, device: str) -> Any:
+    """The project's Trainer for `model` with the model's default settings (no run folder)."""
+    from gan_core.config import DataConfig, ModelConfig, RunConfig, TrainConfig
+    from gan_core.training import Trainer
+
+    mcfg = ModelConfig(arch=model, image_size=int(data.images.shape[1]), channels=data.channels,
                        num_classes=data.num_classes if model == "acgan" else 0)
-    cfg = RunConfig(mcfg, DataConfig(source=source),
-                    TrainConfig(steps=10**6, batch_size=batch_size, device=device))
-    trainer = Trainer(cfg, data.images, data.labels, None)
+    cfg = RunConfig(mcfg, DataConfig(source=source), TrainConfig(steps=10**6, batch_size=batch_size, device=device))
+    return Trainer(cfg, data.images, data.labels, None)
+
+
+def step_figures(trainer: Any, step_s: float, flops: float, flops_s: float | None = None) -> dict[str, Any]:
+    """What one training step of `step_s` seconds comes to: img/s, ms/step, the share of the
+    device's measured peak (`flops` FLOPs in `flops_s` seconds, by default the step's) and the
+    share of the step spent fetching its batch."""
     dev = trainer.device
-    seed = SeedStyle(mcfg, data.images, data.labels, batch_size, dev)
-    med, med_seed = median_times([trainer.train_step, seed.step], steps, warmup, sync_for(dev))
-    flops = count_step_flops(trainer)
+    flops_s = flops_s or step_s
     fetch = batch_fetch_time(trainer)
     peaks = peak.measure_peak(device=dev)
     # the share is of the bf16 peak; a CPU without native bf16 trains in fp32, so its fp32 peak
     # is the ceiling (and the seed-style step runs the same fp32 kernels)
     basis = "fp32" if trainer.policy.amp_dtype is None or "bf16_gflops" not in peaks else "bf16"
-    out = {"model": model, "image_size": image_size, "batch_size": batch_size, "dataset": source,
-           "device": dev.type, "threads": threads, "policy": trainer.policy.describe(),
-           "keep_freed_memory": allocator_kept,
-           "img_per_s": round(batch_size / med, 1), "ms_per_step": round(med * 1000, 2),
-           "seed_style_img_per_s": round(batch_size / med_seed, 1),
-           "seed_style_ms_per_step": round(med_seed * 1000, 2), "speedup": round(med_seed / med, 2),
-           "gflop_per_step": round(flops / 1e9, 2), "achieved_gflops": round(flops / med / 1e9, 1),
-           "peak": peaks, "peak_basis": basis,
-           "share_of_peak": round(flops / med / 1e9 / peaks[f"{basis}_gflops"], 3),
-           "data_share": float(f"{fetch / med:.3g}"), "data_load_s": round(load_s, 2),
-           "peak_rss_mb": round(peak_rss_mb(), 1), "timed_steps": steps}
+    return {"img_per_s": round(trainer.batch_size / step_s, 1), "ms_per_step": round(step_s * 1000, 2),
+            "gflop_per_step": round(flops / 1e9, 2), "achieved_gflops": round(flops / flops_s / 1e9, 1),
+            "peak": peaks, "peak_basis": basis,
+            "share_of_peak": round(flops / flops_s / 1e9 / peaks[f"{basis}_gflops"], 3),
+            "data_share": float(f"{fetch / step_s:.3g}")}
+
+
+def memory_figures(dev: torch.device) -> dict[str, Any]:
+    """Peak RSS, and on a GPU its name and peak allocated memory."""
+    out: dict[str, Any] = {"peak_rss_mb": round(peak_rss_mb(), 1)}
     if dev.type == "cuda":
         out["device_name"] = torch.cuda.get_device_name(dev)
         out["gpu_mem_peak_mb"] = round(torch.cuda.max_memory_allocated(dev) / 2**20, 1)
     return out
-
-

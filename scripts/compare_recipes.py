@@ -4,10 +4,11 @@ contention, one thread each), then judge each with `python -m gan_core.evaluate`
     python scripts/compare_recipes.py --out /work/wt/runs/h15m/cmp --minutes 8 [--only acgan,r3gan]
     python scripts/compare_recipes.py --out DIR --evaluate-only      # re-read finished runs
 
-Prints one row per run: steps, img/s (median of the metrics rows), FD and its ratio to the
-judge's real-vs-real baseline, class agreement (conditional) and the nearest-photo ratio, and
-writes them to DIR/compare.json. Timings on a shared CPU are noisy: compare the ratios of runs
-measured together, not figures from different invocations.
+Prints a table, one row per run: steps, img/s (median of the metrics rows), FD and its ratio to
+the judge's real-vs-real baseline, class agreement (conditional), precision/recall and the
+nearest-photo ratio (memorisation), and writes every figure to DIR/compare.json. Timings on a
+shared CPU are noisy: compare the ratios of runs measured together, not figures from different
+invocations.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import statistics
 import subprocess
 import sys
 from pathlib import Path
+
+from measure_table import Column, chosen, header, line
 
 PY = sys.executable
 # the recipes compared (flags for python -m gan_core.train); the first two are the issue's item 1
@@ -31,6 +34,13 @@ RECIPES: dict[str, list[str]] = {
     "dcgan": ["--preset", "MNIST digits (DCGAN)"],
     "r3gan-uncond": [*R3GAN, "--no-use-classes"],
 }
+
+COLUMNS = [Column("run", "run", width=14, left=True), Column("steps", "steps", width=7),
+           Column("img/s", "img_per_s", ".0f", 7), Column("FD", "fd", ".3f", 9),
+           Column("x base", "fd_ratio", ".2f", 7), Column("agreement", "class_consistency", ".1%", 9),
+           Column("precision", "precision", ".3f", 9), Column("recall", "recall", ".3f", 7),
+           Column("nearest", "mem_ratio", ".2f", 8),
+           Column("error", lambda r: "; ".join(r.get("error") or []), left=True)]
 
 
 def train_all(names: list[str], out: Path, minutes: float, dataset: str) -> None:
@@ -81,18 +91,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n", type=int, default=10_000, help="samples per evaluation")
     ap.add_argument("--evaluate-only", action="store_true")
     a = ap.parse_args(argv)
-    names = [s for s in a.only.split(",") if s]
-    bad = [s for s in names if s not in RECIPES]
-    if bad:
-        ap.error(f"unknown recipe {bad[0]!r}; choose from {', '.join(RECIPES)}")
+    names = chosen(a.only, RECIPES, ap, "recipe")
     a.out.mkdir(parents=True, exist_ok=True)
     if not a.evaluate_only:
         train_all(names, a.out, a.minutes, a.dataset)
     table = []
+    print(header(COLUMNS))
     for name in names:
         row = summary(a.out / name, evaluate(a.out / name, a.n))
         table.append(row)
-        print(json.dumps(row), flush=True)
+        print(line(COLUMNS, row), flush=True)
     (a.out / "compare.json").write_text(json.dumps(table, indent=2) + "\n")
     return 0
 

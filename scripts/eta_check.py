@@ -25,6 +25,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from measure_table import Column, chosen, header, line
+
 ROOT = Path(__file__).resolve().parents[1]
 CASES = {  # name -> (preset, dataset: "mnist", "orl-faces" or "upload")
     "mnist": ("MNIST digits", "mnist"),
@@ -32,6 +34,13 @@ CASES = {  # name -> (preset, dataset: "mnist", "orl-faces" or "upload")
     "upload": ("Small labelled set (ACGAN 32 px, DiffAugment)", "upload"),
 }
 GOAL = 0.20
+COLUMNS = [Column("case", "case", width=8, left=True), Column("steps", "steps", width=6),
+           Column("estimate", "estimate_s", ".1f", 10, "s"), Column("actual", "actual_s", ".1f", 10, "s"),
+           Column("error", "error", "+.1%"), Column("est CPU", "estimate_cpu_s", ".1f", 9, "s"),
+           Column("run CPU", "actual_cpu_s", ".1f", 9, "s"), Column("CPU error", "cpu_error", "+.1%", 9),
+           Column("est img/s", "estimate_img_s", ".0f", 9), Column("run img/s", "actual_img_s", ".0f", 9),
+           Column("est overhead", "estimate_overhead_s", ".1f", 12, "s"),
+           Column("device", lambda r: f"{r['device']}, {r['threads']} thread(s)", left=True)]
 
 
 def tiny_upload(root: Path, classes: int = 3, per_class: int = 40, side: int = 28) -> Path:
@@ -132,26 +141,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=0, help="trainer threads (0: the app's default)")
     p.add_argument("--json", help="also write the rows to this JSON file")
     args = p.parse_args(argv)
-    cases = [c for c in args.cases.split(",") if c]
-    unknown = [c for c in cases if c not in CASES]
-    if unknown:
-        p.error(f"unknown case {unknown[0]!r}; choose from {', '.join(CASES)}")
+    cases = chosen(args.cases, CASES, p, "case")
     with tempfile.TemporaryDirectory(prefix="eta-check-") as tmp:
         os.environ["GAN_STUDIO_HOME"] = str(Path(tmp) / "home")
         from ui.run_control import default_threads
 
         threads = args.threads or default_threads()
         rows = []
-        print(f"{'case':<8} {'steps':>6} {'estimate':>10} {'actual':>10} {'error':>8}  "
-              f"{'est CPU':>9} {'run CPU':>9} {'CPU error':>9}  "
-              f"{'est img/s':>9} {'run img/s':>9} {'est overhead':>12}  device")
+        print(header(COLUMNS))
         for case in cases:
             r = check(case, args.steps, threads, Path(tmp))
             rows.append(r)
-            print(f"{r['case']:<8} {r['steps']:>6} {r['estimate_s']:>9.1f}s {r['actual_s']:>9.1f}s "
-                  f"{r['error']:>+8.1%}  {r['estimate_cpu_s']:>8.1f}s {r['actual_cpu_s']:>8.1f}s "
-                  f"{(r['cpu_error'] or 0):>+9.1%}  {r['estimate_img_s']:>9.0f} {r['actual_img_s']:>9.0f} "
-                  f"{r['estimate_overhead_s']:>11.1f}s  {r['device']}, {r['threads']} thread(s)", flush=True)
+            print(line(COLUMNS, r), flush=True)
     worst = max(abs(r["error"]) for r in rows)
     worst_cpu = max(abs(r["cpu_error"] or 0) for r in rows)
     print(f"worst error {worst:.1%} of the wall time, {worst_cpu:.1%} of the CPU time (goal within "

@@ -148,14 +148,22 @@ def class_balance_figure(counts: dict[str, int], max_bars: int = 60) -> go.Figur
     return fig
 
 
+ADA_ZOOM = 0.25  # the ADA chart's axis ends here until p passes 80% of it, then at 1
+
+
 def ada_figure(rows: list[dict[str, Any]]) -> go.Figure:
-    """Adaptive augmentation: the probability p each augmentation is applied with (0..1), per step."""
+    """Adaptive augmentation: the probability p each augmentation is applied with (0..1), per step.
+
+    p moves by at most 1 per `gan_core.ada.ADJUST_KIMG` thousand images, so on a 0..1 axis the first
+    minutes of a run would draw a flat line at the bottom: the axis shows 0..ADA_ZOOM until p passes
+    80% of it, then 0..1 (two fixed scales, not one that rescales at every refresh)."""
     rows = downsample(rows)
     xs, ys = series(rows, "ada_p")
     fig = go.Figure(go.Scatter(x=xs, y=ys, mode="lines+markers" if len(xs) < 40 else "lines",
                                name="augmentation p", line={"color": "#8c564b"}))
     _layout(fig, "Adaptive augmentation (ADA)", "p")
-    fig.update_yaxes(range=[-0.02, 1.02])
+    top = 1.0 if max((y for y in ys if y is not None), default=0.0) > 0.8 * ADA_ZOOM else ADA_ZOOM
+    fig.update_yaxes(range=[-0.02 * top, 1.02 * top])
     return fig
 
 

@@ -153,3 +153,26 @@ def progress_with_budget(step: int, total_steps: int, eta_s: float | None, minut
     left = max(0.0, budget_s - spent)
     by_budget = eta_s is None or left < eta_s
     return Progress(max(steps_share, time_share), left if by_budget else eta_s, by_budget)
+
+
+def quality_measure(source: str, fingerprint: str) -> str:
+    """In words, what measured a run's judge evaluations (the trainer picks it with
+    `gan_core.dataset_judges.measure_for`): the shipped judge of a built-in set; for an upload the
+    judge trained on its own images, with its held-out accuracy (from the judge's cached folder,
+    keyed by the data's fingerprint); without one, the label-free embedding."""
+    from gan_core.dataset_judges import is_builtin, judge_folder
+    from gan_core.embedding import KIND
+    from gan_core.errors import GanStudioError
+    from gan_core.judges import load_judge
+
+    if is_builtin(source):
+        return "the shipped judge"
+    if fingerprint:
+        try:
+            cfg = load_judge(judge_folder(fingerprint)).cfg
+        except GanStudioError:
+            pass
+        else:
+            return (f"this dataset's own judge (held-out accuracy {cfg.test_accuracy:.1%} on "
+                    f"{cfg.test_images:,} images)")
+    return f"the {KIND} (a fixed random conv net, never trained: no classes)"
