@@ -107,7 +107,10 @@ def end_of_run(generator: torch.nn.Module, cfg: RunConfig, last_row: dict[str, A
         problems += found
         evidence.update(ev, judge=judge.name)
     if problems:
-        return Verdict(False, "finished, but " + "; ".join(problems), evidence)
+        hint = ("" if metric_problems(last_row, cfg.train.loss, rules) else
+                " (its last log's D(G(z)) and diversity are in range: it may only need more steps, --resume "
+                "with a higher --steps)")
+        return Verdict(False, "finished, but " + "; ".join(problems) + hint, evidence)
     if judge is None:
         return Verdict(True, "finished: no judge read the samples (none for this dataset yet); the last log's "
                        "D(G(z)) and sample diversity are in range", evidence)

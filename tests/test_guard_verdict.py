@@ -79,6 +79,9 @@ def test_end_of_run_renders_judges_and_names_the_verdict() -> None:
     assert not v.good and v.text.startswith("finished, but D(G(z)) is pinned")
     assert "reads only 25%" in v.text and "100% of 300 samples are judged one class (0)" in v.text
     assert v.evidence["class_consistency"] == pytest.approx(0.25) and v.evidence["judge"] == "stub"
+    assert "more steps" not in v.text  # pinned: not a matter of time
+    v = end_of_run(g, cfg, row, judge=stuck)  # healthy metrics, classes not drawn yet
+    assert not v.good and v.text.endswith("it may only need more steps, --resume with a higher --steps)")
 
 
 def test_without_a_judge_the_metrics_decide_and_say_so() -> None:
