@@ -250,6 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     timer = TimeBudget(trainer, cfg.train.minutes)
     try:
         state = trainer.run(cfg.train.steps)
+        verdict = trainer.guard.finish(trainer) if state == "finished" and trainer.guard is not None else None
     finally:
         timer.cancel()
         distmod.shutdown()
@@ -260,6 +261,8 @@ def main(argv: list[str] | None = None) -> int:
         say(f"{state} at step {trainer.step}; latest checkpoint: {run.checkpoint('latest')}")
     if cfg.train.guard and dist.is_main and (event := run.last_event()):
         say(f"guard: {len(run.read_events())} event(s); the last, at step {event.get('step')}: {event.get('text')}")
+    if verdict is not None:  # the end-of-run verdict (gan_core.guard_verdict), also for the Monitor
+        run.write_status("finished", verdict=verdict.text, verdict_good=verdict.good)
     return 0
 
 

@@ -16,9 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from gan_core import guard
-from gan_core.config import TrainConfig
-from gan_core.guard import Rules
+from gan_core import guard_rules
+from gan_core.guard_rules import Rules
 
 STREAMS = Path(__file__).parent / "guard_streams"
 
@@ -49,22 +48,22 @@ def healthy_streams() -> list[list[dict]]:
 # -- non-finite ---------------------------------------------------------------------------------
 def test_a_nan_loss_or_nan_weights_fire_at_once() -> None:
     r = rows(5, loss_g=lambda i: float("nan") if i == 4 else 2.0)
-    f = guard.nonfinite(r)
+    f = guard_rules.nonfinite(r)
     assert f is not None and f.kind == "nonfinite" and f.step == 250 and f.since_step == 250
     assert "loss_g" in f.rule
     r = rows(3, weights_finite=lambda i: 0 if i == 2 else 1)
-    assert guard.nonfinite(r).rule == "weights not finite"
-    assert guard.nonfinite(rows(5, loss_d=float("inf"))) is not None
+    assert guard_rules.nonfinite(r).rule == "weights not finite"
+    assert guard_rules.nonfinite(rows(5, loss_d=float("inf"))) is not None
 
 
 def test_finite_rows_are_not_nonfinite() -> None:
-    assert guard.nonfinite(rows(5)) is None and guard.nonfinite([]) is None
+    assert guard_rules.nonfinite(rows(5)) is None and guard_rules.nonfinite([]) is None
 
 
 # -- divergence ---------------------------------------------------------------------------------
 def test_a_loss_that_leaves_its_window_for_n_logs_is_divergence() -> None:
     r = rows(14, loss_g=lambda i: 2.0 + 0.05 * math.sin(i) if i < 11 else 40.0 * (i - 9))
-    f = guard.divergence(r)
+    f = guard_rules.divergence(r)
     assert f is not None and f.kind == "divergence" and f.evidence["key"] == "loss_g"
     assert f.since_step == r[11]["step"] and f.step == r[-1]["step"]
     assert all(d > Rules().k_dev for d in f.evidence["deviations"])
@@ -72,69 +71,69 @@ def test_a_loss_that_leaves_its_window_for_n_logs_is_divergence() -> None:
 
 def test_a_spike_shorter_than_n_logs_or_a_slow_drift_is_not_divergence() -> None:
     spike = rows(14, loss_g=lambda i: 50.0 if i == 12 else 2.0)
-    assert guard.divergence(spike) is None
+    assert guard_rules.divergence(spike) is None
     drift = rows(40, loss_g=lambda i: 2.0 + 0.05 * i)  # G's loss creeping up as D learns
-    assert all(guard.divergence(drift[:n]) is None for n in range(1, 41))
+    assert all(guard_rules.divergence(drift[:n]) is None for n in range(1, 41))
 
 
 def test_a_flat_window_does_not_make_noise_a_divergence() -> None:
     """MAD 0 (a flat window) is floored at min_rel_dev of the median."""
     r = rows(14, loss_d=lambda i: 1.0 if i < 11 else 1.5)
-    assert guard.divergence(r) is None
+    assert guard_rules.divergence(r) is None
     r = rows(14, loss_d=lambda i: 1.0 if i < 11 else 2.0)  # 10 floored deviations: diverged
-    assert guard.divergence(r) is not None
+    assert guard_rules.divergence(r) is not None
 
 
 # -- D overpowering -----------------------------------------------------------------------------
 def test_d_fake_near_zero_for_n_logs_is_d_overpowering() -> None:
     r = rows(8, d_fake=lambda i: 0.3 if i < 5 else 0.01)
-    f = guard.d_overpowering(r)
+    f = guard_rules.d_overpowering(r)
     assert f is not None and f.since_step == 300 and f.evidence["d_fake"] == [0.01] * 3
-    assert guard.d_overpowering(r[:7]) is None  # two logs are not enough
+    assert guard_rules.d_overpowering(r[:7]) is None  # two logs are not enough
 
 
 def test_d_overpowering_needs_probabilities() -> None:
     r = rows(8, d_fake=-3.0)  # hinge/wgan raw scores are not probabilities
-    assert guard.d_overpowering(r, loss="hinge") is None and guard.d_overpowering(r, loss="bce") is not None
+    assert guard_rules.d_overpowering(r, loss="hinge") is None and guard_rules.d_overpowering(r, loss="bce") is not None
 
 
 # -- collapse -----------------------------------------------------------------------------------
 def test_diversity_dropping_below_the_floor_is_collapse() -> None:
     r = rows(10, diversity=lambda i: 0.9 if i < 6 else 0.05)
-    f = guard.collapse(r)
+    f = guard_rules.collapse(r)
     assert f is not None and f.kind == "collapse" and f.evidence["peak"] == 0.9
 
 
 def test_a_fresh_generator_with_low_diversity_is_not_collapse() -> None:
     r = rows(10, diversity=lambda i: 0.05 + 0.01 * i)  # never reached diversity_seen
-    assert guard.collapse(r) is None
+    assert guard_rules.collapse(r) is None
 
 
 def test_nearly_identical_samples_are_collapse_even_if_never_diverse() -> None:
     """The acceptance run (lr 0.5) drew one image for every seed: diversity 0.0 from the start."""
-    f = guard.collapse(rows(6, diversity=lambda i: 0.3 if i < 3 else 0.0))
+    f = guard_rules.collapse(rows(6, diversity=lambda i: 0.3 if i < 3 else 0.0))
     assert f is not None and "after reaching 0.30" in f.rule  # the first form names the peak
-    f = guard.collapse(rows(6, diversity=lambda i: 0.1 if i < 3 else 0.004))
+    f = guard_rules.collapse(rows(6, diversity=lambda i: 0.1 if i < 3 else 0.004))
     assert f is not None and "nearly identical" in f.rule and f.since_step == 200
-    assert guard.collapse(rows(6, diversity=lambda i: 0.1 if i < 4 else 0.004)) is None  # two logs only
-    assert not guard.clean(rows(2, diversity=0.004))
+    assert guard_rules.collapse(rows(6, diversity=lambda i: 0.1 if i < 4 else 0.004)) is None  # two logs only
+    assert not guard_rules.clean(rows(2, diversity=0.004))
 
 
 def test_collapse_ignores_logs_without_a_diversity() -> None:
     r = rows(10, diversity=lambda i: 0.9 if i < 4 else 0.05)
     for x in r[5::2]:
         x.pop("diversity")
-    assert guard.collapse(r) is not None  # 3 measured logs below the floor, unmeasured ones skipped
+    assert guard_rules.collapse(r) is not None  # 3 measured logs below the floor, unmeasured ones skipped
 
 
 # -- memorisation -------------------------------------------------------------------------------
 def test_samples_closer_to_training_images_than_held_out_ones_is_memorisation() -> None:
     r = rows(8, nn_real=lambda i: 0.3 if i < 4 else 0.05)
-    f = guard.memorisation(r, heldout=0.2)
+    f = guard_rules.memorisation(r, heldout=0.2)
     assert f is not None and f.evidence["heldout"] == 0.2
-    assert guard.memorisation(r, heldout=None) is None
-    assert guard.memorisation(rows(8, nn_real=0.05), heldout=0.2) is None  # never above: not "falling"
-    assert guard.memorisation(rows(8, nn_real=lambda i: 0.3 if i < 4 else 0.15), heldout=0.2) is None
+    assert guard_rules.memorisation(r, heldout=None) is None
+    assert guard_rules.memorisation(rows(8, nn_real=0.05), heldout=0.2) is None  # never above: not "falling"
+    assert guard_rules.memorisation(rows(8, nn_real=lambda i: 0.3 if i < 4 else 0.15), heldout=0.2) is None
 
 
 def test_held_out_distance_is_each_images_nearest_other_image() -> None:
@@ -142,15 +141,15 @@ def test_held_out_distance_is_each_images_nearest_other_image() -> None:
 
     probe = torch.tensor([[0.0, 0.0], [0.0, 1.0], [3.0, 1.0]])
     # nearest others: 1, 1, 3 -> mean 5/3, over sqrt(2)
-    assert guard.held_out_distance(probe) == pytest.approx((5 / 3) / math.sqrt(2))
+    assert guard_rules.held_out_distance(probe) == pytest.approx((5 / 3) / math.sqrt(2))
 
 
 # -- the order, and the healthy streams -----------------------------------------------------------
 def test_detect_names_the_first_rule_that_fires() -> None:
     r = rows(8, d_fake=0.01, loss_d=lambda i: float("nan") if i == 7 else 1.0)
-    assert guard.detect(r).kind == "nonfinite"
-    assert guard.detect(rows(8, d_fake=0.01)).kind == "d_overpowering"
-    assert guard.detect(rows(20, loss_g=wiggle(2.0), d_fake=wiggle(0.3, 0.05), diversity=wiggle(0.8))) is None
+    assert guard_rules.detect(r).kind == "nonfinite"
+    assert guard_rules.detect(rows(8, d_fake=0.01)).kind == "d_overpowering"
+    assert guard_rules.detect(rows(20, loss_g=wiggle(2.0), d_fake=wiggle(0.3, 0.05), diversity=wiggle(0.8))) is None
 
 
 @pytest.mark.parametrize("loss", ["bce", "hinge"])
@@ -159,57 +158,28 @@ def test_no_rule_fires_anywhere_on_real_healthy_runs(loss: str) -> None:
     for stream in healthy_streams():
         heldout = 0.1  # below the real runs' nn_real throughout, as a held-out probe is
         for n in range(1, len(stream) + 1):
-            assert guard.detect(stream[:n], loss=loss, heldout=heldout) is None, (n, stream[n - 1])
+            assert guard_rules.detect(stream[:n], loss=loss, heldout=heldout) is None, (n, stream[n - 1])
 
 
 def test_real_healthy_runs_are_clean_after_their_first_logs() -> None:
     for stream in healthy_streams():
-        flags = [guard.clean(stream[:n]) for n in range(1, len(stream) + 1)]
+        flags = [guard_rules.clean(stream[:n]) for n in range(1, len(stream) + 1)]
         assert all(flags), [s["step"] for s, ok in zip(stream, flags) if not ok]
 
 
 def test_clean_rejects_a_row_where_any_rule_condition_holds() -> None:
-    assert not guard.clean(rows(3, d_fake=lambda i: 0.01 if i == 2 else 0.3))
-    assert not guard.clean(rows(3, loss_d=lambda i: float("nan") if i == 2 else 1.0))
-    assert not guard.clean(rows(12, loss_g=lambda i: 2.0 if i < 11 else 80.0))
-    assert not guard.clean(rows(4, diversity=lambda i: 0.8 if i < 3 else 0.05))
-    assert guard.clean(rows(4, diversity=0.05))  # never diverse yet: not collapse
-
-
-# -- remedies -----------------------------------------------------------------------------------
-def finding(kind: str) -> guard.Finding:
-    return guard.Finding(kind, 300, 200, "test")
-
-
-def test_each_failure_has_its_named_remedy() -> None:
-    tc = TrainConfig(lr_g=2e-4, lr_d=4e-4)
-    r = guard.remedy(finding("nonfinite"), tc, "bf16", 0)
-    assert r.changes == {"train.precision": "fp32"} and "fp32" in r.name
-    r = guard.remedy(finding("nonfinite"), tc, "fp32", 0)
-    assert r.changes == {"train.lr_g": pytest.approx(2e-5), "train.lr_d": pytest.approx(4e-5)}
-    r = guard.remedy(finding("divergence"), tc, "fp32", 0)
-    assert r.changes == {"train.lr_g": pytest.approx(1e-4), "train.lr_d": pytest.approx(2e-4)}
-    r = guard.remedy(finding("d_overpowering"), tc, "fp32", 0)
-    assert r.changes == {"train.lr_d": pytest.approx(2e-4), "train.r1_gamma": 1.0}
-    r = guard.remedy(finding("collapse"), tc, "fp32", 0)
-    assert r.changes == {"train.diffaug": "translation"}
-    full = TrainConfig(diffaug="translation,cutout,color", r1_gamma=2.0)
-    assert guard.remedy(finding("collapse"), full, "fp32", 0).changes == {"train.r1_gamma": 4.0}
-    assert guard.remedy(finding("memorisation"), tc, "fp32", 0).stop
-
-
-def test_a_remedy_that_did_not_hold_is_escalated() -> None:
-    tc = TrainConfig(lr_g=0.5, lr_d=0.5)
-    r = guard.remedy(finding("d_overpowering"), tc, "fp32", 1)
-    assert r.changes["train.lr_d"] == pytest.approx(0.025) and r.changes["train.lr_g"] == pytest.approx(0.05)
-    assert "escalated" in r.name
+    assert not guard_rules.clean(rows(3, d_fake=lambda i: 0.01 if i == 2 else 0.3))
+    assert not guard_rules.clean(rows(3, loss_d=lambda i: float("nan") if i == 2 else 1.0))
+    assert not guard_rules.clean(rows(12, loss_g=lambda i: 2.0 if i < 11 else 80.0))
+    assert not guard_rules.clean(rows(4, diversity=lambda i: 0.8 if i < 3 else 0.05))
+    assert guard_rules.clean(rows(4, diversity=0.05))  # never diverse yet: not collapse
 
 
 def test_at_the_last_log_a_failing_condition_fires_at_once() -> None:
     r = rows(8, d_fake=lambda i: 0.3 if i < 7 else 0.01)
-    assert guard.detect(r) is None
-    f = guard.detect_at_end(r)
+    assert guard_rules.detect(r) is None
+    f = guard_rules.detect_at_end(r)
     assert f is not None and f.kind == "d_overpowering" and f.since_step == 400
-    assert guard.detect_at_end(rows(8)) is None
+    assert guard_rules.detect_at_end(rows(8)) is None
     for stream in healthy_streams():  # a real run that is not failing may end at any of its logs
-        assert all(guard.detect_at_end(stream[:n], heldout=0.1) is None for n in range(1, len(stream) + 1))
+        assert all(guard_rules.detect_at_end(stream[:n], heldout=0.1) is None for n in range(1, len(stream) + 1))

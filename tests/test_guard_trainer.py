@@ -12,7 +12,8 @@ import torch
 from safetensors.torch import load_file
 
 from gan_core.errors import TrainingError
-from gan_core.guard import Guard, Rules
+from gan_core.guard import Guard
+from gan_core.guard_rules import Rules
 from gan_core.runs import RunDir
 from gan_core.training import Trainer
 from tests.test_training import data, tiny_run
@@ -154,3 +155,20 @@ def test_a_collapse_rolls_back_and_turns_augmentation_up(tmp_path: Path) -> None
     assert ev["remedy"] == "augmentation up (translation)"
     assert run.load_config().train.diffaug == "translation" and tr.aug_ops == ["translation"]
     assert tr.health(tr.sample_images())["diversity"] > 0
+
+
+def test_a_learning_rate_far_beyond_range_is_reset_at_the_first_failing_log(tmp_path: Path) -> None:
+    """The issue's `--lr 0.5` in small: the first failing log (not the third) rolls back to the log
+    before it (a healthy one, in the ring) and resets both rates to the stable 2e-4 in one step;
+    the rescues hold and the run finishes."""
+    tr, run = guarded(tmp_path, "run", lr_g=0.5, lr_d=0.5)
+    assert Guard().rules_now(tr).n_logs == 1
+    assert tr.run() == "finished"
+    ev = run.read_events()[0]
+    assert ev["action"] == "roll back" and ev["to_step"] == ev["step"] - 2  # a streak of one log
+    assert ev["changes"] == {"train.lr_g": 2e-4, "train.lr_d": 2e-4} and "far beyond" in ev["remedy"]
+    # the checkpoint just before may already be harmed: a later rescue may go further back (escalated)
+    actions = [e["action"] for e in run.read_events()]
+    assert actions[-1] == "carry on" and set(actions[:-1]) == {"roll back"}
+    assert Guard().rules_now(tr).n_logs == Rules().n_logs  # back in range: the usual streaks
+    assert run.load_config().train.lr_g <= 2e-4
