@@ -7,8 +7,11 @@ from typing import Any
 
 def _judge_line(r: dict[str, Any]) -> str:
     """Which judge measured, with its held-out accuracy; the label-free embedding by its full name."""
-    if r.get("judge_test_accuracy") is None:
-        return f"dataset           {r['dataset']}\nmeasured with     {r['judge']} (no classes, no accuracy)"
+    if r.get("judge_test_accuracy") is None:  # the label-free embedding; the note says why no judge measured
+        note = str(r.get("judge_note") or "")
+        head = f"{r['judge']}: "
+        reason = note[len(head):] if note.startswith(head) else "no judge for this dataset"
+        return f"dataset           {r['dataset']}\nmeasured with     {r['judge']} (no class figures: {reason})"
     held = f" on {r['judge_heldout_images']:,} held-out images" if r.get("judge_heldout_images") else ""
     line = f"dataset / judge   {r['dataset']} / {r['judge']} (judge test accuracy {r['judge_test_accuracy']:.4f}{held})"
     if r.get("judge_note"):

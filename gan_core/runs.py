@@ -259,6 +259,9 @@ class RunDir:
         status.update(state=state, updated=time.time())
         if state != "failed" and "error" not in fields:
             status.pop("error", None)  # a resumed run no longer carries its old failure
+        if state != "finished":  # the guard's end-of-run verdict belongs to the finish that wrote it
+            status.pop("verdict", None)
+            status.pop("verdict_good", None)
         save_json(status, self.status_path)
         return status
 

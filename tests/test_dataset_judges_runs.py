@@ -36,7 +36,7 @@ def test_evaluate_a_run_on_an_unlabelled_upload_prints_the_label_free_figures_by
     table = out.out.splitlines()
     name = embedding_for(32, 1).name
     assert name.startswith(f"{KIND}: random conv net")
-    assert f"measured with     {name} (no classes, no accuracy)" in table
+    assert f"measured with     {name} (no class figures: the dataset has no classes (no class folders))" in table
     assert "samples           40 (r3gan, 32px)" in table
     starts = [line.split()[0] for line in table]
     assert {"FD", "KID", "precision/recall", "memorisation"} <= set(starts)

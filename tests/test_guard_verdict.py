@@ -104,3 +104,36 @@ def test_a_finished_guarded_run_records_its_verdict_as_the_last_event(tmp_path: 
     ev = run.last_event()
     assert ev["kind"] == "verdict" and ev["step"] == 4 and ev["text"] == v.text
     assert ev["action"] == ("finished" if v.good else "finished, but")
+
+
+def test_the_monitor_warns_when_a_finished_runs_verdict_failed(tmp_path, monkeypatch) -> None:
+    """A guarded run that finished with garbage says so on the Monitor (warning, not success); a
+    run whose verdict passed, or that had no guard, shows the usual success line."""
+    from streamlit.testing.v1 import AppTest
+
+    from app_helpers import ROOT, isolate_home, tiny_config
+    from gan_core.runs import RunDir
+
+    home = isolate_home(tmp_path, monkeypatch)
+    run = RunDir(home / "runs" / "garbage")
+    run.create(tiny_config(home / "uploads" / "flat"))
+    run.append_metrics({"step": 10, "loss_d": 1.0, "loss_g": 1.0})
+
+    def shown(verdict: dict) -> tuple[list[str], list[str]]:
+        run.write_status("running", step=5, total_steps=10)  # a resume drops the last finish's verdict
+        assert "verdict" not in run.read_status()
+        run.write_status("finished", step=10, total_steps=10, **verdict)
+        at = AppTest.from_file(str(ROOT / "studio.py"), default_timeout=60).run()
+        at.session_state["monitor_run"] = "garbage"
+        at.switch_page("pages/monitor.py").run()
+        assert not at.exception, [e.value for e in at.exception]
+        return [w.value for w in at.warning], [s.value for s in at.success]
+
+    bad = "the judge reads only 32% of 300 samples as the class asked for (chance 10%, bar 80%)"
+    warnings, successes = shown({"verdict": bad, "verdict_good": False})
+    assert any(bad in w and w.startswith("Finished: 10 steps, but") for w in warnings), warnings
+    assert not any(s.startswith("Finished") for s in successes)
+    warnings, successes = shown({"verdict": "the judge reads 97% as asked", "verdict_good": True})
+    assert any(s.startswith("Finished: 10 steps.") for s in successes) and not any("but" in w for w in warnings)
+    warnings, successes = shown({})
+    assert any(s.startswith("Finished: 10 steps.") for s in successes)

@@ -192,3 +192,13 @@ def test_the_trainers_light_evaluation_works_for_an_upload(home: Path, labelled:
     assert evaluate is not None and any("judge trained on this dataset's own images" in n for n in notes)
     r = evaluate(build_generator(cfg).eval())
     assert set(r) == {"fd", "fd_ratio", "precision", "recall", "class_consistency"} and r["fd"] > 0
+
+
+def test_the_report_says_why_the_label_free_embedding_measured() -> None:
+    from gan_core.eval_report import _judge_line
+
+    name = "label-free embedding: random conv net"
+    few = "12 labelled images are too few to train a classifier and test it: 2 would be held out, at least 10 are needed"
+    line = _judge_line({"dataset": "up.zip", "judge": name, "judge_note": f"{name}: {few}"})
+    assert line.endswith(f"measured with     {name} (no class figures: {few})")
+    assert "no judge for this dataset" in _judge_line({"dataset": "up.zip", "judge": name})

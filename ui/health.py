@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from gan_core.guard import Rules
+from gan_core.guard_rules import Rules
 
 COLLAPSE_WARN = 0.3
 COLLAPSE_BAD = Rules().diversity_floor  # the guard rolls back below it: one threshold for both
