@@ -115,11 +115,14 @@ def stop(proc: subprocess.Popen[bytes], grace_s: float = 20.0) -> None:
         proc.wait(timeout=10)
 
 
-@contextlib.contextmanager
-def serve(kind: Kind, env: Mapping[str, str | None], log: Path, args: Sequence[str] = (),
-          address: str | None = "127.0.0.1", timeout: float = STARTUP_TIMEOUT_S,
-          script: str = "gradio_app.py") -> Iterator[Server]:
-    """`kind` on a free port with `env` over this process's environment, healthy; stopped on exit."""
+# Gradio's launch() asks its own URL once (3 s timeout) and exits when that fails: on a loaded machine
+# it sometimes does; such a start is tried again, once
+BUSY_START = "When localhost is not accessible"
+
+
+def start(kind: Kind, env: Mapping[str, str | None], log: Path, args: Sequence[str], address: str | None,
+          timeout: float, script: str) -> Server:
+    """`kind` started and healthy (or a RuntimeError, the process stopped)."""
     port = free_port()
     cmd, extra = command(kind, port, address, args, script)
     merged = {**os.environ, "PYTHONUNBUFFERED": "1", "GRADIO_ANALYTICS_ENABLED": "False", **extra, **env}
@@ -128,32 +131,58 @@ def serve(kind: Kind, env: Mapping[str, str | None], log: Path, args: Sequence[s
     with log.open("wb") as out:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=full_env, stdout=out, stderr=subprocess.STDOUT,
                                 start_new_session=True)
-        try:
-            server = Server(kind, port, proc, log)
-            wait_healthy(server, timeout)
-            yield server
-        finally:
-            stop(proc)
-
-
-def chromium(playwright: Any, args: Sequence[str] | None = None) -> Any:
-    """The project's headless Chromium (Debian's /usr/bin/chromium, or $CHROMIUM_PATH), with the
-    benchmarks' flags or `args` instead."""
-    return playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                      args=list(CHROMIUM_ARGS if args is None else args))
+    server = Server(kind, port, proc, log)
+    try:
+        wait_healthy(server, timeout)
+    except BaseException:
+        stop(proc)
+        raise
+    return server
 
 
 @contextlib.contextmanager
-def headless_browser(args: Sequence[str] | None = None) -> Iterator[Any]:
+def serve(kind: Kind, env: Mapping[str, str | None], log: Path, args: Sequence[str] = (),
+          address: str | None = "127.0.0.1", timeout: float = STARTUP_TIMEOUT_S,
+          script: str = "gradio_app.py") -> Iterator[Server]:
+    """`kind` on a free port with `env` over this process's environment, healthy; stopped on exit."""
+    try:
+        server = start(kind, env, log, args, address, timeout, script)
+    except RuntimeError as e:
+        if BUSY_START not in str(e):
+            raise
+        server = start(kind, env, log, args, address, timeout, script)
+    try:
+        yield server
+    finally:
+        stop(server.proc)
+
+
+def chromium(playwright: Any) -> Any:
+    """The project's headless Chromium (Debian's /usr/bin/chromium, or $CHROMIUM_PATH)."""
+    return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+
+
+@contextlib.contextmanager
+def headless_browser() -> Iterator[Any]:
     """Playwright and the project's Chromium, closed on exit (a module's shared browser)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = chromium(p, args)
+        browser = chromium(p)
         try:
             yield browser
         finally:
             browser.close()
+
+
+@contextlib.contextmanager
+def sibling_browser(browser: Any, args: Sequence[str]) -> Iterator[Any]:
+    """Another Chromium with other flags, started by `browser`'s Playwright (one per thread), closed on exit."""
+    other = browser.browser_type.launch(executable_path=CHROMIUM, headless=True, args=list(args))
+    try:
+        yield other
+    finally:
+        other.close()
 
 
 @contextlib.contextmanager

@@ -112,8 +112,9 @@
   }
 
   // A hardware WebGPU adapter, or null. A fallback adapter is software (SwiftShader on the CPU): in
-  // headless Chromium with --enable-unsafe-webgpu it ran a 32 px generator ~30x slower than WebAssembly,
-  // so it is skipped unless the page sets window.GS_ALLOW_FALLBACK_GPU (the tests of the WebGPU path).
+  // headless Chromium with --enable-unsafe-webgpu it renders far slower than WebAssembly (frame times in
+  // test-artifacts/browser_render.json after tests/test_e2e_browser_render.py), so it is skipped unless
+  // the page sets window.GS_ALLOW_FALLBACK_GPU (the test of the WebGPU path does).
   async function gpuAdapter() {
     try {
       const adapter = navigator.gpu ? await navigator.gpu.requestAdapter() : null;
