@@ -70,7 +70,7 @@ def command(kind: Kind, port: int, address: str | None, args: Sequence[str],
                 *STUDIO_FLAGS, *args], {}
     if kind == "gradio":
         return [sys.executable, script, *args], {"GRADIO_SERVER_PORT": str(port),
-                                                          "GRADIO_SERVER_NAME": address or "127.0.0.1"}
+                                                 "GRADIO_SERVER_NAME": address or "127.0.0.1"}
     raise ValueError(f"unknown server kind {kind!r}: 'studio' or 'gradio'")
 
 

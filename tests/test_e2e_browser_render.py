@@ -94,12 +94,16 @@ def test_drag_t_redraws_in_the_browser_with_no_server_request(app: str, page: Pa
     assert all(a != b for a, b in zip([start_digest] + digests, digests)), "a move left the canvas as it was"
     paint = page.evaluate(f"() => GSBrowser.state.paintMs.slice({first_paint})")
     frame = page.evaluate("() => GSBrowser.state.frameMs.slice(1)")
+    phases = bb.phase_breakdown(page, 1)  # where each frame's time went, in order
+    assert [name for name, _, _ in bb.PHASES] == list(phases) and phases["inference"]["n"] >= 20
+    assert all(p["p50_ms"] >= 0 for p in phases.values()) and phases["inference"]["p50_ms"] > 0
     t = float(page.locator("#gs-t input[type=number]").input_value())
     assert t > 0.9  # the number box follows the drag; Gradio's state has the value too
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "browser_render_on.png"))
     save_figures("drag_30", {"input_to_paint_ms": percentiles(paint), "frame_ms": percentiles(frame),
                              "first_frame_ms": state["first_frame_ms"], "timings_ms": state["timings"],
+                             "phases_ms": phases,
                              "paints": len(paint), "backend": state["backend"],
                              "note": "headless Chromium, WebAssembly, 1 thread, shared 2-core machine"})
 
