@@ -111,6 +111,7 @@ def browser_steps(page: Any, steps: int) -> tuple[list[float], list[float]]:
     page.locator("#gs-t input[type=range]").focus()
     start_p = page.evaluate("() => GSBrowser.state.paintMs.length")
     start_f = page.evaluate("() => GSBrowser.state.frameMs.length")
+    page.evaluate("() => { if (GSBrowser.state.phases) GSBrowser.state.phases.length = 0; }")
     for i in range(steps):
         n = page.evaluate("() => GSBrowser.state.paintMs.length")
         _press_t(page, i)
@@ -119,6 +120,17 @@ def browser_steps(page: Any, steps: int) -> tuple[list[float], list[float]]:
     paint = page.evaluate(f"() => GSBrowser.state.paintMs.slice({start_p})")
     frame = page.evaluate(f"() => GSBrowser.state.frameMs.slice({start_f})")
     return paint, frame
+
+
+PHASES = (("input->start", "input", "start"), ("inference", "start", "ran"), ("canvas write", "ran", "drawn"),
+          ("wait for frame", "drawn", "painted"))
+
+
+def phase_breakdown(page: Any, start: int = 0) -> dict[str, dict[str, float]]:
+    """Percentiles of each part of input-to-paint over the page's frames from index `start` (render.js's
+    state.phases: input event -> inference start -> pixels ready -> canvas written -> the painting rAF)."""
+    rows = page.evaluate(f"() => GSBrowser.state.phases.slice({start}).filter(p => p.input !== null && p.painted)")
+    return {name: percentiles([r[b] - r[a] for r in rows]) for name, a, b in PHASES} if rows else {}
 
 
 def canvas_digest(page: Any) -> str:
@@ -174,12 +186,14 @@ def measure(checkpoint: str, steps: int) -> dict[str, Any]:
         server_ms = server_steps(page, steps)
         on = switch_on(page)
         paint, frame = browser_steps(page, steps) if not on["error"] else ([], [])
+        phases = phase_breakdown(page) if paint else {}
         browser.close()
     m = on.get("model") or {}
     return {"checkpoint": server.name, "backend": on["backend"], "error": on["error"],
             "export_bytes": m.get("bytes"), "precision": m.get("precision"), "diff": on["diff"],
             "first_frame_ms": on["first_frame_ms"], "browser_input_to_paint": percentiles(paint) if paint else None,
-            "browser_frame": percentiles(frame) if frame else None, "server_input_to_paint": percentiles(server_ms)}
+            "browser_frame": percentiles(frame) if frame else None, "browser_phases": phases,
+            "server_input_to_paint": percentiles(server_ms)}
 
 
 def run(checkpoints: list[str], steps: int = 30, train: bool = True) -> list[dict[str, Any]]:
@@ -205,7 +219,8 @@ def report(r: dict[str, Any]) -> str:
             f"frame {p(r['browser_frame'])}, first frame {r['first_frame_ms']:.0f} ms "
             f"(goal <= {GOAL_FIRST_FRAME_MS:.0f}); diff vs server max {r['diff']['max']} / mean "
             f"{r['diff']['mean']:.3f} levels; server input->paint {p(r['server_input_to_paint'])} "
-            f"(goal p95 <= {GOAL_SERVER_P95_MS:.0f} while training)")
+            f"(goal p95 <= {GOAL_SERVER_P95_MS:.0f} while training)" +
+            "".join(f"\n{'':>27}{name}: {p(d)}" for name, d in (r.get("browser_phases") or {}).items()))
 
 
 def shipped() -> list[str]:

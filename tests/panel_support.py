@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import http.client
-import os
-import socket
-import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from bench.http import free_port  # noqa: F401  (one home for it; the tests that start servers use e2e_servers)
 from gan_core.checkpoints import save_checkpoint
 from gan_core.config import ModelConfig
 from gan_core.networks import build_generator
@@ -74,46 +70,3 @@ def pixels(im: Any) -> np.ndarray:
     """(H, W, C) uint8 of a PIL image (greyscale gets its channel axis back)."""
     a = np.array(im)
     return a[:, :, None] if a.ndim == 2 else a
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
-
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def wait_http(port: int, path: str, proc: subprocess.Popen[bytes], timeout: float = 90.0) -> None:
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < timeout:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}")
-        try:
-            c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            c.request("GET", path)
-            if c.getresponse().status == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.3)
-    raise RuntimeError(f"no answer on {path} within {timeout:.0f} s")
-
-
-def start(cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **env}, stdout=log.open("wb"),
-                            stderr=subprocess.STDOUT)
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()

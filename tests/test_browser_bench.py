@@ -29,6 +29,12 @@ def test_the_line_names_each_figure_and_its_goal() -> None:
                  f"goal p95 <= {bb.GOAL_BROWSER_P95_MS:.0f}", "first frame 1156 ms", "max 1 / mean 0.005",
                  "server input->paint p50 120.0 / p95 333.3 ms", f"goal p95 <= {bb.GOAL_SERVER_P95_MS:.0f}"):
         assert part in line, part
+    assert "inference" not in line  # no breakdown measured: no breakdown lines
+    phases = {name: {"p50_ms": 1.0 + i, "p95_ms": 10.0 + i} for i, (name, _, _) in enumerate(bb.PHASES)}
+    lines = bb.report({**r, "browser_phases": phases}).splitlines()
+    assert lines[0] == line and len(lines) == 1 + len(bb.PHASES)
+    for i, (name, _, _) in enumerate(bb.PHASES):
+        assert f"{name}: p50 {1.0 + i:.1f} / p95 {10.0 + i:.1f} ms" in lines[1 + i]
     off = bb.report({**r, "error": "this browser has no WebAssembly SIMD"})
     assert "in-browser off: this browser has no WebAssembly SIMD" in off
     assert set(bb.shipped()) >= {"mnist-acgan", "mnist-dcgan", "orl-faces-acgan"}

@@ -37,6 +37,16 @@ const out = job.cases.map((c) => {
         return {z: plain(r.z), w: r.classWeights && plain(r.classWeights), label: r.label, blend: r.blend};
       }
       case 'uint8': return plain(L.toUint8(Float32Array.from(c.x), c.c, c.h, c.w));
+      case 'uint8_into': {  // the same buffer written twice (a frame's reused ImageData)
+        const buf = new Uint8ClampedArray(c.h * c.w * 4).fill(7);
+        L.toUint8(Float32Array.from(c.x.map((v) => -v)), c.c, c.h, c.w, buf);
+        const got = L.toUint8(Float32Array.from(c.x), c.c, c.h, c.w, buf);
+        return {same: got === buf, pixels: plain(got)};
+      }
+      case 'z_changed': {  // a caller changes the z it got: the next call for that seed is not affected
+        L.zFromSeed(c.seed, c.nz).fill(0);
+        return plain(L.zFromSeed(c.seed, c.nz));
+      }
     }
   } catch (e) { return {error: String(e.message)}; }
 });
@@ -145,3 +155,14 @@ def test_the_pixel_rule_matches_to_uint8_including_halves() -> None:
         assert (rgba[..., 3] == 255).all()
         if c == 1:  # grey goes to all three canvas channels
             assert np.array_equal(rgba[..., 0], rgba[..., 2])
+
+
+def test_reused_buffers_and_kept_z_give_the_same_values() -> None:
+    """The renderer writes every frame into one ImageData and keeps the last seeds' z: same values as fresh."""
+    x = np.random.RandomState(1).uniform(-1, 1, (3, 4, 6)).astype(np.float32)
+    fresh = run_js("uint8", [{"x": x.ravel().tolist(), "c": 3, "h": 4, "w": 6}])[0]
+    into = run_js("uint8_into", [{"x": x.ravel().tolist(), "c": 3, "h": 4, "w": 6}])[0]
+    assert into["same"] and into["pixels"] == fresh
+    got = run_js("z_changed", [{"seed": 3, "nz": 100}, {"seed": 2**32 - 1, "nz": 7}])
+    for (seed, nz), z in zip(((3, 100), (2**32 - 1, 7)), got):
+        assert np.array_equal(np.asarray(z, np.float32), z_from_seed(seed, nz))

@@ -6,33 +6,19 @@ stage are saved under test-artifacts/ (e2e_*.png).
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 from app_helpers import ROOT, image_zip, kill_runs, wait_until
+from e2e_servers import fresh_page, headless_browser, serve
 
 from gan_core.runs import RunDir, pid_alive
 
 pytestmark = pytest.mark.slow  # a real browser against a real server
 
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts"
-BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                "--no-first-run"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -41,50 +27,19 @@ def server(tmp_path: Path):
     with every training it started."""
     home, shipped = tmp_path / "home", tmp_path / "shipped"
     shipped.mkdir()
-    port = free_port()
-    env = dict(os.environ, GAN_STUDIO_HOME=str(home), GAN_STUDIO_SHIPPED=str(shipped), PYTHONUNBUFFERED="1")
-    log = open(tmp_path / "server.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-                             "--server.address", "127.0.0.1", "--server.headless", "true",
-                             "--browser.gatherUsageStats", "false"],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-
-    def healthy() -> bool:
-        if proc.poll() is not None:
-            raise AssertionError("the server exited: " + (tmp_path / "server.log").read_text()[-2000:])
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                return r.read() == b"ok"
-        except OSError:
-            return False
-
     try:
-        wait_until(healthy, timeout=120, every=0.5, what="the Streamlit server")
-        yield url, home
+        with serve("studio", {"GAN_STUDIO_HOME": str(home), "GAN_STUDIO_SHIPPED": str(shipped)},
+                   tmp_path / "server.log") as studio:
+            yield studio.url, home
     finally:
         kill_runs(home)
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=20)
-        except (OSError, subprocess.TimeoutExpired):
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-        log.close()
 
 
 @pytest.fixture
 def page():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=BROWSER_ARGS)
-        pg = browser.new_page(viewport={"width": 1400, "height": 2600})  # tall: whole pages in shots
+    with headless_browser() as browser, fresh_page(browser, 1400, 2600) as pg:  # tall: whole pages in shots
         pg.set_default_timeout(60_000)
-        try:
-            yield pg
-        finally:
-            browser.close()
+        yield pg
 
 
 def shot(page, name: str) -> None:

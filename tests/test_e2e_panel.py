@@ -7,64 +7,37 @@ Browser: Debian's chromium through Playwright. Screenshots go to test-artifacts/
 from __future__ import annotations
 
 import http.client
-import os
-import sys
 import time
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-from playwright.sync_api import Browser, Frame, FrameLocator, Page, sync_playwright
+from e2e_servers import ROOT, module_browser, page_fixture, serve  # noqa: F401  (a fixture)
+from playwright.sync_api import Frame, FrameLocator, Page
 
 from bench.http import RawClient
-from panel_support import CHROMIUM_ARGS, free_port, make_checkpoints, start, stop, wait_http
+from panel_support import make_checkpoints
 from gan_core import explore as rc
 
 pytestmark = pytest.mark.slow  # a real browser against a real server
 
-ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 
 
 @pytest.fixture(scope="module")
 def catalogue_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     shipped = make_checkpoints(tmp_path_factory.mktemp("shipped"), ("digits", "plain", "fashion"))
-    return {"GAN_STUDIO_SHIPPED": str(shipped), "GAN_STUDIO_HOME": str(tmp_path_factory.mktemp("home")),
-            "GRADIO_ANALYTICS_ENABLED": "False"}
+    return {"GAN_STUDIO_SHIPPED": str(shipped), "GAN_STUDIO_HOME": str(tmp_path_factory.mktemp("home"))}
 
 
 @pytest.fixture(scope="module")
 def studio(catalogue_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     """`streamlit run app.py` on a free port; yields the port."""
-    port = free_port()
-    log = tmp_path_factory.mktemp("logs") / "streamlit.log"
-    proc = start([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-                  "--server.address", "127.0.0.1", "--server.headless", "true",
-                  "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-                 catalogue_env, log)
-    try:
-        wait_http(port, "/_stcore/health", proc)
-        yield port
-    except RuntimeError as e:
-        raise RuntimeError(f"{e}\n{log.read_text(errors='replace')[-2000:]}") from None
-    finally:
-        stop(proc)
+    with serve("studio", catalogue_env, tmp_path_factory.mktemp("logs") / "streamlit.log") as server:
+        yield server.port
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    pg = browser.new_page(viewport={"width": 1500, "height": 2000})
-    yield pg
-    pg.close()
+page = page_fixture(1500, 2000)
 
 
 def shot(page: Page, name: str) -> None:
@@ -169,12 +142,8 @@ def test_class_strip_labels_are_shown_whole(studio: int, page: Page) -> None:
 
 
 def test_gradio_app_alone(catalogue_env: dict[str, str], page: Page, tmp_path: Path) -> None:
-    port = free_port()
-    proc = start([sys.executable, "gradio_app.py"],
-                 {**catalogue_env, "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1"},
-                 tmp_path / "gradio.log")
-    try:
-        wait_http(port, "/config", proc)
+    with serve("gradio", catalogue_env, tmp_path / "gradio.log") as server:
+        port = server.port
         page.goto(f"http://127.0.0.1:{port}/?checkpoint=digits")
         img = page.locator("#gs-image img")
         img.wait_for(timeout=60_000)
@@ -207,5 +176,3 @@ def test_gradio_app_alone(catalogue_env: dict[str, str], page: Page, tmp_path: P
         page.get_by_label("MP4").check()
         page.get_by_role("button", name="Make animation (t = 0 → 1)").click()
         page.locator("a[href*='.mp4']").first.wait_for(timeout=60_000)
-    finally:
-        stop(proc)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -18,7 +17,8 @@ from typing import Iterator
 
 import pytest
 from app_helpers import ROOT, wait_until
-from test_e2e_app import ARTIFACTS, BROWSER_ARGS, CHROMIUM, button, free_port, nav, seen, settle
+from e2e_servers import fresh_page, headless_browser, serve
+from test_e2e_app import ARTIFACTS, button, nav, seen, settle
 
 pytestmark = pytest.mark.slow  # a real browser against a real server
 
@@ -57,39 +57,12 @@ publishing.publish("shared-run", "shared-model")
 
 @contextlib.contextmanager
 def studio(tmp_path: Path, home: Path, args: list[str], env: dict[str, str]) -> Iterator[str]:
-    """`streamlit run app.py` with `args` and `env` on a free port; its URL, killed afterwards."""
-    port = free_port()
-    base = {k: v for k, v in os.environ.items() if k not in ("GAN_STUDIO_OWNER_PASSWORD", "SPACE_ID", "SYSTEM")}
-    env = dict(base, GAN_STUDIO_HOME=str(home), GAN_STUDIO_SECRETS=str(tmp_path / "no-secrets.toml"),
-               PYTHONUNBUFFERED="1", **env)
-    log = open(tmp_path / "server.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-                             "--server.headless", "true", *args],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-
-    def healthy() -> bool:
-        import urllib.request
-
-        if proc.poll() is not None:
-            raise AssertionError("the server exited: " + (tmp_path / "server.log").read_text()[-2000:])
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                return r.read() == b"ok"
-        except OSError:
-            return False
-
-    try:
-        wait_until(healthy, timeout=120, every=0.5, what="the Streamlit server")
-        yield url
-    finally:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=20)
-        except (OSError, subprocess.TimeoutExpired):
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-        log.close()
+    """`streamlit run app.py` with `args` and `env` on a free port (the listen address from `args` or
+    .streamlit/config.toml), no sign-in configured but what `env` sets; its URL, killed afterwards."""
+    unset = {k: None for k in ("GAN_STUDIO_OWNER_PASSWORD", "SPACE_ID", "SYSTEM")}
+    env = {**unset, "GAN_STUDIO_HOME": str(home), "GAN_STUDIO_SECRETS": str(tmp_path / "no-secrets.toml"), **env}
+    with serve("studio", env, tmp_path / "server.log", args=args, address=None) as studio:
+        yield studio.url
 
 
 @pytest.fixture
@@ -110,16 +83,9 @@ def server(tmp_path: Path):
 
 @pytest.fixture
 def page():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=BROWSER_ARGS)
-        pg = browser.new_page(viewport={"width": 1400, "height": 2000})
+    with headless_browser() as browser, fresh_page(browser, 1400, 2000) as pg:
         pg.set_default_timeout(60_000)
-        try:
-            yield pg
-        finally:
-            browser.close()
+        yield pg
 
 
 def start_button(page):

@@ -72,11 +72,21 @@
     }
   }
 
+  // a slider move recomputes the same one or two seeds' z on every frame: the last few are kept
+  // (a fresh copy is returned, so callers may change it)
+  const Z_CACHE = new Map(), Z_CACHE_SIZE = 8;
+
   function zFromSeed(seed, nz) { // latent.z_from_seed: (nz,) float32
-    const rs = new RandomState(seed);
-    const z = new Float32Array(nz);
-    for (let i = 0; i < nz; i++) z[i] = rs.gaussian();
-    return z;
+    const key = seed + ":" + nz;
+    let z = Z_CACHE.get(key);
+    if (!z) {
+      const rs = new RandomState(seed);
+      z = new Float32Array(nz);
+      for (let i = 0; i < nz; i++) z[i] = rs.gaussian();
+      if (Z_CACHE.size >= Z_CACHE_SIZE) Z_CACHE.delete(Z_CACHE.keys().next().value);
+      Z_CACHE.set(key, z);
+    }
+    return Float32Array.from(z);
   }
 
   function seedClass(seed, numClasses) {
@@ -202,8 +212,10 @@
     return (r - v === 0.5 && r % 2 !== 0) ? r - 1 : r;
   }
 
-  function toUint8(x, channels, height, width) { // -> RGBA Uint8ClampedArray (H * W * 4) for a canvas
-    const out = new Uint8ClampedArray(height * width * 4), plane = height * width;
+  // -> RGBA Uint8ClampedArray (H * W * 4) for a canvas; written into `out` when given (reused per frame)
+  function toUint8(x, channels, height, width, out) {
+    const plane = height * width;
+    if (!out || out.length !== plane * 4) out = new Uint8ClampedArray(plane * 4);
     for (let p = 0; p < plane; p++) {
       for (let c = 0; c < 3; c++) {
         const v = x[(channels === 1 ? 0 : c) * plane + p];

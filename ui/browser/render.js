@@ -22,7 +22,7 @@
     0, 65, 0, 253, 15, 253, 98, 11]);
   const state = {
     on: false, ready: false, backend: null, error: null, model: null, values: {},
-    directions: null, session: null, timings: {}, frames: 0, frameMs: [], paintMs: [], firstFrameMs: null, diff: null,
+    directions: null, session: null, adapter: null, timings: {}, phases: [], frames: 0, frameMs: [], paintMs: [], firstFrameMs: null, diff: null,
   };
   let pendingInputs = [], busy = false, again = false, switchedAt = 0, clicked = false, generation = 0;
 
@@ -111,8 +111,19 @@
     });
   }
 
+  // A hardware WebGPU adapter, or null. A fallback adapter is software (SwiftShader on the CPU): in
+  // headless Chromium with --enable-unsafe-webgpu it renders far slower than WebAssembly (frame times in
+  // test-artifacts/browser_render.json after tests/test_e2e_browser_render.py), so it is skipped unless
+  // the page sets window.GS_ALLOW_FALLBACK_GPU (the test of the WebGPU path does).
   async function gpuAdapter() {
-    try { return navigator.gpu ? await navigator.gpu.requestAdapter() : null; } catch (e) { return null; }
+    try {
+      const adapter = navigator.gpu ? await navigator.gpu.requestAdapter() : null;
+      if (!adapter) return null;
+      const info = adapter.info || {};
+      const fallback = !!(adapter.isFallbackAdapter || info.isFallbackAdapter);
+      state.adapter = { vendor: info.vendor || "", architecture: info.architecture || "", fallback };
+      return fallback && !window.GS_ALLOW_FALLBACK_GPU ? null : adapter;
+    } catch (e) { return null; }
   }
 
   // a 66-byte ONNX model (y = Relu(x)): opening it loads and compiles the runtime's WebAssembly while
@@ -174,14 +185,14 @@
     return GSLatent.recipeInputs(r, m.nz, m.num_classes, state.directions);
   }
 
-  async function run(r, inp) { // one recipe -> RGBA pixels
+  async function run(r, inp, rgba) { // one recipe -> RGBA pixels (into `rgba` when given)
     const m = state.model;
     inp = inp || inputsOf(r);
     const feeds = { z: new window.ort.Tensor("float32", inp.z, [1, m.nz]) };
     if (m.num_classes) feeds.class_weights = new window.ort.Tensor("float32", inp.classWeights, [1, m.num_classes]);
     const out = await state.session.run(feeds);
     const x = await out.image.getData();
-    return GSLatent.toUint8(x, m.channels, m.image_size, m.image_size);
+    return GSLatent.toUint8(x, m.channels, m.image_size, m.image_size, rgba);
   }
 
   async function compare(references) { // the largest and mean difference from the server's renders
@@ -200,28 +211,53 @@
   }
 
   // -- drawing -------------------------------------------------------------------------------
+  // One canvas, its 2-D context and one ImageData per model size, reused by every frame; the status
+  // line (medians over the last frames) is rewritten at most STATUS_MS apart, outside the frame.
+  const STATUS_MS = 250;
+  let target = null, statusTimer = null;
+
+  function surface(size) {
+    const canvas = view().querySelector("canvas.gs-bv-canvas");
+    if (!target || target.canvas !== canvas || target.size !== size) {
+      canvas.width = size; canvas.height = size;
+      target = { canvas, size, ctx: canvas.getContext("2d"), image: new ImageData(size, size) };
+    }
+    return target;
+  }
+
+  function statusSoon() {
+    if (statusTimer === null) statusTimer = setTimeout(() => { statusTimer = null; if (owns()) say(statusLine()); }, STATUS_MS);
+  }
+
+  function keep(a, n) { if (a.length > n) a.splice(0, a.length - n); }
+
   async function frame(inputs) {
-    const root = view(), m = state.model;
+    const m = state.model;
+    const first = inputs.length ? inputs[0] : null;
     let r, inp;
     try { r = recipe(); inp = inputsOf(r); } catch (e) { // e.g. a seed box being edited: wait for a valid one
       say("In-browser rendering paused: " + e.message, "gs-bv-warn");
       return;
     }
     const t0 = performance.now();
-    const rgba = await run(r, inp);
-    const canvas = root.querySelector("canvas.gs-bv-canvas");
-    if (canvas.width !== m.image_size) { canvas.width = m.image_size; canvas.height = m.image_size; }
-    canvas.getContext("2d").putImageData(new ImageData(rgba, m.image_size, m.image_size), 0, 0);
+    const out = surface(m.image_size);
+    await run(r, inp, out.image.data);
+    const t1a = performance.now();
+    out.ctx.putImageData(out.image, 0, 0);
     const t1 = performance.now();
     state.frames++;
     state.frameMs.push(t1 - t0);
-    if (state.frameMs.length > 500) state.frameMs.shift();
+    keep(state.frameMs, 500);
+    // where the time goes: input event -> inference start -> pixels ready -> canvas written -> painting frame
+    const ph = { input: first, start: t0, ran: t1a, drawn: t1, painted: null };
     requestAnimationFrame(() => { // the frame that shows the canvas is being produced now
       const painted = performance.now();
+      ph.painted = painted; state.phases.push(ph);
+      keep(state.phases, 500);
       for (const ti of inputs) state.paintMs.push(painted - ti);
-      if (state.paintMs.length > 500) state.paintMs.splice(0, state.paintMs.length - 500);
-      if (state.firstFrameMs === null) state.firstFrameMs = painted - switchedAt;
-      say(statusLine());
+      keep(state.paintMs, 500);
+      if (state.firstFrameMs === null) { state.firstFrameMs = painted - switchedAt; say(statusLine()); }
+      else statusSoon();
     });
   }
 
@@ -309,6 +345,7 @@
       await redraw(switchedAt);
       state.diff = await compare(payload.references);
       if (mine !== generation) return;
+      say(statusLine());
       view().querySelector(".gs-bv-diff").textContent =
         `Largest difference from the server's image: ${state.diff.max} grey level${state.diff.max === 1 ? "" : "s"} ` +
         `(mean ${state.diff.mean.toFixed(3)}, measured on ${state.diff.images} images). ` +
