@@ -133,6 +133,20 @@ def settle(page, timeout: float = 60.0) -> None:
     wait_until(idle_twice, timeout=timeout, what="the app's script run to finish")
 
 
+def open_zip_upload(page, url: str, data_page_says: str) -> None:
+    """Home first (the server's first page run: a deep link as the very first request loses its first
+    click, see the report of issue 20), then the Data page by a deep link (waiting for
+    `data_page_says`), switched to zip upload and settled, ready for the file."""
+    page.goto(url)
+    seen(page, "Train a GAN on").wait_for(timeout=120_000)
+    settle(page)
+    page.goto(f"{url}/data")
+    seen(page, data_page_says).wait_for(timeout=120_000)
+    settle(page)
+    page.wait_for_timeout(1000)  # hydrated before input (DESIGN §5)
+    page.locator('[data-testid="stRadioOption"]', has_text="Upload a .zip").click()
+
+
 def text(pattern: str):
     """A case-sensitive text match (get_by_text with a string ignores case and would also match
     the training log's lines)."""

@@ -22,7 +22,7 @@ ROLLBACK = {"step": 300, "to_step": 100, "kind": "d_overpowering", "action": "ro
             "text": "d overpowering: back to step 100, D's learning rate halved, R1 gamma 1"}
 
 
-def plots(page) -> list[dict]:
+def plots(page) -> list[dict]:  # noqa: F811 (the imported fixture's name)
     return page.evaluate("""() => Array.from(document.querySelectorAll('.js-plotly-plot')).map(p => ({
         title: (p.layout && p.layout.title && p.layout.title.text) || '',
         annotations: ((p.layout && p.layout.annotations) || []).map(a => a.text || ''),

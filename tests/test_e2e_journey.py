@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 from app_helpers import wait_until
 from PIL import Image
-from test_e2e_app import ARTIFACTS, button, diagnose, nav, page, progress_step, seen, server, settle, text  # noqa: F401
+from test_e2e_app import ARTIFACTS, button, diagnose, nav, open_zip_upload, page, progress_step, seen, server, settle, text  # noqa: F401
 
 pytestmark = pytest.mark.slow  # a real browser against a real server, two trainings
 
@@ -59,14 +59,14 @@ def digits_zip(path: Path) -> set[str]:
     return copies
 
 
-def shot(page, name: str) -> None:
+def shot(page, name: str) -> None:  # noqa: F811 (the imported fixture's name)
     ARTIFACTS.mkdir(exist_ok=True)
     page.mouse.move(1, 1)
     page.wait_for_timeout(600)
     page.screenshot(path=str(ARTIFACTS / f"journey_{name}.png"), full_page=True)
 
 
-def shot_chart(page, name: str, title: str) -> None:
+def shot_chart(page, name: str, title: str) -> None:  # noqa: F811 (the imported fixture's name)
     """A screenshot of one plotly chart; the live page redraws its charts, so a try may miss one."""
     from playwright.sync_api import Error as PlaywrightError
 
@@ -84,18 +84,18 @@ def shot_chart(page, name: str, title: str) -> None:
     wait_until(attempt, timeout=60, every=0.5, what=f"a steady {title} chart to photograph")
 
 
-def selectbox_text(page, label: str) -> str:
+def selectbox_text(page, label: str) -> str:  # noqa: F811 (the imported fixture's name)
     """A selectbox's label and shown value (the value may sit in the widget's search input)."""
     box = page.locator('[data-testid="stSelectbox"]', has_text=label).filter(visible=True).first
     return box.evaluate("e => e.textContent + ' ' + Array.from(e.querySelectorAll('input'))"
                         ".map(i => i.value + ' ' + (i.getAttribute('aria-label') || '')).join(' ')")
 
 
-def number(page, label: str):
+def number(page, label: str):  # noqa: F811 (the imported fixture's name)
     return page.locator(f'[data-testid="stNumberInput"] input[aria-label="{label}"]').filter(visible=True).first
 
 
-def set_number(page, label: str, value: str) -> None:
+def set_number(page, label: str, value: str) -> None:  # noqa: F811 (the imported fixture's name)
     box = number(page, label)
     box.fill(value)
     box.press("Enter")
@@ -125,17 +125,9 @@ def journey(server, page, tmp_path: Path, watch) -> None:  # noqa: F811
     zip_path = tmp_path / "journey.zip"
     digits_zip(zip_path)
 
-    # Home, as the README's address opens it (the server's first page run: a deep link as the very first
-    # request loses its first click, see the report of issue 20), then Data by a deep link: zip mode
-    # shows no report before anything is uploaded
-    page.goto(url)
-    seen(page, "Train a GAN on").wait_for(timeout=120_000)
-    settle(page)
-    page.goto(f"{url}/data")
-    seen(page, "Dataset doctor · MNIST").wait_for(timeout=120_000)
-    settle(page)
-    page.wait_for_timeout(1000)  # hydrated before input (DESIGN §5)
-    page.locator('[data-testid="stRadioOption"]', has_text="Upload a .zip").click()
+    # Home, as the README's address opens it, then Data by a deep link (it opens on MNIST's report):
+    # zip mode shows no report before anything is uploaded
+    open_zip_upload(page, url, "Dataset doctor · MNIST")
     seen(page, "Upload a dataset to check it").wait_for()
     settle(page)
     assert not page.get_by_text(text("Dataset doctor ·")).filter(visible=True).count()

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from app_helpers import wait_until
 from PIL import Image, ImageDraw
-from test_e2e_app import ARTIFACTS, button, diagnose, page, seen, server, settle, text  # noqa: F401  (fixtures)
+from test_e2e_app import ARTIFACTS, button, diagnose, open_zip_upload, page, seen, server, settle, text  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.slow  # a real browser against a real server, a training
 
@@ -90,16 +90,8 @@ def test_the_monitor_charts_ada_p_and_the_uploads_judge_fd(server, page, tmp_pat
 
 
 def upload_on_the_data_page(page, url: str, zip_path: Path) -> None:  # noqa: F811
-    """Home first (a deep link as the server's very first request loses its first click, see the
-    report of issue 20), then the Data page: upload the zip; the doctor reports on it by its name."""
-    page.goto(url)
-    seen(page, "Train a GAN on").wait_for(timeout=120_000)
-    settle(page)
-    page.goto(f"{url}/data")
-    seen(page, "Where are the images?").wait_for(timeout=120_000)
-    settle(page)
-    page.wait_for_timeout(1000)  # hydrated before input (DESIGN §5)
-    page.locator('[data-testid="stRadioOption"]', has_text="Upload a .zip").click()
+    """The Data page in zip mode (`open_zip_upload`): upload the zip; the doctor reports on it by its name."""
+    open_zip_upload(page, url, "Where are the images?")
     settle(page)
     page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(zip_path))
     seen(page, text("Saved as")).wait_for(timeout=120_000)
