@@ -152,22 +152,37 @@ def _with(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
     return [r for r in rows if finite(r.get(key))]
 
 
+DIVERSITY_KEYS = {"diversity": "sample diversity",  # over all samples
+                  "class_diversity": "sample diversity within each class"}  # conditional models (training.health)
+
+
 def collapse(rows: list[dict[str, Any]], rules: Rules = Rules()) -> Finding | None:
-    rs = _with(rows, "diversity")
+    """The collapse rule on each diversity measure the rows carry: over all samples, and, for a
+    conditional model, within each class (one picture per class whatever z is collapse too)."""
+    for key in DIVERSITY_KEYS:
+        found = _collapse_on(rows, key, rules)
+        if found is not None:
+            return found
+    return None
+
+
+def _collapse_on(rows: list[dict[str, Any]], key: str, rules: Rules) -> Finding | None:
+    rs = _with(rows, key)
     if not rs:
         return None
-    n = _trailing(rs, lambda i: float(rs[i]["diversity"]) < rules.diversity_floor)
-    before = [float(r["diversity"]) for r in rs[:-n]] if n else []
+    what = DIVERSITY_KEYS[key]
+    n = _trailing(rs, lambda i: float(rs[i][key]) < rules.diversity_floor)
+    before = [float(r[key]) for r in rs[:-n]] if n else []
     if n >= rules.n_logs and before and max(before) >= rules.diversity_seen:
         return Finding("collapse", int(rs[-1]["step"]), int(rs[-n]["step"]),
-                       f"sample diversity below {rules.diversity_floor:g} for {n} logs after reaching "
-                       f"{max(before):.2f}", {"diversity": [float(r["diversity"]) for r in rs[-n:]][-rules.n_logs:],
+                       f"{what} below {rules.diversity_floor:g} for {n} logs after reaching "
+                       f"{max(before):.2f}", {key: [float(r[key]) for r in rs[-n:]][-rules.n_logs:],
                                               "peak": max(before)})
-    m = _trailing(rs, lambda i: float(rs[i]["diversity"]) < rules.diversity_dead)
+    m = _trailing(rs, lambda i: float(rs[i][key]) < rules.diversity_dead)
     if m >= rules.n_logs:  # nearly identical samples: collapsed, whether or not it was ever diverse
         return Finding("collapse", int(rs[-1]["step"]), int(rs[-m]["step"]),
-                       f"sample diversity below {rules.diversity_dead:g} (nearly identical samples) for {m} logs",
-                       {"diversity": [float(r["diversity"]) for r in rs[-m:]][-rules.n_logs:]})
+                       f"{what} below {rules.diversity_dead:g} (nearly identical samples) for {m} logs",
+                       {key: [float(r[key]) for r in rs[-m:]][-rules.n_logs:]})
     return None
 
 
@@ -211,13 +226,12 @@ def clean(rows: list[dict[str, Any]], rules: Rules = Rules(), loss: str = "bce",
     if any(_divergent(rows, k, start, rules, start)[0] for k in rules.loss_keys):
         return False
     r = rows[-1]
-    if finite(r.get("diversity")) and float(r["diversity"]) < rules.diversity_dead:
-        return False
-    if finite(r.get("diversity")) and float(r["diversity"]) < rules.diversity_floor:
-        any_before = any(finite(x.get("diversity")) and float(x["diversity"]) >= rules.diversity_seen
-                         for x in rows[:-1])
-        if any_before:
+    for key in DIVERSITY_KEYS:
+        if finite(r.get(key)) and float(r[key]) < rules.diversity_dead:
             return False
+        if finite(r.get(key)) and float(r[key]) < rules.diversity_floor:
+            if any(finite(x.get(key)) and float(x[key]) >= rules.diversity_seen for x in rows[:-1]):
+                return False
     if heldout and finite(r.get("nn_real")) and float(r["nn_real"]) < rules.memo_ratio * heldout:
         return False
     return True

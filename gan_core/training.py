@@ -345,9 +345,12 @@ class Trainer:
         """Cheap signs of trouble, computed on the fixed-latent samples.
 
         diversity: mean pairwise distance of samples / the same for real images (~1 is healthy,
-        near 0 means collapse); nn_real: mean distance of a sample to its nearest real probe
-        image (falling towards 0 means memorising); class_agreement (ACGAN): how often D's
-        auxiliary head reads the requested class.
+        near 0 means collapse); class_diversity (conditional models): the same within each class's
+        samples, averaged over the classes, in the same unit (a model that draws one picture per
+        class whatever z keeps a high `diversity`, since the classes differ, but scores near 0
+        here); nn_real: mean distance of a sample to its nearest real probe image (falling towards
+        0 means memorising); class_agreement (conditional): how often D's class scores read the
+        requested class.
         """
         x = torch.from_numpy(images).float().flatten(1) / 255.0
         def mean_pdist(a: torch.Tensor) -> float:
@@ -355,10 +358,15 @@ class Trainer:
             n = a.shape[0]
             return float(d.sum() / max(1, n * (n - 1)))
         real = self.real_probe[: len(x)]
-        out = {"diversity": mean_pdist(x) / max(mean_pdist(real), 1e-8),
+        unit = max(mean_pdist(real), 1e-8)
+        out = {"diversity": mean_pdist(x) / unit,
                "nn_real": float(torch.cdist(x, self.real_probe).min(1).values.mean()
                                 / math.sqrt(x.shape[1]))}
         if self.fixed_labels is not None:
+            labels = self.fixed_labels.cpu()
+            within = [mean_pdist(x[labels == k]) for k in labels.unique() if int((labels == k).sum()) >= 2]
+            if within:
+                out["class_diversity"] = sum(within) / len(within) / unit
             d = _unwrap(self.D)
             was = d.training
             d.eval()

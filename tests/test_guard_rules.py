@@ -126,6 +126,16 @@ def test_collapse_ignores_logs_without_a_diversity() -> None:
     assert guard_rules.collapse(r) is not None  # 3 measured logs below the floor, unmeasured ones skipped
 
 
+def test_one_picture_per_class_is_collapse_though_the_classes_differ() -> None:
+    """A conditional model that ignores z keeps a high diversity over all samples (its classes
+    differ) while its diversity within each class falls: the rule reads both measures."""
+    r = rows(10, diversity=0.8, class_diversity=lambda i: 0.6 if i < 4 else 0.01)
+    f = guard_rules.collapse(r)
+    assert f is not None and "within each class" in f.rule and "class_diversity" in f.evidence
+    assert guard_rules.collapse(rows(10, diversity=0.8, class_diversity=0.55)) is None
+    assert not guard_rules.clean(r[:6] + [dict(r[-1])])  # the ring keeps no checkpoint from such a log
+
+
 # -- memorisation -------------------------------------------------------------------------------
 def test_samples_closer_to_training_images_than_held_out_ones_is_memorisation() -> None:
     r = rows(8, nn_real=lambda i: 0.3 if i < 4 else 0.05)

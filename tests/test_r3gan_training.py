@@ -161,3 +161,18 @@ def test_a_trained_checkpoint_renders_and_samples(tmp_path: Path) -> None:
     assert res.returncode == 0, res.stderr
     z = np.load(out)
     assert z["images"].shape[0] == 8 and sorted(set(z["labels"].tolist())) == [0, 1, 2, 3]
+
+
+def test_health_measures_diversity_within_each_class_for_a_conditional_model() -> None:
+    """One picture per class (what a conditional model that ignores z draws) keeps the diversity over
+    all samples up, since the classes differ, and sends the diversity within classes to 0."""
+    tr = Trainer(tiny(4), *data(), None)
+    labels = tr.fixed_labels.cpu().numpy()
+    rng = np.random.default_rng(0)
+    per_class = rng.integers(0, 256, (4, 32, 32, 1), dtype=np.uint8)
+    collapsed = per_class[labels]
+    h = tr.health(collapsed)
+    assert h["diversity"] > 0.5 and h["class_diversity"] < 1e-6
+    varied = rng.integers(0, 256, (len(labels), 32, 32, 1), dtype=np.uint8)
+    assert tr.health(varied)["class_diversity"] > 0.5
+    assert "class_diversity" not in Trainer(tiny(0), *data(), None).health(varied)  # unconditional: one measure

@@ -14,13 +14,15 @@ from .live import downsample, series
 
 COLORS = {"loss_d": "#d62728", "loss_g": "#1f77b4", "d_real": "#2ca02c", "d_fake": "#ff7f0e",
           "acc_real": "#2ca02c", "acc_fake": "#9467bd", "img_per_s": "#17becf", "rss_mb": "#7f7f7f",
-          "gpu_mem_mb": "#bcbd22", "diversity": "#1f77b4", "class_agreement": "#9467bd", "nn_real": "#8c564b",
+          "gpu_mem_mb": "#bcbd22", "diversity": "#1f77b4", "class_diversity": "#17becf",
+          "class_agreement": "#9467bd", "nn_real": "#8c564b",
           "gp": "#e377c2", "eval_fd": "#d62728", "eval_precision": "#1f77b4", "eval_recall": "#2ca02c",
           "eval_class_consistency": "#9467bd"}
 LABELS = {"loss_d": "loss D", "loss_g": "loss G", "d_real": "D(x)", "d_fake": "D(G(z))",
           "acc_real": "class acc. real", "acc_fake": "class acc. fake", "img_per_s": "images / s",
           "rss_mb": "process RSS (MB)", "gpu_mem_mb": "GPU memory (MB)", "diversity": "diversity",
-          "class_agreement": "class agreement", "nn_real": "nearest-real distance", "gp": "gradient penalty",
+          "class_diversity": "diversity within classes", "class_agreement": "class agreement",
+          "nn_real": "nearest-real distance", "gp": "gradient penalty",
           "eval_fd": "judge FD", "eval_precision": "precision", "eval_recall": "recall",
           "eval_class_consistency": "judge class agreement"}
 
@@ -79,7 +81,7 @@ def health_figure(rows: list[dict[str, Any]]) -> go.Figure:
     the collapse-risk band of the diversity rule (`health.COLLAPSE_WARN`) under them; the
     nearest-real distance below, on its own axis, so its curve never crosses that band."""
     fig = go.Figure()
-    for key in ("diversity", "class_agreement"):
+    for key in ("diversity", "class_diversity", "class_agreement"):
         xs, ys = series(rows, key)
         if xs:
             fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers", name=LABELS[key],
