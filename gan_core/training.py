@@ -347,7 +347,7 @@ class Trainer:
         diversity: mean pairwise distance of samples / the same for real images (~1 is healthy,
         near 0 means collapse); class_diversity (conditional models): the same within each class's
         samples, averaged over the classes, in the same unit (a model that draws one picture per
-        class whatever z keeps a high `diversity`, since the classes differ, but scores near 0
+        class whatever z keeps a high `diversity`, since the classes differ, but scores lower
         here); nn_real: mean distance of a sample to its nearest real probe image (falling towards
         0 means memorising); class_agreement (conditional): how often D's class scores read the
         requested class.
