@@ -36,8 +36,9 @@ class Remedy:
     stop: bool = False
 
 
-# The Adam learning rate each architecture is known to train at: the config's default and every
-# preset's (the DCGAN paper's 2e-4, which ACGAN follows; presets.RECIPE's for r3gan).
+# The Adam learning rate each architecture is known to train at: the config's default (the DCGAN
+# paper's 2e-4, which ACGAN follows; for r3gan the R3GAN paper's, while the automatic preset's
+# presets.RECIPE goes up to 5e-4, well inside the `Rules.lr_far` x margin).
 STABLE_LR = {"dcgan": 2e-4, "acgan": 2e-4, "r3gan": 2e-4}
 
 
@@ -107,7 +108,6 @@ def remedy(finding: Finding, tc: TrainConfig, precision: str, attempt: int, rule
             ch[f"train.{name}"] = ch.get(f"train.{name}", getattr(tc, name)) * 0.1
         parts.append("escalated: learning rates x0.1")
     return Remedy(", ".join(parts), ch)
-
 
 
 def apply_remedy(tr: Any, rem: Remedy) -> None:

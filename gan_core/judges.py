@@ -196,7 +196,9 @@ def save_judge(path: str | Path, cfg: JudgeConfig, net: JudgeNet) -> Path:
     return path
 
 
-def load_judge(path: str | Path) -> Judge:
+def read_judge_config(path: str | Path) -> JudgeConfig:
+    """A saved judge's config alone (its accuracy, classes, fingerprint), without loading its weights;
+    CheckpointError when `path` holds no complete judge."""
     path = Path(path)
     if not (path / "config.json").is_file() or not (path / WEIGHTS).is_file():
         raise CheckpointError(f"no judge at {path} (expected config.json and {WEIGHTS}); "
@@ -205,9 +207,14 @@ def load_judge(path: str | Path) -> Judge:
         raw = load_json(path / "config.json", "judge config")
         if not isinstance(raw, dict) or raw.get("format") != FORMAT:
             raise ConfigError(f"{path / 'config.json'} is not a judge config")
-        cfg = from_dict(JudgeConfig, raw.get("judge"))
+        return from_dict(JudgeConfig, raw.get("judge"))
     except ConfigError as e:
         raise CheckpointError(str(e)) from None
+
+
+def load_judge(path: str | Path) -> Judge:
+    path = Path(path)
+    cfg = read_judge_config(path)
     net = JudgeNet(cfg)
     try:
         net.load_state_dict(load_tensors(path / WEIGHTS), strict=True)

@@ -35,6 +35,8 @@ def test_the_measure_is_named_for_builtin_sets_uploads_with_a_judge_and_unlabell
     assert live.quality_measure(upload, FINGERPRINT) == ("this dataset's own judge (held-out accuracy 93.8% "
                                                          "on 48 images)")
     assert live.quality_measure(upload, "cd" * 32).startswith("the label-free embedding")  # other data, other judge
+    same_prefix = FINGERPRINT[:32] + "cd" * 16  # names the same cached folder, but its judge is of other data
+    assert live.quality_measure(upload, same_prefix).startswith("the label-free embedding")
 
 
 def test_the_ada_axis_shows_small_p_then_the_whole_range() -> None:

@@ -158,21 +158,23 @@ def progress_with_budget(step: int, total_steps: int, eta_s: float | None, minut
 def quality_measure(source: str, fingerprint: str) -> str:
     """In words, what measured a run's judge evaluations (the trainer picks it with
     `gan_core.dataset_judges.measure_for`): the shipped judge of a built-in set; for an upload the
-    judge trained on its own images, with its held-out accuracy (from the judge's cached folder,
-    keyed by the data's fingerprint); without one, the label-free embedding."""
+    judge trained on its own images, with its held-out accuracy (from the config of the judge cached
+    for the data's fingerprint; the Monitor asks on every refresh, so the weights are not loaded);
+    without one, the label-free embedding."""
     from gan_core.dataset_judges import is_builtin, judge_folder
     from gan_core.embedding import KIND
     from gan_core.errors import GanStudioError
-    from gan_core.judges import load_judge
+    from gan_core.judges import read_judge_config
 
     if is_builtin(source):
         return "the shipped judge"
     if fingerprint:
         try:
-            cfg = load_judge(judge_folder(fingerprint)).cfg
+            cfg = read_judge_config(judge_folder(fingerprint))
         except GanStudioError:
             pass
         else:
-            return (f"this dataset's own judge (held-out accuracy {cfg.test_accuracy:.1%} on "
-                    f"{cfg.test_images:,} images)")
+            if cfg.fingerprint == fingerprint:  # the folder is named by a prefix: the judge of this data
+                return (f"this dataset's own judge (held-out accuracy {cfg.test_accuracy:.1%} on "
+                        f"{cfg.test_images:,} images)")
     return f"the {KIND} (a fixed random conv net, never trained: no classes)"
