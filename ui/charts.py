@@ -63,7 +63,7 @@ def d_output_figure(rows: list[dict[str, Any]], loss: str = "bce") -> go.Figure:
 
 
 def accuracy_figure(rows: list[dict[str, Any]]) -> go.Figure:
-    return line_figure(rows, ("acc_real", "acc_fake"), "ACGAN class accuracy", "accuracy", (-0.02, 1.02))
+    return line_figure(rows, ("acc_real", "acc_fake"), "Class accuracy (D reads the class)", "accuracy", (-0.02, 1.02))
 
 
 def speed_figure(rows: list[dict[str, Any]]) -> go.Figure:
