@@ -4,8 +4,10 @@
 - divergence: both learning rates halved.
 - d_overpowering: D's learning rate halved and R1 on (`Rules.r1_on`; doubled if on; not with
   wgan-gp, which has its own penalty).
-- collapse: augmentation up (the next DiffAugment op), or R1 up once all ops are on (wgan-gp:
-  learning rates halved).
+- collapse within the classes (a conditional generator that ignores z): the mode-seeking term on
+  (`Rules.ms_on`; doubled if on), which pays G for drawing two z of one class differently.
+- collapse over all samples: augmentation up (the next DiffAugment op), or R1 up once all ops are
+  on (wgan-gp: learning rates halved).
 - memorisation: none: stop, and keep the newest healthy checkpoint as `best`.
 
 A learning rate far beyond the architecture's known-stable range (more than `Rules.lr_far` x
@@ -91,6 +93,9 @@ def remedy(finding: Finding, tc: TrainConfig, precision: str, attempt: int, rule
         if tc.loss != "wgan-gp":
             ch.update(_r1_up(tc, rules))
             parts.append(f"R1 gamma {ch['train.r1_gamma']:g}")
+    elif k == "collapse" and "class_diversity" in finding.evidence:
+        ch["train.mode_seeking"] = tc.mode_seeking * 2 if tc.mode_seeking > 0 else rules.ms_on
+        parts.append(f"mode-seeking term {ch['train.mode_seeking']:g}")
     elif k == "collapse":
         ops = tc.diffaug_ops
         nxt = [op for op in ("translation", "color", "cutout") if op not in ops and op in DIFFAUG_OPS]

@@ -14,7 +14,12 @@ looks at the streak of logs that ends at the newest one; the numbers are in `Rul
   over that of real images) below `diversity_floor` for `n_logs` logs in a row, after it had
   reached `diversity_seen` (a fresh generator draws near-identical noise and is not collapsed).
   Also collapse in any case: diversity below `diversity_dead` (nearly identical samples) for
-  `n_logs` logs.
+  `n_logs` logs. And, for a conditional model, collapse within the classes: `class_diversity`
+  (the samples' within-class share of their spread over real images' share, ~1 healthy) below
+  `class_floor` for `n_logs` logs in a row, counting only logs whose `diversity` is at least
+  `class_min_diversity` (below it the samples are still near-identical noise and the share
+  means nothing). Such a generator ignores z: about one picture per class, however varied the
+  classes are, so there is no "after reaching" condition: it can do this from its first logs.
 - memorisation: the samples' mean nearest-training distance (`nn_real`) below `memo_ratio` x the
   held-out distance (`held_out_distance`: each real probe image's distance to its nearest other
   probe image, how close a new real image comes to the training set), for `n_logs` logs in a row,
@@ -51,6 +56,9 @@ class Rules:
     diversity_floor: float = 0.15  # collapse: below this (the Monitor's health panel calls it bad) ...
     diversity_seen: float = 0.3  # ... after having reached this
     diversity_dead: float = 0.02  # collapse in any case: below this (real runs' fresh generators: >= 0.09)
+    class_floor: float = 0.4  # collapse within the classes: class_diversity below this (tests/guard_streams)
+    class_min_diversity: float = 0.2  # ... on logs whose diversity is at least this
+    ms_on: float = 0.1  # the mode-seeking weight a remedy turns on (presets.RECIPE's)
     memo_ratio: float = 0.6  # memorisation: nn_real below this x the held-out distance
     ring_size: int = 3  # K healthy checkpoints kept
     max_rescues: int = 4  # R rescues in a row before the guard gives up
@@ -152,25 +160,39 @@ def _with(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
     return [r for r in rows if finite(r.get(key))]
 
 
-DIVERSITY_KEYS = {"diversity": "sample diversity",  # over all samples
-                  "class_diversity": "sample diversity within each class"}  # conditional models (training.health)
-
-
 def collapse(rows: list[dict[str, Any]], rules: Rules = Rules()) -> Finding | None:
-    """The collapse rule on each diversity measure the rows carry: over all samples, and, for a
-    conditional model, within each class (one picture per class whatever z is collapse too)."""
-    for key in DIVERSITY_KEYS:
-        found = _collapse_on(rows, key, rules)
-        if found is not None:
-            return found
-    return None
+    """Collapse over all samples, or (a conditional model) within the classes: the module's rules."""
+    return _overall_collapse(rows, rules) or class_collapse(rows, rules)
 
 
-def _collapse_on(rows: list[dict[str, Any]], key: str, rules: Rules) -> Finding | None:
+def class_counted(r: dict[str, Any], rules: Rules = Rules()) -> bool:
+    """Whether the class-collapse rule reads this row (it has both measures, past the noise stage)."""
+    return finite(r.get("class_diversity")) and finite(r.get("diversity")) and (
+        float(r["diversity"]) >= rules.class_min_diversity)
+
+
+def class_low(r: dict[str, Any], rules: Rules = Rules()) -> bool:
+    """Whether a logged row's class_diversity is below the floor (on a row the class rule counts)."""
+    return class_counted(r, rules) and float(r["class_diversity"]) < rules.class_floor
+
+
+def class_collapse(rows: list[dict[str, Any]], rules: Rules = Rules()) -> Finding | None:
+    rs = [r for r in rows if class_counted(r, rules)]
+    n = _trailing(rs, lambda i: class_low(rs[i], rules))
+    if n < rules.n_logs:
+        return None
+    return Finding("collapse", int(rs[-1]["step"]), int(rs[-n]["step"]),
+                   f"sample diversity within each class below {rules.class_floor:g} of real images' for {n} logs: "
+                   "the generator ignores z and draws about one picture per class",
+                   {"class_diversity": [round(float(r["class_diversity"]), 4) for r in rs[-n:]][-rules.n_logs:],
+                    "diversity": [round(float(r["diversity"]), 4) for r in rs[-n:]][-rules.n_logs:]})
+
+
+def _overall_collapse(rows: list[dict[str, Any]], rules: Rules) -> Finding | None:
+    key, what = "diversity", "sample diversity"
     rs = _with(rows, key)
     if not rs:
         return None
-    what = DIVERSITY_KEYS[key]
     n = _trailing(rs, lambda i: float(rs[i][key]) < rules.diversity_floor)
     before = [float(r[key]) for r in rs[:-n]] if n else []
     if n >= rules.n_logs and before and max(before) >= rules.diversity_seen:
@@ -226,12 +248,13 @@ def clean(rows: list[dict[str, Any]], rules: Rules = Rules(), loss: str = "bce",
     if any(_divergent(rows, k, start, rules, start)[0] for k in rules.loss_keys):
         return False
     r = rows[-1]
-    for key in DIVERSITY_KEYS:
-        if finite(r.get(key)) and float(r[key]) < rules.diversity_dead:
+    if finite(r.get("diversity")) and float(r["diversity"]) < rules.diversity_dead:
+        return False
+    if finite(r.get("diversity")) and float(r["diversity"]) < rules.diversity_floor:
+        if any(finite(x.get("diversity")) and float(x["diversity"]) >= rules.diversity_seen for x in rows[:-1]):
             return False
-        if finite(r.get(key)) and float(r[key]) < rules.diversity_floor:
-            if any(finite(x.get(key)) and float(x[key]) >= rules.diversity_seen for x in rows[:-1]):
-                return False
+    if class_low(r, rules):
+        return False
     if heldout and finite(r.get("nn_real")) and float(r["nn_real"]) < rules.memo_ratio * heldout:
         return False
     return True

@@ -8,8 +8,10 @@ Two sources, both cheap:
   reads at least `CONSISTENCY_BAR` of them as the class asked for; any generator fails when more
   than `ONE_CLASS_BAR` of them are judged one class (collapsed onto it: the largest MNIST class
   is ~11% of the digits);
-- the last logged row, always: D(G(z)) below the D-overpowering floor (bce) or the sample
-  diversity below the collapse floor (`guard_rules.Rules`).
+- the last logged row, always: D(G(z)) below the D-overpowering floor (bce), the sample
+  diversity below the collapse floor, or (conditional) the diversity within the classes below
+  its floor (`guard_rules.Rules`): a judge reads a generator that draws one picture per class
+  as perfectly consistent, so this one comes from the metrics.
 Without a judge (an unlabelled upload, or a labelled one whose judge is not built yet) only the
 metrics speak, and the verdict says that no judge read the samples.
 """
@@ -23,7 +25,7 @@ import numpy as np
 import torch
 
 from .config import ModelConfig, RunConfig
-from .guard_rules import Rules, finite
+from .guard_rules import Rules, class_low, finite
 from .judges import Judge
 
 VERDICT_SAMPLES = 300  # rendered and judged once, at the end (about a second on 2 cores at 32 px)
@@ -45,6 +47,9 @@ def metric_problems(row: dict[str, Any], loss: str, rules: Rules = Rules()) -> l
         out.append(f"D(G(z)) is pinned at {float(row['d_fake']):.3f} (below {rules.d_fake_floor:g})")
     if finite(row.get("diversity")) and float(row["diversity"]) < rules.diversity_floor:
         out.append(f"sample diversity is {float(row['diversity']):.2f} (below {rules.diversity_floor:g})")
+    if class_low(row, rules):
+        out.append(f"within each class the samples vary {float(row['class_diversity']):.2f} as much as real images "
+                   f"(below {rules.class_floor:g}): about one picture per class, whatever the seed")
     return out
 
 
@@ -100,7 +105,7 @@ def end_of_run(generator: torch.nn.Module, cfg: RunConfig, last_row: dict[str, A
                judge: Judge | None = None) -> Verdict:
     """The verdict on a finished run's final (inference) generator; `judge` defaults to `find_judge`'s."""
     problems = metric_problems(last_row, cfg.train.loss, rules)
-    evidence: dict[str, Any] = {k: last_row[k] for k in ("d_fake", "diversity") if finite(last_row.get(k))}
+    evidence: dict[str, Any] = {k: last_row[k] for k in ("d_fake", "diversity", "class_diversity") if finite(last_row.get(k))}
     judge = judge or find_judge(cfg.data.source, cfg.data.fingerprint)
     if judge is not None:
         found, ev = read_samples(generator, cfg.model, judge)

@@ -45,6 +45,7 @@ from .losses import (RELATIVISTIC, aux_loss, d_loss, d_output_mean, g_loss, grad
                      r1_penalty, r2_penalty)
 from .networks import build_discriminator, build_generator
 from .runs import RunDir
+from .spread import mean_pdist, within_class_share
 
 HOOKS = ("on_step", "on_sample", "on_checkpoint")
 # an evaluator returns extra metrics for the inference generator; "eval_fd" (lower is better)
@@ -89,8 +90,7 @@ def recalibrate_batchnorm(g: nn.Module, nz: int, num_classes: int, device: torch
 class Trainer:
     def __init__(self, cfg: RunConfig, images: np.ndarray, labels: np.ndarray, run: RunDir | None = None, *,
                  policy: Policy | None = None, evaluator: Evaluator | None = None,
-                 dist: distmod.DistInfo | None = None, real_probe: np.ndarray | None = None,
-                 deterministic: bool | None = None):
+                 dist: distmod.DistInfo | None = None, deterministic: bool | None = None):
         """`deterministic`: deterministic CUDA kernels for bit-exact resume on a GPU (None: the
         GAN_STUDIO_DETERMINISTIC environment variable decides; see `device.set_deterministic`)."""
         self.cfg = cfg
@@ -143,8 +143,6 @@ class Trainer:
                                    hflip=cfg.data.hflip, channels_last=self.policy.channels_last,
                                    rank=self.dist.rank, world=self.dist.world)
         self.batch_size = per_rank_batch
-        # the mode-seeking term compares fakes in pairs (2k, 2k+1), which share a class
-        self.pairs = tc.mode_seeking > 0.0 and self.batch_size >= 2
         self.step = 0
         self.elapsed = 0.0  # training seconds, summed over resumes
         self.best_score = math.inf
@@ -156,8 +154,11 @@ class Trainer:
         fz, fl, self.grid_cols = fixed_latents(cfg)
         self.fixed_z = torch.from_numpy(fz).to(self.device)
         self.fixed_labels = torch.from_numpy(fl).to(self.device) if fl is not None else None
-        probe = real_probe if real_probe is not None else images[:: max(1, len(images) // 512)][:512]
-        self.real_probe = torch.from_numpy(np.ascontiguousarray(probe)).float().flatten(1) / 255.0
+        every = max(1, len(images) // 512)  # the real probe: up to 512 images spread over the set
+        self.real_probe = torch.from_numpy(np.ascontiguousarray(images[::every][:512])).float().flatten(1) / 255.0
+        self.probe_labels = (torch.from_numpy(np.asarray(labels[::every][:512], dtype=np.int64))
+                             if mc.conditional and len(labels) == len(images) else None)
+        self._real_spread: tuple[float, float] | None = None  # (overall, within-class ratio) of the probe
 
     # -- public controls -------------------------------------------------------------------
     def add_hook(self, name: str, fn: Callable[..., Any]) -> None:
@@ -198,6 +199,12 @@ class Trainer:
         if not self.aug_ops:
             return x
         return diff_augment(x, self.aug_ops, self.gen, p=self.ada.p if self.ada is not None else None)
+
+    @property
+    def pairs(self) -> bool:
+        """Whether the mode-seeking term is on: it compares fakes in pairs (2k, 2k+1) of one class
+        (read from the config at each step, so a remedy that turns it on takes effect at once)."""
+        return self.cfg.train.mode_seeking > 0.0 and self.batch_size >= 2
 
     def _sample_z(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         b, mc = self.batch_size, self.cfg.model
@@ -340,33 +347,36 @@ class Trainer:
         x = g(self.fixed_z, self.fixed_labels) if self.fixed_labels is not None else g(self.fixed_z)
         return to_uint8(x)
 
+    def real_spread(self) -> tuple[float, float]:
+        """The real probe's (mean pairwise distance, within-class share): the units `health` reads
+        the samples in; the share is 1.0 without probe labels."""
+        if self._real_spread is None:
+            real = self.real_probe
+            share = within_class_share(real, self.probe_labels) if self.probe_labels is not None else None
+            self._real_spread = (max(mean_pdist(real[:len(self.fixed_z)]), 1e-8), share or 1.0)
+        return self._real_spread
+
     @torch.no_grad()
     def health(self, images: np.ndarray) -> dict[str, float]:
         """Cheap signs of trouble, computed on the fixed-latent samples.
 
         diversity: mean pairwise distance of samples / the same for real images (~1 is healthy,
-        near 0 means collapse); class_diversity (conditional models): the same within each class's
-        samples, averaged over the classes, in the same unit (a model that draws one picture per
-        class whatever z keeps a high `diversity`, since the classes differ, but scores lower
-        here); nn_real: mean distance of a sample to its nearest real probe image (falling towards
-        0 means memorising); class_agreement (conditional): how often D's class scores read the
-        requested class.
+        near 0 means collapse); class_diversity (conditional models): the samples' within-class
+        share of their spread (`within_class_share`) over the same share of real images: ~1 is
+        healthy, towards 0 the generator ignores z and draws about one picture per class (such a
+        model keeps a high `diversity`, since the classes differ); nn_real: mean distance of a
+        sample to its nearest real probe image (falling towards 0 means memorising);
+        class_agreement (conditional): how often D's class scores read the requested class.
         """
         x = torch.from_numpy(images).float().flatten(1) / 255.0
-        def mean_pdist(a: torch.Tensor) -> float:
-            d = torch.cdist(a, a)
-            n = a.shape[0]
-            return float(d.sum() / max(1, n * (n - 1)))
-        real = self.real_probe[: len(x)]
-        unit = max(mean_pdist(real), 1e-8)
+        unit, real_share = self.real_spread()
         out = {"diversity": mean_pdist(x) / unit,
                "nn_real": float(torch.cdist(x, self.real_probe).min(1).values.mean()
                                 / math.sqrt(x.shape[1]))}
         if self.fixed_labels is not None:
-            labels = self.fixed_labels.cpu()
-            within = [mean_pdist(x[labels == k]) for k in labels.unique() if int((labels == k).sum()) >= 2]
-            if within:
-                out["class_diversity"] = sum(within) / len(within) / unit
+            share = within_class_share(x, self.fixed_labels.cpu())
+            if share is not None:
+                out["class_diversity"] = share / max(real_share, 1e-8)
             d = _unwrap(self.D)
             was = d.training
             d.eval()

@@ -66,3 +66,14 @@ def test_acgan_class_agreement_only_for_conditional_runs_after_warm_up() -> None
     for r in early:
         r["step"] //= 200  # steps 0..6: too early to judge
     assert not [t for t in titles(assess(early, conditional=True)) if "classes" in t]
+
+
+def test_one_picture_per_class_is_an_error_for_conditional_runs_on_the_guards_rule() -> None:
+    cd = [None] * 10 + [0.5, 0.25]
+    found = assess(rows(diversity=0.8, class_diversity=cd), conditional=True)
+    assert found[0].level == "error" and found[0].title == "About one picture per class"
+    assert "0.25" in found[0].detail and "mode-seeking" in found[0].detail
+    fine = assess(rows(diversity=0.8, class_diversity=[None] * 10 + [0.25, 0.6]), conditional=True)
+    assert "About one picture per class" not in titles(fine)  # the last log reads healthy
+    noise = assess(rows(diversity=0.1, class_diversity=0.1), conditional=True)  # a fresh generator
+    assert "About one picture per class" not in titles(noise)

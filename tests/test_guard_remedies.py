@@ -30,6 +30,14 @@ def test_each_failure_has_its_named_remedy() -> None:
     assert guard_remedies.remedy(finding("memorisation"), tc, "fp32", 0).stop
 
 
+def test_collapse_within_the_classes_turns_the_mode_seeking_term_on() -> None:
+    within = guard_rules.Finding("collapse", 300, 200, "test", {"class_diversity": [0.2, 0.2, 0.2]})
+    r = guard_remedies.remedy(within, TrainConfig(), "fp32", 0)
+    assert r.changes == {"train.mode_seeking": guard_rules.Rules().ms_on} and "mode-seeking" in r.name
+    assert guard_remedies.remedy(within, TrainConfig(mode_seeking=0.1), "fp32", 0).changes == {
+        "train.mode_seeking": pytest.approx(0.2)}
+
+
 def test_a_remedy_that_did_not_hold_is_escalated() -> None:
     tc = TrainConfig(lr_g=1e-3, lr_d=1e-3)
     r = guard_remedies.remedy(finding("d_overpowering"), tc, "fp32", 1, arch="dcgan")

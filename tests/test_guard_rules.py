@@ -37,10 +37,14 @@ def wiggle(base: float, amp: float = 0.1):
     return lambda i: base + amp * math.sin(1.7 * i)
 
 
-def healthy_streams() -> list[list[dict]]:
-    out = []
-    for p in sorted(STREAMS.glob("*.jsonl")):
-        out.append([json.loads(ln) for ln in p.read_text().splitlines() if ln.strip()])
+def read_stream(p: Path) -> list[dict]:
+    return [json.loads(ln) for ln in p.read_text().splitlines() if ln.strip()]
+
+
+def healthy_streams() -> list[tuple[str, list[dict]]]:
+    """(the loss its D outputs are read with, rows) of each real healthy run in tests/guard_streams:
+    R3GAN's (file names r3gan_*) are relativistic logits; the others' are probabilities (bce)."""
+    out = [("rpgan" if p.name.startswith("r3gan_") else "bce", read_stream(p)) for p in sorted(STREAMS.glob("*.jsonl"))]
     assert out, "the real healthy streams are missing"
     return out
 
@@ -128,12 +132,24 @@ def test_collapse_ignores_logs_without_a_diversity() -> None:
 
 def test_one_picture_per_class_is_collapse_though_the_classes_differ() -> None:
     """A conditional model that ignores z keeps a high diversity over all samples (its classes
-    differ) while its diversity within each class falls: the rule reads both measures."""
-    r = rows(10, diversity=0.8, class_diversity=lambda i: 0.6 if i < 4 else 0.01)
+    differ) while its diversity within each class stays low: collapse, even from its first logs."""
+    r = rows(10, diversity=0.8, class_diversity=0.25)
     f = guard_rules.collapse(r)
-    assert f is not None and "within each class" in f.rule and "class_diversity" in f.evidence
+    assert f is not None and "within each class" in f.rule and f.evidence["class_diversity"] == [0.25] * 3
+    assert f.since_step == 50  # no "after reaching": it never had z-driven variety to lose
     assert guard_rules.collapse(rows(10, diversity=0.8, class_diversity=0.55)) is None
-    assert not guard_rules.clean(r[:6] + [dict(r[-1])])  # the ring keeps no checkpoint from such a log
+    assert guard_rules.collapse(rows(10, diversity=0.8, class_diversity=lambda i: 0.25 if i in (3, 7) else 0.6)) is None
+    assert not guard_rules.clean(r)  # the ring keeps no checkpoint from such a log
+
+
+def test_class_diversity_of_near_identical_noise_is_not_read() -> None:
+    """A fresh generator's samples are all alike: their within-class share means nothing, and the
+    rule skips those logs (the overall rules handle a generator that stays that way)."""
+    fresh = rows(6, diversity=0.1, class_diversity=0.1)
+    assert guard_rules.class_collapse(fresh) is None and guard_rules.clean(fresh)
+    later = fresh + rows(2, diversity=0.8, class_diversity=0.2)
+    assert guard_rules.class_collapse(later) is None  # two counted logs: not yet n_logs
+    assert guard_rules.class_collapse(later + rows(1, diversity=0.8, class_diversity=0.2)) is not None
 
 
 # -- memorisation -------------------------------------------------------------------------------
@@ -162,19 +178,33 @@ def test_detect_names_the_first_rule_that_fires() -> None:
     assert guard_rules.detect(rows(20, loss_g=wiggle(2.0), d_fake=wiggle(0.3, 0.05), diversity=wiggle(0.8))) is None
 
 
-@pytest.mark.parametrize("loss", ["bce", "hinge"])
-def test_no_rule_fires_anywhere_on_real_healthy_runs(loss: str) -> None:
-    """Every prefix of each healthy stream, as the guard sees it log by log."""
-    for stream in healthy_streams():
+@pytest.mark.parametrize("other", ["hinge", None])
+def test_no_rule_fires_anywhere_on_real_healthy_runs(other: str | None) -> None:
+    """Every prefix of each healthy stream, as the guard sees it log by log (with its own loss, and
+    its D outputs read as hinge logits too)."""
+    for own, stream in healthy_streams():
         heldout = 0.1  # below the real runs' nn_real throughout, as a held-out probe is
         for n in range(1, len(stream) + 1):
-            assert guard_rules.detect(stream[:n], loss=loss, heldout=heldout) is None, (n, stream[n - 1])
+            assert guard_rules.detect(stream[:n], loss=other or own, heldout=heldout) is None, (n, stream[n - 1])
 
 
 def test_real_healthy_runs_are_clean_after_their_first_logs() -> None:
-    for stream in healthy_streams():
-        flags = [guard_rules.clean(stream[:n]) for n in range(1, len(stream) + 1)]
+    for loss, stream in healthy_streams():
+        flags = [guard_rules.clean(stream[:n], loss=loss) for n in range(1, len(stream) + 1)]
         assert all(flags), [s["step"] for s, ok in zip(stream, flags) if not ok]
+
+
+def test_a_real_run_that_draws_one_picture_per_class_is_caught_early() -> None:
+    """Recorded: `--dataset mnist --preset auto --mode-seeking 0 --log-every 25 --sample-every 25
+    --threads 1` (the automatic preset's R3GAN without its mode-seeking term). Its samples vary
+    across classes (diversity 0.6-0.8) but within a class only 0.24-0.35 as much as real digits:
+    the rule fires on its third log, the first from which a streak of n_logs can complete."""
+    stream = read_stream(STREAMS / "failing" / "r3gan_mnist_auto_ms0_log25.jsonl")
+    first = next(n for n in range(1, len(stream) + 1) if guard_rules.detect(stream[:n], loss="rpgan"))
+    f = guard_rules.detect(stream[:first], loss="rpgan")
+    assert (first, f.kind, f.since_step) == (3, "collapse", 25) and "within each class" in f.rule
+    assert all(v < Rules().class_floor for v in f.evidence["class_diversity"])
+    assert not any(guard_rules.clean(stream[:n], loss="rpgan") for n in range(1, len(stream) + 1))
 
 
 def test_clean_rejects_a_row_where_any_rule_condition_holds() -> None:
@@ -191,5 +221,6 @@ def test_at_the_last_log_a_failing_condition_fires_at_once() -> None:
     f = guard_rules.detect_at_end(r)
     assert f is not None and f.kind == "d_overpowering" and f.since_step == 400
     assert guard_rules.detect_at_end(rows(8)) is None
-    for stream in healthy_streams():  # a real run that is not failing may end at any of its logs
-        assert all(guard_rules.detect_at_end(stream[:n], heldout=0.1) is None for n in range(1, len(stream) + 1))
+    for loss, stream in healthy_streams():  # a real run that is not failing may end at any of its logs
+        assert all(guard_rules.detect_at_end(stream[:n], loss=loss, heldout=0.1) is None
+                   for n in range(1, len(stream) + 1))

@@ -172,3 +172,18 @@ def test_a_learning_rate_far_beyond_range_is_reset_at_the_first_failing_log(tmp_
     assert actions[-1] == "carry on" and set(actions[:-1]) == {"roll back"}
     assert Guard().rules_now(tr).n_logs == Rules().n_logs  # back in range: the usual streaks
     assert run.load_config().train.lr_g <= 2e-4
+
+
+def test_the_mode_seeking_remedy_takes_effect_at_the_next_step() -> None:
+    """The remedy for one picture per class sets the term on a live trainer: from the next step its
+    fakes come in pairs of one class (what the term compares), without rebuilding anything."""
+    from gan_core.guard_remedies import Remedy, apply_remedy
+
+    images, labels = data()
+    tr = Trainer(tiny_run("acgan", 4), images, labels, None)
+    assert not tr.pairs
+    apply_remedy(tr, Remedy("mode-seeking term 0.1", {"train.mode_seeking": 0.1}))
+    assert tr.pairs and tr.cfg.train.mode_seeking == 0.1
+    _, y = tr._sample_z()
+    assert torch.equal(y[0::2], y[1::2])
+    assert "mode_seeking" in tr.train_step()

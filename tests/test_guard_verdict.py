@@ -32,6 +32,15 @@ def test_the_last_row_speaks_when_d_fake_is_pinned_or_the_samples_are_alike() ->
     assert metric_problems({}, "bce") == []
 
 
+def test_the_last_row_speaks_when_each_class_is_one_picture() -> None:
+    """A judge reads a generator that draws one picture per class as perfectly consistent: only the
+    within-class measure of the last log sees it."""
+    one = metric_problems({"diversity": 0.8, "class_diversity": 0.25}, "rpgan")
+    assert len(one) == 1 and "one picture per class" in one[0] and "0.25" in one[0]
+    assert metric_problems({"diversity": 0.8, "class_diversity": 0.6}, "rpgan") == []
+    assert metric_problems({"diversity": 0.18, "class_diversity": 0.1}, "rpgan") == []  # near-alike: not read
+
+
 def test_the_judge_speaks_when_the_classes_are_not_drawn() -> None:
     wanted = np.repeat(np.arange(10), 30)
     good = wanted.copy()

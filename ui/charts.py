@@ -21,7 +21,7 @@ COLORS = {"loss_d": "#d62728", "loss_g": "#1f77b4", "d_real": "#2ca02c", "d_fake
 LABELS = {"loss_d": "loss D", "loss_g": "loss G", "d_real": "D(x)", "d_fake": "D(G(z))",
           "acc_real": "class acc. real", "acc_fake": "class acc. fake", "img_per_s": "images / s",
           "rss_mb": "process RSS (MB)", "gpu_mem_mb": "GPU memory (MB)", "diversity": "diversity",
-          "class_diversity": "diversity within classes", "class_agreement": "class agreement",
+          "class_diversity": "diversity within classes (vs real)", "class_agreement": "class agreement",
           "nn_real": "nearest-real distance", "gp": "gradient penalty",
           "eval_fd": "judge FD", "eval_precision": "precision", "eval_recall": "recall",
           "eval_class_consistency": "judge class agreement"}

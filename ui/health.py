@@ -1,6 +1,8 @@
 """Plain-language training health checks from the metrics rows (pure: no I/O, no Streamlit).
 
 Signals (see gan_core.training.Trainer.health): `diversity` (~1 healthy, towards 0 = collapse),
+`class_diversity` (conditional: variety within each class against real images'; low = one
+picture per class),
 `nn_real` (mean distance of a sample to its nearest real image; falling fast = memorising),
 `class_agreement` (ACGAN: how often D's auxiliary head reads the class G was asked for),
 and D(x)/D(G(z)) and the losses.
@@ -12,7 +14,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from gan_core.guard_rules import Rules
+from gan_core.guard_rules import Rules, class_low
 
 COLLAPSE_WARN = 0.3
 COLLAPSE_BAD = Rules().diversity_floor  # the guard rolls back below it: one threshold for both
@@ -51,6 +53,7 @@ def assess(rows: list[dict[str, Any]], state: str = "running", error: str = "", 
     out += _collapse(rows)
     out += _memorising(rows)
     if conditional:
+        out += _one_picture_per_class(rows)
         out += _class_agreement(rows)
     if not out:
         if len(rows) < 3:
@@ -94,6 +97,18 @@ def _collapse(rows: list[dict[str, Any]]) -> list[Finding]:
                     f"sample diversity is {last:.2f} at step {step:,} (about 1 is healthy): the generator "
                     "draws nearly the same image for different seeds. Resume from an earlier checkpoint, "
                     "lower the learning rate, or add DiffAugment.")]
+
+
+def _one_picture_per_class(rows: list[dict[str, Any]]) -> list[Finding]:
+    """The guard's rule for collapse within the classes (`guard_rules.class_low`), on the last log."""
+    last = next((r for r in reversed(rows) if r.get("class_diversity") is not None), None)
+    if last is None or not class_low(last):
+        return []
+    return [Finding("error", "About one picture per class",
+                    f"within each class the samples vary {float(last['class_diversity']):.2f} as much as real "
+                    f"images (below {Rules().class_floor:g}) at step {int(last['step']):,}: the generator ignores "
+                    "the seed and draws each class the same way. Turn on the mode-seeking term (0.1) and resume "
+                    "from an earlier checkpoint; with the guard on, the run does this itself.")]
 
 
 def _memorising(rows: list[dict[str, Any]]) -> list[Finding]:
