@@ -69,7 +69,8 @@ def derive_state(status: dict[str, Any], meta: dict[str, Any], alive: Callable[[
       "unknown".
     - status "running" whose process is gone: "stopped" after a force stop, else "failed".
     - status "running" with a stop asked since the last launch: "stopping".
-    - otherwise what status.json says (running, stopped, finished, failed).
+    - otherwise what status.json says (running, stopped, finished, failed), with its note on how the
+      run ended, if any ("time budget of 10 min reached": such a run finished).
     """
     launches = meta.get("launches") or []
     launch = launches[-1] if launches else None
@@ -95,7 +96,7 @@ def derive_state(status: dict[str, Any], meta: dict[str, Any], alive: Callable[[
         return RunState("failed", str(status.get("error") or ""), "the training process ended unexpectedly")
     if state == "running" and stop_at and stop_at >= float((launch or {}).get("at", 0)):
         return RunState("stopping", "", "finishing the current step and saving a checkpoint")
-    return RunState(state, str(status.get("error") or "") if state == "failed" else "")
+    return RunState(state, str(status.get("error") or "") if state == "failed" else "", str(status.get("note") or ""))
 
 
 def _metrics_row(line: str | bytes) -> dict[str, Any] | None:
@@ -262,6 +263,8 @@ class RunDir:
         if state != "finished":  # the guard's end-of-run verdict belongs to the finish that wrote it
             status.pop("verdict", None)
             status.pop("verdict_good", None)
+        if "note" not in fields:  # how the run ended ("time budget ... reached") belongs to that end
+            status.pop("note", None)
         save_json(status, self.status_path)
         return status
 

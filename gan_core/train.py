@@ -250,19 +250,25 @@ def main(argv: list[str] | None = None) -> int:
     timer = TimeBudget(trainer, cfg.train.minutes)
     try:
         state = trainer.run(cfg.train.steps)
-        verdict = trainer.guard.finish(trainer) if state == "finished" and trainer.guard is not None else None
+        by_budget = state == "stopped" and timer.reached  # the end the user asked for: finished
+        ended = state == "finished" or by_budget
+        verdict = trainer.guard.finish(trainer) if ended and trainer.guard is not None else None
     finally:
         timer.cancel()
         distmod.shutdown()
-    if state == "stopped" and timer.reached:
+    if by_budget:
         say(f"time budget of {cfg.train.minutes:g} min reached at step {trainer.step}; "
             f"latest checkpoint: {run.checkpoint('latest')} (--resume continues)")
     else:
         say(f"{state} at step {trainer.step}; latest checkpoint: {run.checkpoint('latest')}")
     if cfg.train.guard and dist.is_main and (event := run.last_event()):
         say(f"guard: {len(run.read_events())} event(s); the last, at step {event.get('step')}: {event.get('text')}")
-    if verdict is not None:  # the end-of-run verdict (gan_core.guard_verdict), also for the Monitor
-        run.write_status("finished", verdict=verdict.text, verdict_good=verdict.good)
+    if dist.is_main and ended:
+        extra: dict[str, Any] = {"note": f"time budget of {cfg.train.minutes:g} min reached"} if by_budget else {}
+        if verdict is not None:  # the end-of-run verdict (gan_core.guard_verdict), also for the Monitor
+            extra.update(verdict=verdict.text, verdict_good=verdict.good)
+        if extra:
+            run.write_status("finished", **extra)
     return 0
 
 

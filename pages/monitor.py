@@ -113,12 +113,13 @@ def header(info: run_views.RunInfo) -> None:
                     (". Resume continues exactly where it left off." if info.has_checkpoint else "."))
         elif info.state == "finished":
             status = info.run.read_status()  # holds the guard's end-of-run verdict when the run had the guard
+            how = f" ({info.note})" if info.note else ""  # e.g. its time budget ended it
             if status.get("verdict_good") is False:
-                st.warning(f"Finished: {info.step:,} steps, but the guard's last check failed: "
+                st.warning(f"Finished: {info.step:,} steps{how}, but the guard's last check failed: "
                            f"{visibility.shown(str(status.get('verdict', '')))}")
             else:
-                st.success(f"Finished: {info.step:,} steps. Publish it on the Runs page to use it in the gallery "
-                           "and the Explore panel, or resume to train longer.")
+                st.success(f"Finished: {info.step:,} steps{how}. Publish it on the Runs page to use it in the "
+                           "gallery and the Explore panel, or resume to train longer.")
     cfg = info.run.config_or_none()  # a time budget (train.minutes) may end the run before its steps
     prog = live.progress_with_budget(info.step, info.total_steps, info.eta_s, cfg.train.minutes if cfg else 0.0,
                                      info.run.read_status().get("loop_started") if info.state == "running" else None,

@@ -146,3 +146,22 @@ def test_the_monitor_warns_when_a_finished_runs_verdict_failed(tmp_path, monkeyp
     assert any(s.startswith("Finished: 10 steps.") for s in successes) and not any("but" in w for w in warnings)
     warnings, successes = shown({})
     assert any(s.startswith("Finished: 10 steps.") for s in successes)
+
+
+def test_a_run_its_time_budget_ends_is_finished_and_gets_the_verdict(tmp_path: Path) -> None:
+    """A time budget is the end the user asked for (the app's "Train for: minutes"): the run is
+    finished, says how it ended, and a guarded one gets its verdict like a run that ran its steps."""
+    from conftest import write_image_folder
+    from gan_core import train
+
+    folder = write_image_folder(tmp_path / "set", {"": 8})
+    out = tmp_path / "run"
+    assert train.main(["--dataset", str(folder), "--preset", "Tiny smoke test", "--steps", "10000000", "--minutes",
+                       "0.02", "--guard", "--threads", "1", "--out", str(out)]) == 0
+    run = RunDir(out)
+    status, state = run.read_status(), run.run_state()
+    assert status["state"] == "finished" and 0 < status["step"] < 10_000_000
+    assert state.state == "finished" and state.note == "time budget of 0.02 min reached"
+    assert run.last_event()["kind"] == "verdict" and status["verdict"] == run.last_event()["text"]
+    run.write_status("running", step=status["step"])  # a resume: the old end's note and verdict go
+    assert "note" not in run.read_status() and "verdict" not in run.read_status()
