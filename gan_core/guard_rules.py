@@ -177,6 +177,7 @@ def class_low(r: dict[str, Any], rules: Rules = Rules()) -> bool:
 
 
 def class_collapse(rows: list[dict[str, Any]], rules: Rules = Rules()) -> Finding | None:
+    """Collapse within the classes (the module's rule): about one picture per class."""
     rs = [r for r in rows if class_counted(r, rules)]
     n = _trailing(rs, lambda i: class_low(rs[i], rules))
     if n < rules.n_logs:

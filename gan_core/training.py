@@ -158,7 +158,7 @@ class Trainer:
         self.real_probe = torch.from_numpy(np.ascontiguousarray(images[::every][:512])).float().flatten(1) / 255.0
         self.probe_labels = (torch.from_numpy(np.asarray(labels[::every][:512], dtype=np.int64))
                              if mc.conditional and len(labels) == len(images) else None)
-        self._real_spread: tuple[float, float] | None = None  # (overall, within-class ratio) of the probe
+        self._real_spread: tuple[float, float | None] | None = None  # (overall, within-class ratio) of the probe
 
     # -- public controls -------------------------------------------------------------------
     def add_hook(self, name: str, fn: Callable[..., Any]) -> None:
@@ -347,13 +347,14 @@ class Trainer:
         x = g(self.fixed_z, self.fixed_labels) if self.fixed_labels is not None else g(self.fixed_z)
         return to_uint8(x)
 
-    def real_spread(self) -> tuple[float, float]:
+    def real_spread(self) -> tuple[float, float | None]:
         """The real probe's (mean pairwise distance, within-class share): the units `health` reads
-        the samples in; the share is 1.0 without probe labels."""
+        the samples in. The share is None without probe labels or when no class has two probe
+        images (classes of one picture: one picture per class is then what the data holds)."""
         if self._real_spread is None:
             real = self.real_probe
             share = within_class_share(real, self.probe_labels) if self.probe_labels is not None else None
-            self._real_spread = (max(mean_pdist(real[:len(self.fixed_z)]), 1e-8), share or 1.0)
+            self._real_spread = (max(mean_pdist(real[:len(self.fixed_z)]), 1e-8), share)
         return self._real_spread
 
     @torch.no_grad()
@@ -375,8 +376,8 @@ class Trainer:
                                 / math.sqrt(x.shape[1]))}
         if self.fixed_labels is not None:
             share = within_class_share(x, self.fixed_labels.cpu())
-            if share is not None:
-                out["class_diversity"] = share / max(real_share, 1e-8)
+            if share is not None and real_share:
+                out["class_diversity"] = share / real_share
             d = _unwrap(self.D)
             was = d.training
             d.eval()

@@ -176,3 +176,16 @@ def test_health_measures_diversity_within_each_class_for_a_conditional_model() -
     varied = rng.integers(0, 256, (len(labels), 32, 32, 1), dtype=np.uint8)
     assert tr.health(varied)["class_diversity"] > 0.5
     assert "class_diversity" not in Trainer(tiny(0), *data(), None).health(varied)  # unconditional: one measure
+
+
+def test_class_diversity_is_read_against_real_images_own_spread_within_their_classes() -> None:
+    """The unit is the real images' within-class share: real images as samples read ~1, and a set
+    whose classes hold one image each gives no unit (one picture per class is what it holds)."""
+    images, labels = data()
+    tr = Trainer(tiny(4), images, labels, None)
+    fl = tr.fixed_labels.cpu().numpy()
+    as_real = np.stack([images[labels == k][i % int((labels == k).sum())] for i, k in enumerate(fl)])
+    assert 0.8 < tr.health(as_real)["class_diversity"] < 1.25
+    singles = Trainer(tiny(8), images[:8], np.arange(8), None)
+    drawn = images[np.arange(len(singles.fixed_labels)) % 64]
+    assert singles.real_spread()[1] is None and "class_diversity" not in singles.health(drawn)
