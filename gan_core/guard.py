@@ -60,12 +60,23 @@ class Guard:
             elif ev.get("kind") == "held":
                 self.rescues = 0
 
+    @staticmethod
+    def _weights_finite(tr: Any) -> bool:
+        return all(bool(torch.isfinite(p).all()) for m in (tr.G, tr.D) for p in m.parameters())
+
+    def measure(self, tr: Any, row: dict[str, Any]) -> None:
+        """Before the trainer writes a logged row: add the sample health the rules read
+        (`Trainer.health`) where the row has none yet, so metrics.jsonl and the Monitor's charts hold
+        what the guard saw at every log (an unguarded run measures it only with its sample grids)."""
+        if "diversity" not in row and all(finite(row.get(k)) for k in self.rules.loss_keys) and self._weights_finite(tr):
+            row.update(tr.health(tr.sample_images()))
+
     def _measure(self, tr: Any, row: dict[str, Any]) -> dict[str, Any]:
         r = dict(row)
-        ok = all(bool(torch.isfinite(p).all()) for m in (tr.G, tr.D) for p in m.parameters())
+        ok = self._weights_finite(tr)
         r["weights_finite"] = int(ok)
-        if ok and "diversity" not in r and all(finite(r.get(k)) for k in self.rules.loss_keys):
-            r.update(tr.health(tr.sample_images()))
+        if ok:
+            self.measure(tr, r)
         return r
 
     def rules_now(self, tr: Any) -> Rules:

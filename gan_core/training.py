@@ -566,6 +566,8 @@ class Trainer:
                         new_best = last_metrics.get("eval_fd", math.inf) < self.best_score
                         if new_best:
                             self.best_score = float(last_metrics["eval_fd"])
+                    if self.guard is not None:  # the sample health its rules read, written with the row
+                        self.guard.measure(self, last_metrics)
                     if rd is not None:
                         rd.append_metrics(last_metrics)
                         rd.write_status("running", step=step, total_steps=total,
