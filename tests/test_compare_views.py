@@ -123,6 +123,18 @@ def test_event_markers_sit_where_the_curve_restarts_with_their_text() -> None:
     assert "D(G(z)) below 0.02" in fig.layout.annotations[0].hovertext
 
 
+
+def test_an_event_near_the_last_step_reads_leftwards_and_a_verdict_is_two_words() -> None:
+    """Plotly widens an axis to fit an annotation: a label running right from the run's last step
+    would stretch every chart past the run's end."""
+    fig = charts.loss_figure(rows(5))  # steps 10..50
+    verdict = {"step": 50, "kind": "verdict", "action": "finished, but", "text": "finished, but the judge reads 14% ..."}
+    charts.add_event_markers(fig, [{"step": 20, "kind": "held", "action": "carry on", "text": "rescue held"}, verdict])
+    first, last = fig.layout.annotations
+    assert first.xanchor == "left" and last.xanchor == "right"  # "right" anchor: the text ends at the line
+    assert last.text == "verdict: failed" and "judge reads 14%" in last.hovertext
+
+
 # -- the pages ------------------------------------------------------------------------------------
 def write_run(runs: Path, name: str, base: float, lr_d: float = 2e-4, parent: str = "",
               events: list[dict] | None = None) -> RunDir:

@@ -181,23 +181,37 @@ def event_x(event: dict[str, Any]) -> int:
 
 
 def event_label(event: dict[str, Any], width: int = 48) -> str:
+    """The text beside an event's line: its own, cut to `width`; the end-of-run verdict in two words
+    (its whole text is on hover and on the page)."""
+    if event.get("kind") == "verdict":
+        return "verdict: passed" if event.get("action") == "finished" else "verdict: failed"
     text = str(event.get("text") or event.get("kind", "event"))
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+def _x_extent(fig: go.Figure) -> tuple[float, float] | None:
+    xs = [float(x) for t in fig.data for x in (getattr(t, "x", None) or ()) if isinstance(x, (int, float))]
+    return (min(xs), max(xs)) if xs else None
+
+
 def add_event_markers(fig: go.Figure, events: list[dict[str, Any]]) -> go.Figure:
     """A dotted vertical line per event (the guard's rollbacks, hand rollbacks, branches), with its
-    text above it and the whole text, evidence included, on hover."""
+    text beside it and the whole text, evidence included, on hover. Labels alternate above and
+    below; one in the right part of the curves' steps reads leftwards (Plotly widens an axis to fit
+    an annotation, so a label running right from the last step would stretch the chart)."""
+    extent = _x_extent(fig)
     for i, ev in enumerate(events):
         color = EVENT_COLORS.get(str(ev.get("action")), "#7f7f7f")
+        x = event_x(ev)
+        side = "left" if extent and extent[1] > extent[0] and (x - extent[0]) > 0.6 * (extent[1] - extent[0]) else "right"
         hover = str(ev.get("text") or ev.get("kind"))
         if ev.get("rule"):
             hover += f"<br>rule: {ev['rule']}"
         if ev.get("evidence"):
             hover += "<br>evidence: " + ", ".join(f"{k}={v}" for k, v in ev["evidence"].items())[:300]
-        fig.add_vline(x=event_x(ev), line_dash="dot", line_color=color, line_width=2,
+        fig.add_vline(x=x, line_dash="dot", line_color=color, line_width=2,
                       annotation_text=event_label(ev), annotation_hovertext=hover,
-                      annotation_position="top right" if i % 2 == 0 else "bottom right",
+                      annotation_position=("top " if i % 2 == 0 else "bottom ") + side,
                       annotation_font_size=10, annotation_font_color=color)
     return fig
 
