@@ -256,6 +256,12 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         timer.cancel()
         distmod.shutdown()
+    if dist.is_main and ended:  # status.json first: whoever reads the log's last lines finds it final
+        extra: dict[str, Any] = {"note": f"time budget of {cfg.train.minutes:g} min reached"} if by_budget else {}
+        if verdict is not None:  # the end-of-run verdict (gan_core.guard_verdict), also for the Monitor
+            extra.update(verdict=verdict.text, verdict_good=verdict.good)
+        if extra:
+            run.write_status("finished", **extra)
     if by_budget:
         say(f"time budget of {cfg.train.minutes:g} min reached at step {trainer.step}; "
             f"latest checkpoint: {run.checkpoint('latest')} (--resume continues)")
@@ -263,12 +269,6 @@ def main(argv: list[str] | None = None) -> int:
         say(f"{state} at step {trainer.step}; latest checkpoint: {run.checkpoint('latest')}")
     if cfg.train.guard and dist.is_main and (event := run.last_event()):
         say(f"guard: {len(run.read_events())} event(s); the last, at step {event.get('step')}: {event.get('text')}")
-    if dist.is_main and ended:
-        extra: dict[str, Any] = {"note": f"time budget of {cfg.train.minutes:g} min reached"} if by_budget else {}
-        if verdict is not None:  # the end-of-run verdict (gan_core.guard_verdict), also for the Monitor
-            extra.update(verdict=verdict.text, verdict_good=verdict.good)
-        if extra:
-            run.write_status("finished", **extra)
     return 0
 
 

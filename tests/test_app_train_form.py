@@ -145,4 +145,5 @@ def test_a_time_limit_reaches_the_run(home: Path) -> None:
     assert json.loads((run / "config.json").read_text())["train"]["minutes"] == 0.05
     wait_until(lambda: "time budget of 0.05 min reached" in (run / "train.log").read_text(), timeout=90,
                what="the time budget to stop the run")
-    assert json.loads((run / "status.json").read_text())["state"] == "stopped"
+    status = json.loads((run / "status.json").read_text())  # the end the user asked for: finished, and says how
+    assert status["state"] == "finished" and status["note"] == "time budget of 0.05 min reached"
