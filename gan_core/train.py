@@ -88,6 +88,12 @@ def config_from_args(args: argparse.Namespace, say: Any = None) -> RunConfig:
         raise ConfigError("--dataset is required for a new run (mnist, orl-faces, a folder or a .zip)",
                           field="data.source")
     base = preset_values(args.preset, values["data.source"], say) if args.preset else {}
+    changed = {k: v for k, v in values.items() if k in base and k != "data.source" and base[k] != v}
+    if changed and say is not None:  # the preset's line above says its own values: these replace them
+        def shown(v: Any) -> str:
+            return f"{v:g}" if isinstance(v, float) else str(v)
+        say("flags over the preset: " + ", ".join(f"{k.split('.', 1)[1]} {shown(base[k])} -> {shown(v)}"
+                                                   for k, v in changed.items()))
     return build_run_config({**base, **values})
 
 

@@ -98,9 +98,12 @@ def test_the_cli_and_the_page_resolve_the_same_preset(tmp_path: Path) -> None:
                              "data.source": str(folder)})
     assert cli == page and cli.model.arch == "r3gan" and cli.model.image_size == 64 and cli.train.batch_size == 16
     assert said == [f"preset auto: {auto(facts).summary}"]
+    said.clear()
     override = train.config_from_args(train.parse_args(["--dataset", str(folder), "--preset", "auto",
-                                                        "--batch-size", "4", "--out", "x"]))
+                                                        "--batch-size", "4", "--mode-seeking", "0.5", "--out", "x"]),
+                                      said.append)
     assert override.train.batch_size == 4 and override.model.image_size == 64  # flags win over the preset
+    assert said[-1] == "flags over the preset: batch_size 16 -> 4, mode_seeking 0.1 -> 0.5"  # and say so
 
 
 def test_survey_reads_the_builtin_sets_without_decoding() -> None:
