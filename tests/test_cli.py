@@ -149,7 +149,7 @@ def test_r1_flags_reach_the_config_and_resume_keeps_them() -> None:
 
 
 @pytest.mark.slow
-def test_a_prepared_run_trains_as_written_and_stops_at_its_time_budget(tmp_path: Path) -> None:
+def test_a_prepared_run_trains_as_written_and_finishes_at_its_time_budget(tmp_path: Path) -> None:
     """The app's way to start a run: RunDir.create(cfg), then `--out RUN` alone."""
     from gan_core import presets
     from gan_core.config import build_run_config
@@ -163,7 +163,8 @@ def test_a_prepared_run_trains_as_written_and_stops_at_its_time_budget(tmp_path:
     out = run("gan_core.train", "--out", str(r.path), "--quiet")
     step = r.read_status()["step"]
     assert f"time budget of 0.05 min reached at step {step}" in out.stderr
-    assert r.state() == "stopped" and r.has_checkpoint("latest") and 0 < step < 1_000_000
+    assert r.state() == "finished" and r.has_checkpoint("latest") and 0 < step < 1_000_000
+    assert r.read_status()["note"] == "time budget of 0.05 min reached"
     trained = r.load_config()
     assert trained.train == cfg.train and trained.model.ngf == 8 and trained.model.channels == 1  # filled from the data
     again = run("gan_core.train", "--out", str(r.path), check=False)
