@@ -107,8 +107,9 @@ def _one_picture_per_class(rows: list[dict[str, Any]]) -> list[Finding]:
     return [Finding("error", "About one picture per class",
                     f"within each class the samples vary {float(last['class_diversity']):.2f} as much as real "
                     f"images (below {Rules().class_floor:g}) at step {int(last['step']):,}: the generator ignores "
-                    "the seed and draws each class the same way. Turn on the mode-seeking term (0.1) and resume "
-                    "from an earlier checkpoint; with the guard on, the run does this itself.")]
+                    f"the seed and draws each class the same way. Turn on the mode-seeking term "
+                    f"({Rules().ms_on:g}) and resume from an earlier checkpoint; with the guard on, the run does "
+                    "this itself.")]
 
 
 def _memorising(rows: list[dict[str, Any]]) -> list[Finding]:
