@@ -30,22 +30,24 @@ def test_one_picture_per_class_is_caught_and_the_mode_seeking_term_turned_on(tmp
     out = tmp_path / "run"
     proc = subprocess.run(
         [sys.executable, "-m", "gan_core.train", "--dataset", "mnist", "--preset", "auto", "--mode-seeking", "0",
-         "--steps", "80", "--log-every", "20", "--guard", "--device", "cpu", "--threads", "2", "--out", str(out)],
+         "--steps", "100", "--log-every", "20", "--guard", "--device", "cpu", "--threads", "2", "--out", str(out)],
         cwd=ROOT, capture_output=True, text=True, timeout=600, env=dict(os.environ, PYTHONUNBUFFERED="1"))
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Traceback" not in proc.stderr + proc.stdout
     events = [json.loads(ln) for ln in (out / "events.jsonl").read_text().splitlines()]
     caught = events[0]
     assert caught["kind"] == "collapse" and caught["action"] == "roll back" and caught["to_step"] == 0
-    assert caught["step"] == 60 and "within each class" in caught["rule"]
+    # the third log (60) completes the first possible streak; a machine whose first log still reads
+    # above the floor (its numerics differ) completes it one log later
+    assert caught["step"] in (60, 80) and "within each class" in caught["rule"]
     assert all(v < Rules().class_floor for v in caught["evidence"]["class_diversity"])
     assert min(caught["evidence"]["diversity"]) > 0.3  # the classes differ: only the within-class measure sees it
     assert caught["changes"] == {"train.mode_seeking": Rules().ms_on}
     assert json.loads((out / "config.json").read_text())["train"]["mode_seeking"] == Rules().ms_on  # a resume keeps it
     assert [e["kind"] for e in events[1:]] == ["held", "verdict"]
     rows = [json.loads(ln) for ln in (out / "metrics.jsonl").read_text().splitlines()]
-    assert [r["step"] for r in rows] == [20, 40, 60, 80]  # the rolled-back logs were replaced ...
+    assert [r["step"] for r in rows] == [20, 40, 60, 80, 100]  # the rolled-back logs were replaced ...
     assert all(r["class_diversity"] >= Rules().class_floor for r in rows)  # ... by what the guard read after
     verdict = events[-1]
     assert verdict["evidence"]["class_diversity"] >= Rules().class_floor
-    assert f"the last, at step 80: {verdict['text']}" in proc.stdout + proc.stderr  # the exit message names it
+    assert f"the last, at step 100: {verdict['text']}" in proc.stdout + proc.stderr  # the exit message names it
