@@ -190,22 +190,21 @@ def class_collapse(rows: list[dict[str, Any]], rules: Rules = Rules()) -> Findin
 
 
 def _overall_collapse(rows: list[dict[str, Any]], rules: Rules) -> Finding | None:
-    key, what = "diversity", "sample diversity"
-    rs = _with(rows, key)
+    rs = _with(rows, "diversity")
     if not rs:
         return None
-    n = _trailing(rs, lambda i: float(rs[i][key]) < rules.diversity_floor)
-    before = [float(r[key]) for r in rs[:-n]] if n else []
+    n = _trailing(rs, lambda i: float(rs[i]["diversity"]) < rules.diversity_floor)
+    before = [float(r["diversity"]) for r in rs[:-n]] if n else []
     if n >= rules.n_logs and before and max(before) >= rules.diversity_seen:
         return Finding("collapse", int(rs[-1]["step"]), int(rs[-n]["step"]),
-                       f"{what} below {rules.diversity_floor:g} for {n} logs after reaching "
-                       f"{max(before):.2f}", {key: [float(r[key]) for r in rs[-n:]][-rules.n_logs:],
+                       f"sample diversity below {rules.diversity_floor:g} for {n} logs after reaching "
+                       f"{max(before):.2f}", {"diversity": [float(r["diversity"]) for r in rs[-n:]][-rules.n_logs:],
                                               "peak": max(before)})
-    m = _trailing(rs, lambda i: float(rs[i][key]) < rules.diversity_dead)
+    m = _trailing(rs, lambda i: float(rs[i]["diversity"]) < rules.diversity_dead)
     if m >= rules.n_logs:  # nearly identical samples: collapsed, whether or not it was ever diverse
         return Finding("collapse", int(rs[-1]["step"]), int(rs[-m]["step"]),
-                       f"{what} below {rules.diversity_dead:g} (nearly identical samples) for {m} logs",
-                       {key: [float(r[key]) for r in rs[-m:]][-rules.n_logs:]})
+                       f"sample diversity below {rules.diversity_dead:g} (nearly identical samples) for {m} logs",
+                       {"diversity": [float(r["diversity"]) for r in rs[-m:]][-rules.n_logs:]})
     return None
 
 
