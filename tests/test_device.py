@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-# Times nothing: counts the minor page faults of three real ACGAN-32 training steps (batch 64,
-# synthetic images) after four warm-up steps, with glibc's default or with the policy.
+# Times nothing: counts the minor page faults of each of eight real ACGAN-32 training steps (batch
+# 64, synthetic images) after four warm-up steps, with glibc's default or with the policy.
 _PROBE = """
 import resource, sys, numpy as np, torch
 from gan_core.config import DataConfig, ModelConfig, RunConfig, TrainConfig
@@ -24,17 +24,19 @@ cfg = RunConfig(ModelConfig(arch="acgan", image_size=32, channels=1, num_classes
 trainer = Trainer(cfg, images, labels, None)
 for _ in range(4):
     trainer.train_step()
-before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-for _ in range(3):
+faults = []
+for _ in range(8):
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     trainer.train_step()
-print(kept, (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) // 3)
+    faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+print(kept, *faults)
 """
 
 
-def _faults(mode: str) -> tuple[str, int]:
+def _faults(mode: str) -> tuple[str, list[int]]:
     out = subprocess.run([sys.executable, "-c", _PROBE, mode], capture_output=True, text=True, check=True)
-    kept, faults = out.stdout.split()
-    return kept, int(faults)
+    kept, *faults = out.stdout.split()
+    return kept, [int(f) for f in faults]
 
 
 @pytest.mark.slow
@@ -43,10 +45,14 @@ def test_keep_freed_memory_stops_page_faults_in_training_steps() -> None:
     _, default = _faults("default")
     kept, with_policy = _faults("keep")
     assert kept == "True"
-    # glibc's default hands each step's activation buffers back to the kernel and faults them in
-    # again (about 12,000 faults a step here); with the policy the pages stay mapped and are reused
-    assert default > 1000, default
-    assert with_policy < default / 4, (with_policy, default)
+    # glibc's default hands a step's activation buffers back to the kernel and faults them in
+    # again: 0 to 24,000 faults a step on the dev machine, most steps 4,000-16,000. With the
+    # policy the pages stay mapped and are reused: 0 on most steps there. The kernel can add faults
+    # of its own to some steps (a CI machine once read 2,700 a step with the policy, averaged over
+    # three steps), so each mode is judged by its quietest half of the steps.
+    quiet_default, quiet_policy = sum(sorted(default)[:4]), sum(sorted(with_policy)[:4])
+    assert quiet_default > 4000, default
+    assert quiet_policy < quiet_default / 4, (with_policy, default)
 
 
 def test_keep_freed_memory_is_a_no_op_without_glibc(monkeypatch: pytest.MonkeyPatch) -> None:
