@@ -46,12 +46,12 @@ def test_keep_freed_memory_stops_page_faults_in_training_steps() -> None:
     kept, with_policy = _faults("keep")
     assert kept == "True"
     # glibc's default hands a step's activation buffers back to the kernel and faults them in
-    # again: 0 to 24,000 faults a step on the dev machine, most steps 4,000-16,000. With the
-    # policy the pages stay mapped and are reused: 0 on most steps there. The kernel can add faults
-    # of its own to some steps (a CI machine once read 2,700 a step with the policy, averaged over
-    # three steps), so each mode is judged by its quietest half of the steps.
+    # again: 0 to 24,000 faults a step on the dev machine, most steps 4,000-16,000 (a CI machine
+    # averaged 4,000). With the policy the pages stay mapped and are reused: 0 on most steps here.
+    # The kernel can add faults of its own to some steps (that CI machine read 2,700 a step with the
+    # policy, averaged over three steps), so each mode is judged by its quietest half of the steps.
     quiet_default, quiet_policy = sum(sorted(default)[:4]), sum(sorted(with_policy)[:4])
-    assert quiet_default > 4000, default
+    assert quiet_default > 1000, default  # the probe sees the default's faults at all
     assert quiet_policy < quiet_default / 4, (with_policy, default)
 
 
