@@ -193,18 +193,18 @@ def _overall_collapse(rows: list[dict[str, Any]], rules: Rules) -> Finding | Non
     rs = _with(rows, "diversity")
     if not rs:
         return None
-    n = _trailing(rs, lambda i: float(rs[i]["diversity"]) < rules.diversity_floor)
-    before = [float(r["diversity"]) for r in rs[:-n]] if n else []
+    div = [float(r["diversity"]) for r in rs]
+    n = _trailing(rs, lambda i: div[i] < rules.diversity_floor)
+    before = div[:-n] if n else []
     if n >= rules.n_logs and before and max(before) >= rules.diversity_seen:
         return Finding("collapse", int(rs[-1]["step"]), int(rs[-n]["step"]),
                        f"sample diversity below {rules.diversity_floor:g} for {n} logs after reaching "
-                       f"{max(before):.2f}", {"diversity": [float(r["diversity"]) for r in rs[-n:]][-rules.n_logs:],
-                                              "peak": max(before)})
-    m = _trailing(rs, lambda i: float(rs[i]["diversity"]) < rules.diversity_dead)
+                       f"{max(before):.2f}", {"diversity": div[-n:][-rules.n_logs:], "peak": max(before)})
+    m = _trailing(rs, lambda i: div[i] < rules.diversity_dead)
     if m >= rules.n_logs:  # nearly identical samples: collapsed, whether or not it was ever diverse
         return Finding("collapse", int(rs[-1]["step"]), int(rs[-m]["step"]),
                        f"sample diversity below {rules.diversity_dead:g} (nearly identical samples) for {m} logs",
-                       {"diversity": [float(r["diversity"]) for r in rs[-m:]][-rules.n_logs:]})
+                       {"diversity": div[-m:][-rules.n_logs:]})
     return None
 
 
