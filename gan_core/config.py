@@ -33,7 +33,6 @@ R3GAN_SIZES = (32, 64, 128)
 IMAGE_SIZES = {"dcgan": DCGAN_SIZES, "acgan": ACGAN_SIZES, "r3gan": R3GAN_SIZES}
 LOSSES = ("bce", "hinge", "lsgan", "wgan-gp", "rpgan")
 D_NORMS = ("batch", "layer", "none")
-G_ACTS = ("lrelu", "silu")
 DIFFAUG_OPS = ("translation", "cutout", "color")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
@@ -89,10 +88,7 @@ class ModelConfig:
                          default_text="batch; layer for wgan-gp")
     d_mbstd: int = option(0, "r3gan: minibatch standard deviation in D over groups of this many images "
                           "(StyleGAN's guard against collapse; it lets D see how alike the images in a group "
-                          "are); 0 = off; a batch it does not divide uses the largest group that does")
-    g_act: str = option("lrelu", "r3gan: the generator's activation; lrelu (leaky ReLU 0.2) or silu, which is smooth: "
-                        "a thin high-resolution stage of leaky ReLUs drew creases along its zero crossings (ORL faces "
-                        "at 64 px)", choices=G_ACTS, default_text="lrelu; silu in the automatic preset at 64 and 128 px")
+                          "are); 0 = off; a batch it does not divide uses the largest group that does", default_text="0; 4 in the automatic preset")
 
     def __post_init__(self) -> None:
         _need(self.arch in ARCHS, "model.arch", f"model.arch must be one of {', '.join(ARCHS)}, got {self.arch!r}")
@@ -110,10 +106,6 @@ class ModelConfig:
               f"model.d_mbstd must be 0 (off) or a group size from 2 to 64, got {self.d_mbstd}")
         _need(self.d_mbstd == 0 or self.arch == "r3gan", "model.d_mbstd",
               f"model.d_mbstd is an r3gan option; {self.arch} has no minibatch standard deviation")
-        _need(self.g_act in G_ACTS, "model.g_act",
-              f"model.g_act must be one of {', '.join(G_ACTS)}, got {self.g_act!r}")
-        _need(self.g_act == "lrelu" or self.arch == "r3gan", "model.g_act",
-              f"model.g_act is an r3gan option; {self.arch} keeps its own activations")
         _need(self.d_norm in D_NORMS, "model.d_norm",
               f"model.d_norm must be one of {', '.join(D_NORMS)}, got {self.d_norm!r}")
         _need(self.arch != "acgan" or self.num_classes >= 2, "model.num_classes",
@@ -370,7 +362,7 @@ def fit_to_data(cfg: RunConfig, channels: int, class_names: list[str], fingerpri
     cfg.model = ModelConfig(arch=m.arch, image_size=m.image_size, channels=channels, nz=m.nz, ngf=m.ngf,
                             ndf=m.ndf, num_classes=len(class_names) if conditional else 0,
                             class_names=list(class_names) if conditional else [], d_norm=m.d_norm,
-                            d_mbstd=m.d_mbstd, g_act=m.g_act)
+                            d_mbstd=m.d_mbstd)
     cfg.data.fingerprint, cfg.data.num_images = fingerprint, num_images
     return cfg
 

@@ -10,9 +10,7 @@ with the modern recipe's numbers (`RECIPE`, the one place to tune them):
   (0, 0.99)); class-conditional when the data has 2 or more class folders, and then with the
   mode-seeking term (`RECIPE.mode_seeking`): without it the conditional model learnt one picture
   per class and ignored z. Widths are 32 at 32 px: 64 cost 3.4x the time per image on a CPU, and
-  a time-limited run learns more from the extra steps. The generator's activation is SiLU at 64 px
-  and above (`RECIPE.g_act`): leaky ReLUs in its thin 16-channel high-resolution stages drew
-  creases on faces.
+  a time-limited run learns more from the extra steps.
 - image size (`auto_size`) from the typical picture side: up to 40 px -> 32 (28 px digits are
   padded up, not blown up 2x); up to 96 px -> 64; larger -> 128 only when the pictures are at
   least 160 px and there are at least `RECIPE.images_for_128` of them (a 128 px model costs about
@@ -180,7 +178,6 @@ class ModernRecipe:
     ema_halflife_kimg: float
     mode_seeking: float  # labelled sets: the mode-seeking term's weight (fakes in pairs of one class)
     widths: dict[int, int]  # ngf = ndf by image size
-    g_act: dict[int, str]  # the generator's activation by image size (model.g_act)
     batch_small: int  # below `small_set` images
     batch: int
     small_set: int
@@ -194,8 +191,7 @@ class ModernRecipe:
 
 # The one place the modern recipe's numbers live (tuned values are reported by the recipe's measurements)
 RECIPE = ModernRecipe(lr={32: 5e-4, 64: 5e-4, 128: 2e-4}, beta1=0.0, beta2=0.99, gamma={32: 0.1, 64: 0.5, 128: 1.0},
-                      ema_halflife_kimg=10.0, mode_seeking=0.1, widths={32: 32, 64: 32, 128: 16},
-                      g_act={32: "lrelu", 64: "silu", 128: "silu"}, batch_small=32, batch=64, small_set=1000,
+                      ema_halflife_kimg=10.0, mode_seeking=0.1, widths={32: 32, 64: 32, 128: 16}, batch_small=32, batch=64, small_set=1000,
                       ada_target=0.6, ada_below=5000, epochs=50, min_kimg=200, max_kimg=2000,
                       images_for_128=10_000)
 
@@ -240,7 +236,6 @@ def auto(facts: DataFacts) -> Preset:
     labelled = facts.classes >= 2
     values: dict[str, Any] = {
         "model.arch": "r3gan", "model.image_size": size, "model.ngf": r.widths[size], "model.ndf": r.widths[size],
-        "model.g_act": r.g_act[size],
         "train.loss": "rpgan", "train.lr_g": r.lr[size], "train.lr_d": r.lr[size], "train.beta1": r.beta1,
         "train.beta2": r.beta2, "train.r1_gamma": r.gamma[size], "train.r2_gamma": r.gamma[size],
         "train.ema_halflife_kimg": r.ema_halflife_kimg, "train.batch_size": batch, "train.steps": steps,
@@ -258,7 +253,7 @@ def auto(facts: DataFacts) -> Preset:
         f"{facts.classes} classes" if labelled else "no classes") + (f", {facts.side} px pictures" if facts.side else "")
     summary = (f"From the data ({what}): {'class-conditional ' if labelled else ''}R3GAN {size} px "
                f"(relativistic loss, R1 = R2 = {r.gamma[size]:g}, EMA half-life {r.ema_halflife_kimg:g}k images, "
-               f"Adam {r.lr[size]:g} / betas ({r.beta1:g}, {r.beta2:g}), widths {r.widths[size]}, {'SiLU' if r.g_act[size] == 'silu' else 'leaky ReLU'} in G), batch {batch}, "
+               f"Adam {r.lr[size]:g} / betas ({r.beta1:g}, {r.beta2:g}), widths {r.widths[size]}), batch {batch}, "
                f"{steps:,} steps" + (f" (about {steps * batch / max(1, facts.images):.0f} epochs)" if known else "")
                + (f", mode-seeking term {r.mode_seeking:g}" if labelled else "")
                + (f", adaptive augmentation (target {r.ada_target:g}) for fewer than {r.ada_below:,} images"

@@ -9,7 +9,7 @@ from ui import access, cached, choice_url, doctor_view, run_control, run_views, 
 from ui.admission import admission
 from ui.live import format_eta
 from ui.nav import through_studio
-from ui.train_form import ARCHS, DEVICES, DIFFAUG_OPS, G_ACTS, IMAGE_SIZES, LOSSES, ConfigError, dataset_warnings, presets
+from ui.train_form import ARCHS, DEVICES, DIFFAUG_OPS, IMAGE_SIZES, LOSSES, ConfigError, dataset_warnings, presets
 
 through_studio()
 
@@ -226,10 +226,6 @@ with st.expander("Hyper-parameters", icon=":material/tune:"):
                       "the images in each group of this many are. It did not stop per-class collapse in our "
                       "measurements (groups mix classes); it targets unconditional collapse.")
     under(h[1], "model.d_mbstd")
-    h[2].selectbox("Generator activation (R3GAN)", list(G_ACTS), key="t_g_act", help="leaky ReLU, or SiLU, which is "
-                   "smooth: with leaky ReLUs the thin 64 px stages drew creases on faces. The automatic preset "
-                   "uses SiLU at 64 px and above.")
-    under(h[2], "model.g_act")
     h = st.columns(4)
     for col, (label, key, lo, hi) in zip(h, [
             ("Latent size (nz)", "model.nz", 1, 4096), ("Generator width (ngf)", "model.ngf", 1, 4096),

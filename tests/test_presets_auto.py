@@ -44,7 +44,6 @@ def test_the_recipe_numbers_come_from_the_one_recipe() -> None:
             "rpgan", RECIPE.lr[size], RECIPE.lr[size], RECIPE.beta1, RECIPE.beta2)
         assert v["train.r1_gamma"] == v["train.r2_gamma"] == RECIPE.gamma[size]
         assert v["model.ngf"] == v["model.ndf"] == RECIPE.widths[size]
-        assert v["model.g_act"] == RECIPE.g_act[size]
         assert v["train.ema_halflife_kimg"] == RECIPE.ema_halflife_kimg
         assert "train.mode_seeking" not in v  # unlabelled: no class pairs to compare
         labelled = auto(DataFacts(5000, 10, side)).values

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from gan_core import presets  # noqa: F401  (the page reaches the presets through this adapter)
-from gan_core.config import (ARCHS, DEVICES, DIFFAUG_OPS, IMAGE_SIZES, G_ACTS, LOSSES,  # noqa: F401  (the choice lists)
+from gan_core.config import (ARCHS, DEVICES, DIFFAUG_OPS, IMAGE_SIZES, LOSSES,  # noqa: F401  (the choice lists)
                              RunConfig, build_run_config, check_dataset, dataset_warnings, options,
                              steps_for_epochs)
 from gan_core.errors import ConfigError  # noqa: F401

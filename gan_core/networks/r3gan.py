@@ -13,10 +13,7 @@ per doubling above 16 px (16 channels at least), so the costly high-resolution s
 
 Generator: z (B, nz) [+ class embedding (B, nz), concatenated] -> linear -> 4x4 map; per stage a
 1x1 conv to the next width, bilinear 2x upsampling, one residual block; a 1x1 conv makes the image
-(no tanh: the outputs are clamped to [-1, 1] when turned into pixels, as R3GAN does). Its activation
-is `model.g_act`: leaky ReLU, or SiLU, which is smooth. With leaky ReLUs a 16-channel 64 px stage
-drew creases (each kink along a smooth field's zero crossing shows as a thin contour line; ORL faces
-at 64 px), and D did not object to them.
+(no tanh: the outputs are clamped to [-1, 1] when turned into pixels, as R3GAN does).
 
 Discriminator: a 1x1 conv from the image; per stage one residual block, 2x2 average pooling and
 a 1x1 conv to the next width; at 4x4 (with `d_mbstd` > 0) one more channel, the minibatch
@@ -71,23 +68,18 @@ def _act(x: torch.Tensor) -> torch.Tensor:
     return F.leaky_relu(x, SLOPE)
 
 
-ACTIVATIONS = {"lrelu": _act, "silu": F.silu}  # model.g_act -> the generator's activation
-
-
 class ResBlock(nn.Module):
-    """x (B, c, s, s) -> x + f(x) (B, c, s, s); f = act, dense 3x3 conv, act, 1x1 conv (act: leaky ReLU
-    unless the generator's `model.g_act` says otherwise)."""
+    """x (B, c, s, s) -> x + f(x) (B, c, s, s); f = dense 3x3 conv, leaky ReLU, 1x1 conv."""
 
-    def __init__(self, c: int, act=_act):
+    def __init__(self, c: int):
         super().__init__()
-        self.act = act
         self.spatial = nn.Conv2d(c, c, 3, 1, 1)  # (B, c, s, s) -> (B, c, s, s)
         self.contract = nn.Conv2d(c, c, 1)  # (B, c, s, s) -> (B, c, s, s)
         nn.init.zeros_(self.contract.weight)  # the block starts as the identity
         nn.init.zeros_(self.contract.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.contract(self.act(self.spatial(self.act(x))))
+        return x + self.contract(_act(self.spatial(_act(x))))
 
 
 class R3GANGenerator(nn.Module):
@@ -98,18 +90,17 @@ class R3GANGenerator(nn.Module):
         self.cfg = cfg
         widths = stage_widths(cfg.ngf, cfg.image_size)
         self.w4 = widths[4]
-        self.act = ACTIVATIONS[cfg.g_act]
         cond = cfg.num_classes > 0
         if cond:
             self.label_emb = nn.Embedding(cfg.num_classes, cfg.nz)  # (B,) -> (B, nz)
         # (B, nz or 2 nz) -> (B, w4 * 4 * 4)
         self.basis = nn.Linear(cfg.nz * (2 if cond else 1), self.w4 * 16)
-        self.block4 = ResBlock(self.w4, self.act)  # (B, w4, 4, 4)
+        self.block4 = ResBlock(self.w4)  # (B, w4, 4, 4)
         ups, blocks = [], []
         for res in sorted(widths)[1:]:
             # (B, w_{res/2}, res/2, res/2) -> 1x1 -> (B, w_res, res/2, res/2) -> upsample -> (B, w_res, res, res)
             ups.append(nn.Conv2d(widths[res // 2], widths[res], 1))
-            blocks.append(ResBlock(widths[res], self.act))  # (B, w_res, res, res)
+            blocks.append(ResBlock(widths[res]))  # (B, w_res, res, res)
         self.ups = nn.ModuleList(ups)
         self.blocks = nn.ModuleList(blocks)
         # (B, w_S, S, S) -> (B, C, S, S)
@@ -139,7 +130,7 @@ class R3GANGenerator(nn.Module):
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None,
                 class_embedding: torch.Tensor | None = None) -> torch.Tensor:
         h = self._basis(z, labels, class_embedding)
-        h = self.act(h).view(h.shape[0], self.w4, 4, 4)  # (B, w4, 4, 4)
+        h = _act(h).view(h.shape[0], self.w4, 4, 4)  # (B, w4, 4, 4)
         if self.to_image.weight.is_contiguous(memory_format=torch.channels_last):
             h = h.contiguous(memory_format=torch.channels_last)  # the layout the convs' weights have
         h = self.block4(h)
@@ -147,7 +138,7 @@ class R3GANGenerator(nn.Module):
             # bilinear, not nearest: nearest left visible 2x2..8x8 blocks early in training
             h = F.interpolate(up(h), scale_factor=2.0, mode="bilinear", align_corners=False)  # (B, w', 2s, 2s)
             h = block(h)
-        return self.to_image(self.act(h))  # (B, C, S, S), about [-1, 1]
+        return self.to_image(_act(h))  # (B, C, S, S), about [-1, 1]
 
 
 class R3GANDiscriminator(nn.Module):
