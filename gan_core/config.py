@@ -88,7 +88,7 @@ class ModelConfig:
                          default_text="batch; layer for wgan-gp")
     d_mbstd: int = option(0, "r3gan: minibatch standard deviation in D over groups of this many images "
                           "(StyleGAN's guard against collapse; it lets D see how alike the images in a group "
-                          "are); 0 = off; a batch it does not divide uses the largest group that does", default_text="0; 4 in the automatic preset")
+                          "are); 0 = off; a batch it does not divide uses the largest group that does", default_text="0 (the automatic preset leaves it off)")
 
     def __post_init__(self) -> None:
         _need(self.arch in ARCHS, "model.arch", f"model.arch must be one of {', '.join(ARCHS)}, got {self.arch!r}")
@@ -158,7 +158,7 @@ class TrainConfig:
     mode_seeking: float = option(0.0, "class-conditional models: weight of the mode-seeking term (MSGAN, Mao et al. "
                                  "2019): fakes come in pairs of one class, and G is penalised by 1 / (the pair's "
                                  "image distance / latent distance), so it cannot draw one picture per class and "
-                                 "ignore z; 0 = off", default_text="0; 1 in the automatic preset for labelled sets")
+                                 "ignore z; 0 = off", default_text="0; on in the automatic preset for labelled sets")
     aux_weight: float = option(1.0, "ACGAN class-loss weight")
     # ACGAN: D's classifier also learns the classes of generated images (Odena et al. 2017).
     # False trains it on real images only, so G must satisfy a classifier of real data.
