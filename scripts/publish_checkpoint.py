@@ -58,15 +58,25 @@ def _training_text(run: dict[str, Any], conditional: bool, step: int, epoch: flo
     parts = [f"{done} x batch {t.get('batch_size', '?')}" + (f" ({epoch:.1f} epochs)" if epoch is not None else ""),
              f"loss {t.get('loss', '?')}",
              f"Adam lr G {t.get('lr_g')} / D {t.get('lr_d')}, betas ({t.get('beta1')}, {t.get('beta2')})",
-             f"EMA {t.get('ema')}"]
+             f"EMA half-life {t['ema_halflife_kimg']:g}k images" if t.get("ema_halflife_kimg")
+             else f"EMA {t.get('ema')}"]
+    if t.get("minutes"):
+        parts.append(f"time budget {t['minutes']:g} min")
     if t.get("diffaug"):
         parts.append(f"DiffAugment {t['diffaug']}")
+    if t.get("ada_target"):
+        parts.append(f"adaptive augmentation (target {t['ada_target']:g})")
     if d.get("hflip"):
         parts.append("h-flip")
     if t.get("label_smoothing"):
         parts.append(f"one-sided label smoothing {t['label_smoothing']}")
-    if t.get("r1_gamma"):
+    if t.get("r1_gamma") and t.get("r2_gamma"):
+        parts.append(f"R1 and R2 penalties gamma {t['r1_gamma']:g} / {t['r2_gamma']:g} "
+                     f"(every {t.get('r1_every')} D updates)")
+    elif t.get("r1_gamma"):
         parts.append(f"R1 penalty gamma {t['r1_gamma']:g} (every {t.get('r1_every')} D updates)")
+    if conditional and t.get("mode_seeking"):
+        parts.append(f"mode-seeking term {t['mode_seeking']:g}")
     if conditional and t.get("aux_on_fake") is False:
         parts.append("D's classifier on real images only")
     if conditional and t.get("aux_weight", 1) != 1:
@@ -142,7 +152,9 @@ def card(folder: Path) -> str:
         f"{m.arch.upper()} generator, {m.image_size}x{m.image_size}, {m.channels} channel(s){cls}; "
         f"trained by GAN Studio's own CLI ({machine}).", "",
         "| | |", "|---|---|",
-        f"| Architecture | {m.arch} {m.image_size}px, nz {m.nz}, ngf {m.ngf}, ndf {m.ndf}, D norm {m.d_norm} |",
+        f"| Architecture | {m.arch} {m.image_size}px, nz {m.nz}, ngf {m.ngf}, ndf {m.ndf}, "
+        + ("no normalisation layers" if m.arch == "r3gan" else f"D norm {m.d_norm}")
+        + " |",
         f"| Data | {DATA_NOTES.get(source, source)} |",
         f"| Training | {_training_text(run, m.conditional, step, at.get('epoch'))} |",
         f"| Command | `{rec.get('command', '?')}` |",
@@ -152,7 +164,7 @@ def card(folder: Path) -> str:
         f"| Weights | `{GENERATOR_EMA}` ({size_mb:.1f} MB): the EMA generator at step {step}"
         + (f" (the lowest light-evaluation FD of the run, {at['eval_fd']:.3f} on 1,000 samples)"
            if "eval_fd" in at else "")
-        + ", BatchNorm statistics recalibrated |",
+        + (", BatchNorm statistics recalibrated" if m.arch != "r3gan" else "") + " |",
         f"| Losses at step {step} | loss_d {at.get('loss_d', float('nan')):.3f}, "
         f"loss_g {at.get('loss_g', float('nan')):.3f}"
         + (f", D aux accuracy real {at['acc_real']:.3f} / fake {at['acc_fake']:.3f}" if "acc_real" in at else "")

@@ -8,6 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+# the generators shipped in checkpoints/ (test_model_cards checks this list against the folder)
+SHIPPED = ("mnist-acgan", "mnist-dcgan", "orl-faces-acgan")
+
 
 @pytest.fixture(autouse=True, scope="session")
 def _isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> None:

@@ -12,6 +12,7 @@ from gan_core.config import ModelConfig
 from gan_core.errors import CheckpointError
 from gan_core.networks import build_generator
 from gan_core.serialize import load_state, save_state
+from conftest import SHIPPED
 
 
 def tiny_cfg(**kw) -> ModelConfig:
@@ -185,7 +186,7 @@ def test_an_older_format_is_upgraded_through_the_migration_table(tmp_path: Path,
         read_config(path)
 
 
-@pytest.mark.parametrize("name", ["mnist-acgan", "mnist-dcgan", "orl-faces-acgan"])
+@pytest.mark.parametrize("name", SHIPPED)
 def test_the_shipped_checkpoints_are_in_a_format_this_version_reads(name: str) -> None:
     import json
 

@@ -21,11 +21,11 @@ from playwright.sync_api import Browser, Page
 
 from bench import browser as bb
 from bench.timing import percentiles
+from conftest import SHIPPED
 
 pytestmark = pytest.mark.slow  # a real browser against real servers
 
 ARTIFACTS = ROOT / "test-artifacts"
-SHIPPED = ("mnist-acgan", "mnist-dcgan", "orl-faces-acgan")
 if not (ROOT / "node_modules" / "onnxruntime-web" / "dist").is_dir():
     pytest.skip("onnxruntime-web is not installed (npm ci)", allow_module_level=True)
 

@@ -18,6 +18,7 @@ from gan_core.render import RenderService
 ort = pytest.importorskip("onnxruntime")
 from gan_core import onnx_export as ox  # noqa: E402
 from gan_core.export import main as export_main  # noqa: E402
+from conftest import SHIPPED  # noqa: E402
 
 
 def _session(path: Path):
@@ -87,7 +88,7 @@ def test_every_architecture_exports_with_fp32_parity(arch: str, tmp_path: Path) 
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["mnist-acgan", "mnist-dcgan", "orl-faces-acgan"])
+@pytest.mark.parametrize("name", SHIPPED)
 def test_shipped_models_export_with_parity_and_fp16(name: str, tmp_path: Path) -> None:
     ckpt = Path(__file__).resolve().parents[1] / "checkpoints" / name
     m = _check_parity(ckpt, tmp_path)

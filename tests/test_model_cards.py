@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from conftest import SHIPPED
+
 ROOT = Path(__file__).resolve().parents[1]
-SHIPPED = ("mnist-acgan", "mnist-dcgan", "orl-faces-acgan")
 
 
 @pytest.fixture(scope="module")
@@ -88,3 +89,26 @@ def test_cards_only_rewrites_cards_from_the_folder_alone(publish, tmp_path: Path
     assert "reads 50.0% of samples as the requested class" in card
     assert (ROOT / "README.md").read_text(encoding="utf-8") == readme
     assert "wrote" in capsys.readouterr().out
+
+
+def test_an_r3gan_card_states_its_recipe_and_no_batchnorm(publish, tmp_path: Path) -> None:
+    """The card of an automatic-preset R3GAN reads its recipe from the recorded run: EMA by half-life,
+    R1 and R2, adaptive augmentation, the mode-seeking term, the time budget; no BatchNorm claims."""
+    src = ROOT / "checkpoints" / "mnist-acgan"
+    dst = tmp_path / "digits-r3gan"
+    dst.mkdir()
+    for f in ("evaluation.json", "generator_ema.safetensors"):
+        shutil.copy2(src / f, dst / f)
+    cfg = json.loads((src / "config.json").read_text())
+    cfg["model"].update(arch="r3gan", ngf=32, ndf=32)
+    train = cfg["meta"]["training"]["run_config"]["train"]
+    train.update(loss="rpgan", ema_halflife_kimg=10.0, r1_gamma=0.1, r2_gamma=0.1, ada_target=0.6,
+                 mode_seeking=0.1, minutes=10.0, diffaug="")
+    (dst / "config.json").write_text(json.dumps(cfg))
+    card = publish.card(dst)
+    for text in ("R3GAN generator", "no normalisation layers", "EMA half-life 10k images", "time budget 10 min",
+                 "R1 and R2 penalties gamma 0.1 / 0.1", "adaptive augmentation (target 0.6)", "mode-seeking term 0.1"):
+        assert text in card, text
+    assert "BatchNorm" not in card and "D norm" not in card and "EMA 0.999" not in card
+    acgan = publish.card(ROOT / "checkpoints" / "mnist-acgan")
+    assert "BatchNorm statistics recalibrated" in acgan and "EMA 0.999" in acgan and "half-life" not in acgan
