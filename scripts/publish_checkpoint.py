@@ -70,11 +70,11 @@ def _training_text(run: dict[str, Any], conditional: bool, step: int, epoch: flo
         parts.append("h-flip")
     if t.get("label_smoothing"):
         parts.append(f"one-sided label smoothing {t['label_smoothing']}")
-    if t.get("r1_gamma") and t.get("r2_gamma"):
-        parts.append(f"R1 and R2 penalties gamma {t['r1_gamma']:g} / {t['r2_gamma']:g} "
+    penalties = [(name, t[key]) for name, key in (("R1", "r1_gamma"), ("R2", "r2_gamma")) if t.get(key)]
+    if penalties:
+        names, gammas = " and ".join(n for n, _ in penalties), " / ".join(f"{g:g}" for _, g in penalties)
+        parts.append(f"{names} {'penalties' if len(penalties) > 1 else 'penalty'} gamma {gammas} "
                      f"(every {t.get('r1_every')} D updates)")
-    elif t.get("r1_gamma"):
-        parts.append(f"R1 penalty gamma {t['r1_gamma']:g} (every {t.get('r1_every')} D updates)")
     if conditional and t.get("mode_seeking"):
         parts.append(f"mode-seeking term {t['mode_seeking']:g}")
     if conditional and t.get("aux_on_fake") is False:
@@ -146,6 +146,7 @@ def card(folder: Path) -> str:
     size_mb = (folder / GENERATOR_EMA).stat().st_size / 2**20
     cls = f", {m.num_classes} classes" if m.num_classes else ", unconditional"
     machine = rec.get("machine", "?")
+    normalised = m.arch != "r3gan"  # dcgan/acgan carry BatchNorm (recalibrated for the EMA copy); r3gan none
     n = int(r["n"])
     lines = [
         f"# {name}", "",
@@ -153,7 +154,7 @@ def card(folder: Path) -> str:
         f"trained by GAN Studio's own CLI ({machine}).", "",
         "| | |", "|---|---|",
         f"| Architecture | {m.arch} {m.image_size}px, nz {m.nz}, ngf {m.ngf}, ndf {m.ndf}, "
-        + ("no normalisation layers" if m.arch == "r3gan" else f"D norm {m.d_norm}")
+        + (f"D norm {m.d_norm}" if normalised else "no normalisation layers")
         + " |",
         f"| Data | {DATA_NOTES.get(source, source)} |",
         f"| Training | {_training_text(run, m.conditional, step, at.get('epoch'))} |",
@@ -164,7 +165,7 @@ def card(folder: Path) -> str:
         f"| Weights | `{GENERATOR_EMA}` ({size_mb:.1f} MB): the EMA generator at step {step}"
         + (f" (the lowest light-evaluation FD of the run, {at['eval_fd']:.3f} on 1,000 samples)"
            if "eval_fd" in at else "")
-        + (", BatchNorm statistics recalibrated" if m.arch != "r3gan" else "") + " |",
+        + (", BatchNorm statistics recalibrated" if normalised else "") + " |",
         f"| Losses at step {step} | loss_d {at.get('loss_d', float('nan')):.3f}, "
         f"loss_g {at.get('loss_g', float('nan')):.3f}"
         + (f", D aux accuracy real {at['acc_real']:.3f} / fake {at['acc_fake']:.3f}" if "acc_real" in at else "")
