@@ -89,6 +89,9 @@ class ModelConfig:
     d_mbstd: int = option(0, "r3gan: minibatch standard deviation in D over groups of this many images "
                           "(StyleGAN's guard against collapse; it lets D see how alike the images in a group "
                           "are); 0 = off; a batch it does not divide uses the largest group that does", default_text="0 (the automatic preset leaves it off)")
+    min_width: int = option(16, "r3gan: the fewest channels a stage has; the stages above 16 px halve their "
+                            "width per doubling down to this floor, so it sets how much the 32, 64 and 128 px "
+                            "stages can draw (and what they cost)")
 
     def __post_init__(self) -> None:
         _need(self.arch in ARCHS, "model.arch", f"model.arch must be one of {', '.join(ARCHS)}, got {self.arch!r}")
@@ -106,6 +109,10 @@ class ModelConfig:
               f"model.d_mbstd must be 0 (off) or a group size from 2 to 64, got {self.d_mbstd}")
         _need(self.d_mbstd == 0 or self.arch == "r3gan", "model.d_mbstd",
               f"model.d_mbstd is an r3gan option; {self.arch} has no minibatch standard deviation")
+        _need(1 <= self.min_width <= 4096, "model.min_width",
+              f"model.min_width must be between 1 and 4096, got {self.min_width}")
+        _need(self.min_width == 16 or self.arch == "r3gan", "model.min_width",
+              f"model.min_width is an r3gan option; {self.arch} sets its widths from ngf and ndf alone")
         _need(self.d_norm in D_NORMS, "model.d_norm",
               f"model.d_norm must be one of {', '.join(D_NORMS)}, got {self.d_norm!r}")
         _need(self.arch != "acgan" or self.num_classes >= 2, "model.num_classes",
@@ -359,10 +366,9 @@ def fit_to_data(cfg: RunConfig, channels: int, class_names: list[str], fingerpri
     check_dataset(cfg.model.arch, num_images, len(class_names), batch_size=cfg.train.batch_size)
     m = cfg.model
     conditional = is_conditional(m.arch, len(class_names) if cfg.data.use_classes else 0)
-    cfg.model = ModelConfig(arch=m.arch, image_size=m.image_size, channels=channels, nz=m.nz, ngf=m.ngf,
-                            ndf=m.ndf, num_classes=len(class_names) if conditional else 0,
-                            class_names=list(class_names) if conditional else [], d_norm=m.d_norm,
-                            d_mbstd=m.d_mbstd)
+    # every other model field carries over as chosen (a new field needs nothing here)
+    cfg.model = dataclasses.replace(m, channels=channels, num_classes=len(class_names) if conditional else 0,
+                                    class_names=list(class_names) if conditional else [])
     cfg.data.fingerprint, cfg.data.num_images = fingerprint, num_images
     return cfg
 

@@ -226,6 +226,10 @@ with st.expander("Hyper-parameters", icon=":material/tune:"):
                       "the images in each group of this many are. It did not stop per-class collapse in our "
                       "measurements (groups mix classes); it targets unconditional collapse.")
     under(h[1], "model.d_mbstd")
+    h[2].number_input("Fewest channels per stage (R3GAN)", 1, 4096, key="t_min_width", step=8,
+                      help="The stages above 16 px halve their width per doubling down to this floor: more "
+                      "channels at 32 and 64 px draw finer detail and cost more per step.")
+    under(h[2], "model.min_width")
     h = st.columns(4)
     for col, (label, key, lo, hi) in zip(h, [
             ("Latent size (nz)", "model.nz", 1, 4096), ("Generator width (ngf)", "model.ngf", 1, 4096),

@@ -154,7 +154,7 @@ def card(folder: Path) -> str:
         f"trained by GAN Studio's own CLI ({machine}).", "",
         "| | |", "|---|---|",
         f"| Architecture | {m.arch} {m.image_size}px, nz {m.nz}, ngf {m.ngf}, ndf {m.ndf}, "
-        + (f"D norm {m.d_norm}" if normalised else "no normalisation layers")
+        + (f"D norm {m.d_norm}" if normalised else f"at least {m.min_width} channels per stage, no normalisation layers")
         + " |",
         f"| Data | {DATA_NOTES.get(source, source)} |",
         f"| Training | {_training_text(run, m.conditional, step, at.get('epoch'))} |",

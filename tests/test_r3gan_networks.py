@@ -36,6 +36,23 @@ def test_widths_follow_the_stated_rule() -> None:
     assert min(stage_widths(4, 128).values()) == 16
 
 
+def test_min_width_raises_the_thin_stages_of_both_networks_only() -> None:
+    from gan_core.errors import ConfigError
+
+    assert stage_widths(32, 64, 32) == {4: 64, 8: 64, 16: 32, 32: 32, 64: 32}
+    assert stage_widths(32, 64) == {4: 64, 8: 64, 16: 32, 32: 16, 64: 16}
+    wide = ModelConfig(arch="r3gan", image_size=64, channels=1, nz=8, ngf=32, ndf=32, num_classes=3, min_width=32)
+    g, d = build_generator(wide), build_discriminator(wide)
+    assert g.to_image.in_channels == 32 and g.blocks[-1].spatial.out_channels == 32
+    assert d.from_image.out_channels == 32 and d.blocks[1].spatial.out_channels == 32  # the 32 px stage
+    y = torch.tensor([0, 2])
+    assert d(g(torch.randn(2, 8), y), y)[0].shape == (2,)
+    with pytest.raises(ConfigError, match="min_width is an r3gan option"):
+        ModelConfig(arch="dcgan", image_size=64, min_width=32)
+    with pytest.raises(ConfigError, match="min_width must be between"):
+        ModelConfig(arch="r3gan", image_size=64, min_width=0)
+
+
 def test_ndf_defaults_to_64_for_r3gan() -> None:
     assert ModelConfig(arch="r3gan", image_size=32).ndf == 64
 

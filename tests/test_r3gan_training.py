@@ -146,6 +146,13 @@ def test_classes_follow_the_data_unless_turned_off() -> None:
     assert fit_to_data(tiny(0), 1, ["only"], "fp", 30).model.num_classes == 0
 
 
+def test_fitting_to_the_data_keeps_every_chosen_model_field() -> None:
+    cfg = tiny(0)
+    cfg.model.min_width, cfg.model.d_mbstd, cfg.model.nz = 24, 4, 12
+    m = fit_to_data(cfg, 3, ["a", "b"], "fp", 30).model
+    assert (m.min_width, m.d_mbstd, m.nz, m.channels, m.num_classes) == (24, 4, 12, 3, 2)
+
+
 def test_a_trained_checkpoint_renders_and_samples(tmp_path: Path) -> None:
     cfg = tiny(4, steps=4)
     run = RunDir(tmp_path / "run")

@@ -9,7 +9,8 @@ convs ran slower than dense ones of the same multiply-adds (forward + backward, 
 32 px), so the blocks here are dense.
 
 Widths follow `stage_widths`: `base` (ngf or ndf) at 16 px, twice that at 8 and 4 px, halved
-per doubling above 16 px (16 channels at least), so the costly high-resolution stages stay thin.
+per doubling above 16 px down to `model.min_width` (16 unless set), so the costly high-resolution
+stages stay thin.
 
 Generator: z (B, nz) [+ class embedding (B, nz), concatenated] -> linear -> 4x4 map; per stage a
 1x1 conv to the next width, bilinear 2x upsampling, one residual block; a 1x1 conv makes the image
@@ -39,12 +40,13 @@ from ..config import ModelConfig
 SLOPE = 0.2  # leaky ReLU
 
 
-def stage_widths(base: int, image_size: int) -> dict[int, int]:
+def stage_widths(base: int, image_size: int, floor: int = 16) -> dict[int, int]:
     """Channels per resolution, 4 px up to `image_size`: base at 16 px, 2x base at 4 and 8 px,
-    halved per doubling above 16 px, at least 16. base 64, 32 px: {4: 128, 8: 128, 16: 64, 32: 32}."""
+    halved per doubling above 16 px, at least `floor` (`model.min_width`).
+    base 64, 32 px: {4: 128, 8: 128, 16: 64, 32: 32}; base 32, 64 px, floor 32: {..., 32: 32, 64: 32}."""
     out, res = {}, 4
     while res <= image_size:
-        out[res] = max(16, min(2 * base, base * 16 // res))
+        out[res] = max(floor, min(2 * base, base * 16 // res))
         res *= 2
     return out
 
@@ -88,7 +90,7 @@ class R3GANGenerator(nn.Module):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.cfg = cfg
-        widths = stage_widths(cfg.ngf, cfg.image_size)
+        widths = stage_widths(cfg.ngf, cfg.image_size, cfg.min_width)
         self.w4 = widths[4]
         cond = cfg.num_classes > 0
         if cond:
@@ -152,7 +154,7 @@ class R3GANDiscriminator(nn.Module):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.cfg = cfg
-        widths = stage_widths(cfg.ndf, cfg.image_size)
+        widths = stage_widths(cfg.ndf, cfg.image_size, cfg.min_width)
         res = sorted(widths, reverse=True)  # S, S/2, ..., 4
         self.from_image = nn.Conv2d(cfg.channels, widths[res[0]], 1)  # (B, C, S, S) -> (B, w_S, S, S)
         blocks, downs = [], []
