@@ -42,6 +42,14 @@ DATA_NOTES = {
                        "92x112 grey, resized and centre-cropped to 64x64); photos 9-10 are held out for the "
                        "judge and the memorisation check (AT&T Laboratories Cambridge; vendored in data/orl_faces).",
 }
+# What looking at a checkpoint's samples shows and its figures do not (words, never figures), by name
+LOOK_NOTES = {
+    "orl-faces-r3gan": "Thin wavy lines, like contour lines, run across many faces; the judge's features do not "
+                       "register them, so the figures above read better than the pictures look. "
+                       "`orl-faces-acgan` draws smoother skin but mixes people far more often. Every variant of "
+                       "the recipe tried so far drew the lines too: R1 = R2 = 0.1 and 2, R2 off, a SiLU generator, "
+                       "32 channels in the 32 and 64 px stages, and (at 32 px) no adaptive augmentation.",
+}
 
 
 # -- the card: a function of the folder ---------------------------------------------------------
@@ -176,6 +184,8 @@ def card(folder: Path) -> str:
         "```", format_table({**r, "checkpoint": f"checkpoints/{name}"}), "```", "",
         "![samples](samples.png)", "",
     ] + _what_the_numbers_mean(r, m.num_classes)
+    if name in LOOK_NOTES:
+        lines += ["## What the figures miss", "", LOOK_NOTES[name], ""]
     return "\n".join(lines)
 
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Reproduce the shipped checkpoints (and the judges that measure them) on a CPU.
-# Long runs live here, not in the tests. Usage: scripts/train_checkpoints.sh [judges|mnist-acgan|mnist-dcgan|orl-faces-acgan|all]
+# Long runs live here, not in the tests. Usage: scripts/train_checkpoints.sh [judges|mnist-acgan|mnist-dcgan|orl-faces-acgan|orl-faces-r3gan|all]
 # Each model trains into runs/ship-<name>/, then scripts/publish_checkpoint.py copies its EMA generator
 # into checkpoints/<name>/ (with the command and wall time in its config.json), evaluates it
 # (evaluation.json) and writes the model card and the README's table from those two files.
@@ -38,4 +38,8 @@ if [ "$what" = orl-faces-acgan ] || [ "$what" = all ]; then
   train orl-faces-acgan --dataset orl-faces:train --model acgan --image-size 64 --steps 36000 --eval-every 1000 --batch-size 32 --ngf 32 --ndf 32 --aux-real-only \
     --hflip --diffaug translation,cutout,color --lr 2e-4 --beta1 0.5 --ema 0.999 --seed 1 \
     --log-every 100 --sample-every 1000 --ckpt-every 1000
+fi
+if [ "$what" = orl-faces-r3gan ] || [ "$what" = all ]; then
+  # the automatic preset with a 60-minute budget (shipped: THREADS=1, beside another 1-thread run)
+  train orl-faces-r3gan --dataset orl-faces:train --preset auto --hflip --minutes 60 --steps 60000 --seed 1
 fi

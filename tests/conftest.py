@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 # the generators shipped in checkpoints/ (test_model_cards checks this list against the folder)
-SHIPPED = ("mnist-acgan", "mnist-dcgan", "orl-faces-acgan")
+SHIPPED = ("mnist-acgan", "mnist-dcgan", "orl-faces-acgan", "orl-faces-r3gan")
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -49,7 +49,7 @@ def test_readme_table_figures_match_the_evaluation_files(publish) -> None:
 def test_readme_row_quotes_this_checkpoints_own_figures(name: str, publish) -> None:
     r = json.loads((ROOT / "checkpoints" / name / "evaluation.json").read_text())
     row = next(row for row in _readme_table() if row.startswith(f"| `{name}` |"))
-    assert f"FD {r['fd']:.3f}"[:8] in row and f"({r['fd_ratio']:.1f}x" in row
+    assert f"FD {publish._fig(r['fd'])} " in row and f"({r['fd_ratio']:.1f}x" in row
     assert f"precision/recall {r['precision']:.2f}/{r['recall']:.2f}" in row
     if r.get("class_consistency") is not None:
         assert f"class consistency {r['class_consistency']:.1%}" in row
