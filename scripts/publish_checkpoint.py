@@ -274,6 +274,7 @@ def publish(run_dir: str, name: str, command: str, which: str, n: int) -> Path:
     shutil.rmtree(dst, ignore_errors=True)
     os.rename(tmp, dst)
     result = evaluate_checkpoint(dst, n=n)
+    result["checkpoint"] = f"checkpoints/{name}"  # as the card quotes it, not this machine's absolute path
     (dst / EVALUATION).write_text(json.dumps(result, indent=2) + "\n")
     svc = RenderService(dst, threads=0)
     seeds, labels, cols = grid_layout(svc.cfg.num_classes)
