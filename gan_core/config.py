@@ -37,6 +37,7 @@ DIFFAUG_OPS = ("translation", "cutout", "color")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 DATA_CHANNELS = (0, 1, 3)
+R3GAN_MIN_WIDTH = 16  # the r3gan stages' channel floor unless model.min_width says otherwise
 
 T = TypeVar("T")
 
@@ -89,7 +90,7 @@ class ModelConfig:
     d_mbstd: int = option(0, "r3gan: minibatch standard deviation in D over groups of this many images "
                           "(StyleGAN's guard against collapse; it lets D see how alike the images in a group "
                           "are); 0 = off; a batch it does not divide uses the largest group that does", default_text="0 (the automatic preset leaves it off)")
-    min_width: int = option(16, "r3gan: the fewest channels a stage has; the stages above 16 px halve their "
+    min_width: int = option(R3GAN_MIN_WIDTH, "r3gan: the fewest channels a stage has; the stages above 16 px halve their "
                             "width per doubling down to this floor, so it sets how much the 32, 64 and 128 px "
                             "stages can draw (and what they cost)")
 
@@ -111,7 +112,7 @@ class ModelConfig:
               f"model.d_mbstd is an r3gan option; {self.arch} has no minibatch standard deviation")
         _need(1 <= self.min_width <= 4096, "model.min_width",
               f"model.min_width must be between 1 and 4096, got {self.min_width}")
-        _need(self.min_width == 16 or self.arch == "r3gan", "model.min_width",
+        _need(self.min_width == R3GAN_MIN_WIDTH or self.arch == "r3gan", "model.min_width",
               f"model.min_width is an r3gan option; {self.arch} sets its widths from ngf and ndf alone")
         _need(self.d_norm in D_NORMS, "model.d_norm",
               f"model.d_norm must be one of {', '.join(D_NORMS)}, got {self.d_norm!r}")

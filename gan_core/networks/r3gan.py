@@ -35,12 +35,12 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..config import ModelConfig
+from ..config import R3GAN_MIN_WIDTH, ModelConfig
 
 SLOPE = 0.2  # leaky ReLU
 
 
-def stage_widths(base: int, image_size: int, floor: int = 16) -> dict[int, int]:
+def stage_widths(base: int, image_size: int, floor: int = R3GAN_MIN_WIDTH) -> dict[int, int]:
     """Channels per resolution, 4 px up to `image_size`: base at 16 px, 2x base at 4 and 8 px,
     halved per doubling above 16 px, at least `floor` (`model.min_width`).
     base 64, 32 px: {4: 128, 8: 128, 16: 64, 32: 32}; base 32, 64 px, floor 32: {..., 32: 32, 64: 32}."""
