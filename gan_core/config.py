@@ -89,7 +89,8 @@ class ModelConfig:
                          default_text="batch; layer for wgan-gp")
     d_mbstd: int = option(0, "r3gan: minibatch standard deviation in D over groups of this many images "
                           "(StyleGAN's guard against collapse; it lets D see how alike the images in a group "
-                          "are); 0 = off; a batch it does not divide uses the largest group that does", default_text="0 (the automatic preset leaves it off)")
+                          "are); 0 = off; a batch it does not divide uses the largest group that does",
+                          default_text="0 (the automatic preset leaves it off)")
     min_width: int = option(R3GAN_MIN_WIDTH, "r3gan: the fewest channels a stage has; the stages above 16 px halve their "
                             "width per doubling down to this floor, so it sets how much the 32, 64 and 128 px "
                             "stages can draw (and what they cost)")
@@ -174,6 +175,10 @@ class TrainConfig:
                                "ACGAN paper; --no-aux-on-fake (alias --aux-real-only) keeps it to real images, "
                                "which keeps G honest about classes on small datasets",
                                off_aliases=("--aux-real-only",))
+    # r3gan: G may leave the classes to the projection discriminator alone; ACGAN's G needs the term
+    aux_in_g: bool = option(True, "class-conditional models: G is also trained to make D's class scores read the "
+                            "class it was asked for (the ACGAN generator term); r3gan only: --no-aux-in-g leaves "
+                            "the classes to its projection discriminator (the automatic preset keeps it on)")
     ema: float = option(0.999, "EMA decay of the generator copy; 0 disables")
     ema_start: int = option(0, "step from which the EMA starts averaging (it copies G before)")
     ema_halflife_kimg: float = option(0.0, "EMA half-life in thousands of images seen (replaces --ema's decay "
@@ -268,6 +273,9 @@ class RunConfig:
     def __post_init__(self) -> None:
         _need(self.model.arch != "acgan" or self.train.aux_weight > 0, "train.aux_weight",
               "the ACGAN class-loss weight must be above 0 (1 is the paper's)")
+        _need(self.model.arch != "acgan" or self.train.aux_in_g, "train.aux_in_g",
+              "train.aux_in_g: an ACGAN generator learns its classes only through the class loss; "
+              "it can be left off for r3gan, whose projection discriminator reads the classes")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

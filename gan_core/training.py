@@ -289,7 +289,7 @@ class Trainer:
         # a relativistic G loss pairs each fake with the real image D judged beside it; D's logits
         # from its own update are reused (constants for G), which saves a D pass per step
         loss_g = g_loss(self.loss_kind, out_gen, out_real.detach() if self.loss_kind in RELATIVISTIC else None)
-        if cond:
+        if cond and tc.aux_in_g:
             loss_g = loss_g + tc.aux_weight * aux_loss(cls_gen, fake_y)
         if self.pairs:  # fakes (2k, 2k+1) share a class: reward G for drawing them differently
             ms = mode_seeking(fake, z)

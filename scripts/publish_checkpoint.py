@@ -85,6 +85,8 @@ def _training_text(run: dict[str, Any], conditional: bool, step: int, epoch: flo
                      f"(every {t.get('r1_every')} D updates)")
     if conditional and t.get("mode_seeking"):
         parts.append(f"mode-seeking term {t['mode_seeking']:g}")
+    if conditional and t.get("aux_in_g") is False:
+        parts.append("no class loss for G (the projection alone conditions it)")
     if conditional and t.get("aux_on_fake") is False:
         parts.append("D's classifier on real images only")
     if conditional and t.get("aux_weight", 1) != 1:

@@ -103,6 +103,10 @@ def test_bad_values_name_their_field() -> None:
         build_run_config({"data.source": "x", "model.arch": "acgan", "train.aux_weight": 0.0})
     assert err.value.field == "train.aux_weight" and "class-loss weight" in str(err.value)
     with pytest.raises(ConfigError) as err:
+        build_run_config({"data.source": "x", "model.arch": "acgan", "train.aux_in_g": False})
+    assert err.value.field == "train.aux_in_g" and "only through the class loss" in str(err.value)
+    assert build_run_config({"data.source": "x", "model.arch": "r3gan", "train.aux_in_g": False}).train.aux_in_g is False
+    with pytest.raises(ConfigError) as err:
         build_run_config({"data.source": "x", "train.lr_g": "fast"})
     assert err.value.field == "train.lr_g" and "wrong type" in str(err.value)
     with pytest.raises(ConfigError) as err:

@@ -103,11 +103,12 @@ def test_an_r3gan_card_states_its_recipe_and_no_batchnorm(publish, tmp_path: Pat
     cfg["model"].update(arch="r3gan", ngf=32, ndf=32)
     train = cfg["meta"]["training"]["run_config"]["train"]
     train.update(loss="rpgan", ema_halflife_kimg=10.0, r1_gamma=0.1, r2_gamma=0.1, ada_target=0.6,
-                 mode_seeking=0.1, minutes=10.0, diffaug="")
+                 mode_seeking=0.1, minutes=10.0, diffaug="", aux_in_g=False)
     (dst / "config.json").write_text(json.dumps(cfg))
     card = publish.card(dst)
     for text in ("R3GAN generator", "no normalisation layers", "EMA half-life 10k images", "time budget 10 min",
-                 "R1 and R2 penalties gamma 0.1 / 0.1", "adaptive augmentation (target 0.6)", "mode-seeking term 0.1"):
+                 "R1 and R2 penalties gamma 0.1 / 0.1", "adaptive augmentation (target 0.6)", "mode-seeking term 0.1",
+                 "no class loss for G"):
         assert text in card, text
     assert "BatchNorm" not in card and "D norm" not in card and "EMA 0.999" not in card
     train.update(r1_gamma=0.0)  # R2 alone is stated alone

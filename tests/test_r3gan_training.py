@@ -119,6 +119,28 @@ def test_r1_and_r2_are_lazy_and_weighted_by_gamma(monkeypatch: pytest.MonkeyPatc
     assert calls == ["r2_penalty"]
 
 
+def test_without_the_class_loss_in_g_only_d_learns_the_classes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """aux_in_g off: D's update is unchanged (it comes first and never reads the flag), G's differs,
+    and the class loss is computed once per step (D on real images) instead of twice."""
+    import gan_core.training as training
+
+    calls: list[int] = []
+    real_aux = training.aux_loss
+    monkeypatch.setattr(training, "aux_loss", lambda logits, y: calls.append(len(y)) or real_aux(logits, y))
+    torch.manual_seed(0)
+    with_term = Trainer(tiny(4, aux_on_fake=False), *data(), None)
+    torch.manual_seed(0)
+    without = Trainer(tiny(4, aux_on_fake=False, aux_in_g=False), *data(), None)
+    with_term.train_step()
+    assert len(calls) == 2
+    calls.clear()
+    without.train_step()
+    assert len(calls) == 1
+    d_same = [torch.equal(a, b) for a, b in zip(with_term.D.parameters(), without.D.parameters())]
+    g_same = [torch.equal(a, b) for a, b in zip(with_term.G.parameters(), without.G.parameters())]
+    assert all(d_same) and not all(g_same)
+
+
 def test_ema_decay_from_half_life_halves_the_weight_every_h_kimg() -> None:
     tr = Trainer(tiny(4, ema_halflife_kimg=2.0, batch_size=16), *data(), None)
     steps_per_half_life = 2000 / 16

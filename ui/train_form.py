@@ -69,6 +69,8 @@ def build(values: Mapping[str, Any], source: str, *, judged: bool, epochs: float
     off = []
     if v.get("model.arch") not in ("acgan", "r3gan"):
         off += ["train.aux_weight", "train.aux_on_fake"]
+    if v.get("model.arch") != "r3gan":  # only a projection D conditions G without the class loss
+        off.append("train.aux_in_g")
     if v.get("train.loss") == "wgan-gp":
         off.append("train.r1_gamma")
     if not judged:

@@ -24,7 +24,8 @@ layer to a feature vector h (B, w4). Adversarial
 logit: linear(h) + <embed(y), h>, the projection discriminator (Miyato & Koyama 2018) when the
 model is conditional. `h @ embed.weight.T` (B, K) are the class scores: the class D reads best,
 which the trainer logs as class agreement and may train with a cross-entropy (the ACGAN head's
-loss, `train.aux_weight`).
+loss, `train.aux_weight`; on real images only with `train.aux_on_fake` off, and not in G's loss
+with `train.aux_in_g` off, when the projection alone conditions G).
 """
 
 from __future__ import annotations
