@@ -232,9 +232,9 @@ with st.expander("Hyper-parameters", icon=":material/tune:"):
     under(h[2], "model.min_width")
     h[3].checkbox("G learns the class loss", key="t_aux_in_g", disabled=arch != "r3gan",
                   help="R3GAN: G is also trained to make D's class scores read the requested class (the ACGAN "
-                  "generator term). Off, the projection discriminator alone conditions G. The automatic preset "
-                  "keeps it on: off measured better early in a run on digits, no better after 10 minutes, and "
-                  "worse on animal silhouettes. ACGAN always needs it.")
+                  "generator term). Off, the projection discriminator alone conditions G. Off measured better "
+                  "early in a run on digits; together with D's minibatch std it was no better after 10 minutes "
+                  "and worse on animal silhouettes, so the automatic preset keeps it on. ACGAN always needs it.")
     under(h[3], "train.aux_in_g")
     h = st.columns(4)
     for col, (label, key, lo, hi) in zip(h, [
