@@ -222,15 +222,17 @@ with st.expander("Hyper-parameters", icon=":material/tune:"):
                       "(MSGAN, Mao et al. 2019): it keeps a class-conditional model from drawing one picture per "
                       "class whatever the latent. The automatic preset uses 0.1 for labelled sets.")
     under(h[0], "train.mode_seeking")
-    h[1].number_input("D minibatch std group (R3GAN, 0 = off)", 0, 64, key="t_d_mbstd", step=1, help="StyleGAN's minibatch standard deviation: D sees how alike "
+    r3gan = arch == "r3gan"  # the widgets of train_form.R3GAN_ONLY
+    h[1].number_input("D minibatch std group (R3GAN, 0 = off)", 0, 64, key="t_d_mbstd", step=1, disabled=not r3gan,
+                      help="StyleGAN's minibatch standard deviation: D sees how alike "
                       "the images in each group of this many are. It did not stop per-class collapse in our "
                       "measurements (groups mix classes); it targets unconditional collapse.")
     under(h[1], "model.d_mbstd")
-    h[2].number_input("Fewest channels per stage (R3GAN)", 1, 4096, key="t_min_width", step=8,
+    h[2].number_input("Fewest channels per stage (R3GAN)", 1, 4096, key="t_min_width", step=8, disabled=not r3gan,
                       help="The stages above 16 px halve their width per doubling down to this floor: more "
                       "channels at 32 and 64 px draw finer detail and cost more per step.")
     under(h[2], "model.min_width")
-    h[3].checkbox("G learns the class loss", key="t_aux_in_g", disabled=arch != "r3gan",
+    h[3].checkbox("G learns the class loss", key="t_aux_in_g", disabled=not r3gan,
                   help="R3GAN: G is also trained to make D's class scores read the requested class (the ACGAN "
                   "generator term). Off, the projection discriminator alone conditions G. Off measured better "
                   "early in a run on digits; together with D's minibatch std it was no better after 10 minutes "

@@ -19,6 +19,8 @@ from gan_core.errors import ConfigError  # noqa: F401
 DIFFAUG_WIDGET = "t_diffaug_ops"
 REAL_ONLY_WIDGET = "t_aux_real_only"
 NOT_IN_FORM = ("data.source",)  # the dataset has its own selector
+# the options only an R3GAN model reads (config refuses the first two, and aux_in_g off, for the others)
+R3GAN_ONLY = ("model.d_mbstd", "model.min_width", "train.aux_in_g")
 APP_DEFAULTS = {"train.guard": True}  # where the app starts from other defaults than the CLI
 
 
@@ -61,7 +63,7 @@ def build(values: Mapping[str, Any], source: str, *, judged: bool, epochs: float
           num_images: int | None = None, num_classes: int | None = None) -> RunConfig:
     """The run the form describes (ConfigError naming the field otherwise). Options whose widget
     is disabled keep their value in the form but do not apply: the class-loss options for DCGAN,
-    R1 with WGAN-GP (it has its own penalty), judge evaluation for datasets without a judge.
+    `R3GAN_ONLY` for the other models, R1 with WGAN-GP (it has its own penalty), judge evaluation for datasets without a judge.
     `epochs` > 0 sets the steps from the dataset's image count; the dataset's counts (None: not
     known) are checked by the library's one dataset rule."""
     v = dict(values, **{"data.source": source})
@@ -69,8 +71,8 @@ def build(values: Mapping[str, Any], source: str, *, judged: bool, epochs: float
     off = []
     if v.get("model.arch") not in ("acgan", "r3gan"):
         off += ["train.aux_weight", "train.aux_on_fake"]
-    if v.get("model.arch") != "r3gan":  # only a projection D conditions G without the class loss
-        off.append("train.aux_in_g")
+    if v.get("model.arch") != "r3gan":
+        off += list(R3GAN_ONLY)
     if v.get("train.loss") == "wgan-gp":
         off.append("train.r1_gamma")
     if not judged:
