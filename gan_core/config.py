@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 from . import formats
 from .errors import ConfigError
+from .schedule import PLATEAU_GAIN
 
 FORMAT_VERSION = 1  # of a run's config.json; bump it with a MIGRATIONS entry from the previous one
 # version n -> a function returning a version-n run config dict as version n + 1 (formats.upgrade)
@@ -179,6 +180,18 @@ class TrainConfig:
     aux_in_g: bool = option(True, "class-conditional models: G is also trained to make D's class scores read the "
                             "class it was asked for (the ACGAN generator term); r3gan only: --no-aux-in-g leaves "
                             "the classes to its projection discriminator (the automatic preset keeps it on)")
+    # the end of a run anneals (gan_core.schedule): constant, then a cosine down over the last lr_decay
+    # share of the run (of its steps, or of the time budget when that ends it first; steps alone under torchrun)
+    lr_decay: float = option(0.0, "decay both learning rates over this last share of the run (of its steps, or "
+                             "of the time budget when that ends it first), by half a cosine down to --lr-final "
+                             "x their values; 0 = constant; a resume with a time budget decays again at its end",
+                             default_text="0 (constant); on in the automatic preset", resume=True)
+    lr_final: float = option(0.1, "with --lr-decay: the learning rates' multiplier at the end of the run",
+                             resume=True)
+    lr_decay_plateau: bool = option(False, "with --lr-decay: the decay waits for the judge (--eval-every) to find "
+                                    f"the FD no longer falling (not {PLATEAU_GAIN * 100:g} percent below its best so far), then "
+                                    "runs from there, or from the last --lr-decay share if that is later, to the end; "
+                                    "while the FD keeps falling the rates stay constant", resume=True)
     ema: float = option(0.999, "EMA decay of the generator copy; 0 disables")
     ema_start: int = option(0, "step from which the EMA starts averaging (it copies G before)")
     ema_halflife_kimg: float = option(0.0, "EMA half-life in thousands of images seen (replaces --ema's decay "
@@ -230,6 +243,10 @@ class TrainConfig:
               f"train.ema_halflife_kimg must be 0 (off) or positive, got {self.ema_halflife_kimg}")
         _need(0.0 <= self.ada_target < 1.0, "train.ada_target",
               f"train.ada_target must be in [0, 1) (0 = off), got {self.ada_target}")
+        _need(0.0 <= self.lr_decay <= 1.0, "train.lr_decay",
+              f"train.lr_decay is a share of the run, in [0, 1] (0 = constant), got {self.lr_decay}")
+        _need(0.0 < self.lr_final <= 1.0, "train.lr_final",
+              f"train.lr_final is the learning rates' end multiplier, in (0, 1], got {self.lr_final}")
         _need(0.0 <= self.label_smoothing < 0.5, "train.label_smoothing",
               f"train.label_smoothing must be in [0, 0.5), got {self.label_smoothing}")
         for name in ("lr_g", "lr_d"):

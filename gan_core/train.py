@@ -219,6 +219,9 @@ def main(argv: list[str] | None = None) -> int:
         evaluator = light_evaluator(cfg.data.source, cfg.model, data=data, log=say)  # may build the judge: untimed
         if evaluator is None:
             warn(f"the shipped judge of {cfg.data.source} is missing: --eval-every is ignored")
+    if cfg.train.lr_decay > 0 and cfg.train.lr_decay_plateau and evaluator is None:
+        warn("--lr-decay-plateau waits for the judge to find a plateau, and this run is not judged "
+             "(--eval-every 0): the learning rates stay constant")
     trainer = Trainer(cfg, data.images, data.labels, run, policy=policy, dist=dist, evaluator=evaluator)
     if cfg.train.guard and dist.enabled:
         warn("--guard is not supported with several processes; it is off for this run")
@@ -281,14 +284,18 @@ def main(argv: list[str] | None = None) -> int:
 class TimeBudget:
     """train.minutes: asks the trainer to stop (after its current step, with a checkpoint) once
     that much time has passed since training began; 0 = no budget. Started after the data is
-    loaded, so loading does not count."""
+    loaded, so loading does not count. The trainer's lr schedule reads the budget's share used
+    from the same clock (`Trainer.time_progress`)."""
 
     def __init__(self, trainer: Any, minutes: float) -> None:
         self.reached = False
         self._trainer = trainer
         self._timer: threading.Timer | None = None
         if minutes > 0:
-            self._timer = threading.Timer(minutes * 60.0, self._expire)
+            start, seconds = time.perf_counter(), minutes * 60.0
+            if not trainer.dist.enabled:  # ranks' clocks differ: under torchrun the lr follows the steps alone
+                trainer.time_progress = lambda: (time.perf_counter() - start) / seconds  # the lr schedule's clock
+            self._timer = threading.Timer(seconds, self._expire)
             self._timer.daemon = True
             self._timer.start()
 

@@ -45,6 +45,7 @@ from .losses import (RELATIVISTIC, aux_loss, d_loss, d_output_mean, g_loss, grad
                      r1_penalty, r2_penalty)
 from .networks import build_discriminator, build_generator
 from .runs import RunDir
+from .schedule import PLATEAU_GAIN, lr_factor, stalled
 from .spread import mean_pdist, within_class_share
 
 HOOKS = ("on_step", "on_sample", "on_checkpoint")
@@ -144,6 +145,10 @@ class Trainer:
                                    rank=self.dist.rank, world=self.dist.world)
         self.batch_size = per_rank_batch
         self.step = 0
+        self.total_steps = tc.steps  # the end of the run the lr schedule reads (`run` sets it)
+        # the time budget's share used so far, 0..1 (set by the caller that keeps the budget, train.TimeBudget)
+        self.time_progress: Callable[[], float] | None = None
+        self.decay_from: float | None = None  # with lr_decay_plateau: the progress where the rates began to fall
         self.elapsed = 0.0  # training seconds, summed over resumes
         self.best_score = math.inf
         self.hooks: dict[str, list[Callable[..., Any]]] = {h: [] for h in HOOKS}
@@ -200,6 +205,47 @@ class Trainer:
             return x
         return diff_augment(x, self.aug_ops, self.gen, p=self.ada.p if self.ada is not None else None)
 
+    def progress(self) -> float:
+        """How far the run is, 0..1 (more past its end): the larger of its steps' share and, with a
+        time budget, the budget's share."""
+        share = self.step / max(1, self.total_steps)
+        return max(share, self.time_progress()) if self.time_progress is not None else share
+
+    def decay_start(self) -> float | None:
+        """The progress where the rates begin to fall: the last `lr_decay` share of the run; with
+        `lr_decay_plateau`, not before the judge found a plateau (`watch_plateau`); None = never."""
+        tc = self.cfg.train
+        if tc.lr_decay <= 0.0:
+            return None
+        return self.decay_from if tc.lr_decay_plateau else 1.0 - tc.lr_decay
+
+    def watch_plateau(self, fd: float) -> dict[str, Any] | None:
+        """With `lr_decay_plateau`, read a judged FD (before it updates the best): at the first one
+        that is not `PLATEAU_GAIN` below the best so far, the decay starts (here, or at the last
+        `lr_decay` share of the run if that is later). Returns the event to record then, else None."""
+        tc = self.cfg.train
+        if tc.lr_decay <= 0.0 or not tc.lr_decay_plateau or self.decay_from is not None:
+            return None
+        if not stalled(fd, self.best_score):
+            return None
+        self.decay_from = max(self.progress(), 1.0 - tc.lr_decay)
+        return {"step": self.step, "kind": "lr_decay", "action": "lr decay",
+                "text": f"FD stalled: the learning rates fall to {tc.lr_final:g}x from {self.decay_from:.0%} of "
+                        "the run to its end",
+                "evidence": {"judged FD": round(fd, 4), f"best so far (needed {PLATEAU_GAIN:.0%} below)":
+                             round(self.best_score, 4)}}
+
+    def schedule_lr(self) -> float:
+        """Set both optimisers' learning rates for this step from the config's rates and the schedule
+        (`schedule.lr_factor`, `train.lr_decay`); returns the multiplier. The config's rates are the
+        base, so a guard remedy that changes them keeps its effect."""
+        tc = self.cfg.train
+        factor = lr_factor(self.progress(), self.decay_start(), tc.lr_final)
+        for opt, lr in ((self.opt_g, tc.lr_g), (self.opt_d, tc.lr_d)):
+            for group in opt.param_groups:
+                group["lr"] = lr * factor
+        return factor
+
     @property
     def pairs(self) -> bool:
         """Whether the mode-seeking term is on: it compares fakes in pairs (2k, 2k+1) of one class
@@ -234,6 +280,8 @@ class Trainer:
         self.D.train()
         ac = self.policy.autocast
         stats: dict[str, torch.Tensor] = {}
+        if tc.lr_decay > 0.0:  # off, the optimisers keep their rates untouched
+            stats["lr_scale"] = torch.tensor(self.schedule_lr(), device=self.device)
         # (1) Update D: maximise log D(x) + log(1 - D(G(z))) (or the chosen loss)
         for i in range(tc.n_critic):
             real, real_y = self.batches.next(self.gen)
@@ -405,7 +453,7 @@ class Trainer:
         if self.device.type == "cuda":
             rng["cuda"] = torch.cuda.get_rng_state(self.device)
         return {"step": self.step, "elapsed": self.elapsed, "best_score": self.best_score,
-                "batches": self.batches.state_dict(), "opt_g": self.opt_g.state_dict(),
+                "decay_from": self.decay_from, "batches": self.batches.state_dict(), "opt_g": self.opt_g.state_dict(),
                 "opt_d": self.opt_d.state_dict(),
                 "scaler": ({"d": self.scaler_d.state_dict(), "g": self.scaler_g.state_dict()}
                            if self.scaler_d is not None and self.scaler_g is not None else None),
@@ -457,6 +505,7 @@ class Trainer:
             self.step = int(state["step"])
             self.elapsed = float(state["elapsed"])
             self.best_score = float(state["best_score"])
+            self.decay_from = state.get("decay_from")  # absent in checkpoints from before the schedule
         except (KeyError, ValueError, TypeError, RuntimeError) as e:
             raise CheckpointError(f"{path} has an unusable training state ({e})") from None
         if self.dist.enabled:
@@ -519,6 +568,7 @@ class Trainer:
         """
         tc = self.cfg.train
         total = total_steps or tc.steps
+        self.total_steps = total
         rd = self.run_dir
         if rd is not None:
             rd.write_status("running", pid=os.getpid(), step=self.step, total_steps=total,
@@ -563,6 +613,9 @@ class Trainer:
                     last_metrics = self._log_row(acc, counts, window_train_s, window_steps)
                     if eval_due:
                         last_metrics.update(self._evaluate())
+                        plateau = self.watch_plateau(last_metrics.get("eval_fd", math.inf))
+                        if plateau and rd is not None:  # a line on the Monitor's charts
+                            rd.append_event(plateau)
                         new_best = last_metrics.get("eval_fd", math.inf) < self.best_score
                         if new_best:
                             self.best_score = float(last_metrics["eval_fd"])

@@ -83,6 +83,10 @@ def _training_text(run: dict[str, Any], conditional: bool, step: int, epoch: flo
         names, gammas = " and ".join(n for n, _ in penalties), " / ".join(f"{g:g}" for _, g in penalties)
         parts.append(f"{names} {'penalties' if len(penalties) > 1 else 'penalty'} gamma {gammas} "
                      f"(every {t.get('r1_every')} D updates)")
+    if t.get("lr_decay"):
+        window = f"at most the last {t['lr_decay']:.0%} of the run, from when the judged FD stalled" if t.get(
+            "lr_decay_plateau") else f"the last {t['lr_decay']:.0%} of the run"
+        parts.append(f"learning rates decayed over {window} to {t.get('lr_final', 0.1):g}x")
     if conditional and t.get("mode_seeking"):
         parts.append(f"mode-seeking term {t['mode_seeking']:g}")
     if conditional and t.get("aux_in_g") is False:

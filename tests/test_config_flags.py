@@ -36,6 +36,7 @@ def test_every_option_has_the_flag_named_after_its_field() -> None:
     flags = {s for a in train.build_parser()._actions for s in a.option_strings if s.startswith("--")}
     named = {s for a in train.build_parser()._actions if "." in a.dest for s in a.option_strings}
     assert flags - named <= RUN_ONLY | {"--no-" + o.flag[2:] for o in options() if o.type is bool}
+    assert "--lr-decay-plateau" in train.build_parser().format_help()  # argparse %-formats every help: no stray %
 
 
 def test_every_field_is_an_option_with_help_or_derived_from_the_data() -> None:
@@ -94,7 +95,8 @@ def test_one_default_for_each_option() -> None:
 
 def test_bad_values_name_their_field() -> None:
     cases = {"train.lr_g": 2.0, "train.minutes": -1.0, "model.image_size": 48, "train.diffaug": "blur",
-             "train.ema": 1.0, "train.r1_gamma": -1.0, "train.eval_every": -5}
+             "train.ema": 1.0, "train.r1_gamma": -1.0, "train.eval_every": -5, "train.lr_decay": 1.5,
+             "train.lr_final": 0.0}
     for key, value in cases.items():
         with pytest.raises(ConfigError) as err:
             build_run_config({"data.source": "x", key: value})

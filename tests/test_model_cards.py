@@ -103,14 +103,17 @@ def test_an_r3gan_card_states_its_recipe_and_no_batchnorm(publish, tmp_path: Pat
     cfg["model"].update(arch="r3gan", ngf=32, ndf=32)
     train = cfg["meta"]["training"]["run_config"]["train"]
     train.update(loss="rpgan", ema_halflife_kimg=10.0, r1_gamma=0.1, r2_gamma=0.1, ada_target=0.6,
-                 mode_seeking=0.1, minutes=10.0, diffaug="", aux_in_g=False)
+                 mode_seeking=0.1, minutes=10.0, diffaug="", aux_in_g=False, lr_decay=0.4, lr_final=0.1)
     (dst / "config.json").write_text(json.dumps(cfg))
     card = publish.card(dst)
     for text in ("R3GAN generator", "no normalisation layers", "EMA half-life 10k images", "time budget 10 min",
                  "R1 and R2 penalties gamma 0.1 / 0.1", "adaptive augmentation (target 0.6)", "mode-seeking term 0.1",
-                 "no class loss for G"):
+                 "no class loss for G", "learning rates decayed over the last 40% of the run to 0.1x"):
         assert text in card, text
     assert "BatchNorm" not in card and "D norm" not in card and "EMA 0.999" not in card
+    train.update(lr_decay_plateau=True)
+    (dst / "config.json").write_text(json.dumps(cfg))
+    assert "decayed over at most the last 40% of the run, from when the judged FD stalled" in publish.card(dst)
     train.update(r1_gamma=0.0)  # R2 alone is stated alone
     (dst / "config.json").write_text(json.dumps(cfg))
     r2_only = publish.card(dst)

@@ -218,3 +218,102 @@ def test_class_diversity_is_read_against_real_images_own_spread_within_their_cla
     singles = Trainer(tiny(8), images[:8], np.arange(8), None)
     drawn = images[np.arange(len(singles.fixed_labels)) % 64]
     assert singles.real_spread()[1] is None and "class_diversity" not in singles.health(drawn)
+
+
+def test_lr_factor_is_constant_then_half_a_cosine_down_to_the_final_multiplier() -> None:
+    from gan_core.schedule import lr_factor, stalled
+
+    assert all(lr_factor(p, None, 0.1) == lr_factor(p, 1.0, 0.1) == 1.0 for p in (0.0, 0.5, 1.0, 2.0))  # constant
+    assert lr_factor(0.0, 0.6, 0.1) == lr_factor(0.6, 0.6, 0.1) == 1.0  # before the decay starts
+    assert lr_factor(0.8, 0.6, 0.1) == pytest.approx(0.55)  # halfway down the cosine
+    assert lr_factor(1.0, 0.6, 0.1) == pytest.approx(0.1) == lr_factor(1.7, 0.6, 0.1)  # the end, and past it
+    grid = [lr_factor(i / 100, 0.6, 0.2) for i in range(101)]
+    assert all(a >= b for a, b in zip(grid, grid[1:])) and grid[-1] == pytest.approx(0.2)
+    # a plateau: a judged FD not 5% below the best before it; never at the first judgement
+    assert not stalled(10.0, math.inf) and not stalled(0.94, 1.0) and stalled(0.96, 1.0) and stalled(1.2, 1.0)
+
+
+def test_the_lr_schedule_reads_steps_or_the_time_budget_and_resumes_exactly(tmp_path: Path) -> None:
+    """With train.lr_decay, each step's rates are the config's times the schedule at the run's
+    progress: its steps' share, or the time budget's when that is further. Off, the optimisers'
+    rates are never touched. N steps + a stop + resume to 2N equal 2N steps."""
+    from gan_core.schedule import lr_factor
+
+    images, labels = data()
+    cfg = tiny(4, 10, lr_decay=0.5, lr_final=0.2, lr_g=2e-3, lr_d=1e-3)
+    tr = Trainer(cfg, images, labels, None)
+    seen = []
+    for _ in range(10):
+        stats = tr.train_step()  # the rates of each step are set from the progress before it
+        seen.append((tr.opt_g.param_groups[0]["lr"], tr.opt_d.param_groups[0]["lr"], float(stats["lr_scale"])))
+    for step, (lr_g, lr_d, scale) in enumerate(seen):
+        f = lr_factor(step / 10, 0.5, 0.2)
+        assert (lr_g, lr_d, scale) == pytest.approx((2e-3 * f, 1e-3 * f, f))
+    assert seen[5][2] == 1.0 and seen[9][2] < 0.3
+    tr.time_progress = lambda: 1.0  # the budget spent: the end's rates at once
+    tr.step = 0
+    tr.train_step()
+    assert tr.opt_g.param_groups[0]["lr"] == pytest.approx(2e-3 * 0.2)
+    off = Trainer(tiny(4, 10, lr_g=2e-3), images, labels, None)
+    off.time_progress = lambda: 1.0
+    assert "lr_scale" not in off.train_step() and off.opt_g.param_groups[0]["lr"] == 2e-3
+
+    def stop_at(k: int):
+        return lambda t, row: t.request_stop() if t.step >= k else None
+
+    full, half = RunDir(tmp_path / "full"), RunDir(tmp_path / "half")
+    full.create(cfg)
+    Trainer(cfg, images, labels, full).run()
+    half.create(cfg)
+    first = Trainer(cfg, images, labels, half)
+    first.add_hook("on_step", stop_at(4))
+    assert first.run() == "stopped" and 4 <= first.step < 10
+    resumed = Trainer(cfg, images, labels, half)
+    resumed.load_checkpoint(half.checkpoint("latest"))
+    assert resumed.run() == "finished"
+    for f in ("generator.safetensors", "generator_ema.safetensors", "discriminator.safetensors"):
+        a, b = load_file(str(full.checkpoint() / f)), load_file(str(half.checkpoint() / f))
+        assert a.keys() == b.keys() and all(torch.equal(a[x], b[x]) for x in a), f
+    assert [r["lr_scale"] for r in full.read_metrics()][-1] == pytest.approx(
+        (lr_factor(8 / 10, 0.5, 0.2) + lr_factor(9 / 10, 0.5, 0.2)) / 2, abs=1e-5)  # a row: its window's mean
+
+
+def test_with_lr_decay_plateau_the_rates_fall_only_after_the_judged_fd_stalls(tmp_path: Path) -> None:
+    """lr_decay_plateau: constant rates while each judged FD is 5% below the best so far; at the
+    first that is not, the decay starts (not before the last lr_decay share), an event says so,
+    and the start is in the checkpoint, so a resume decays the same way."""
+    images, labels = data()
+    fds = iter([8.0, 4.0, 3.9, 1.0, 0.5])  # the third judgement stalls (3.9 is not 5% below 4.0)
+
+    def judge(g: torch.nn.Module) -> dict:
+        return {"fd": next(fds)}
+
+    def cfg() -> RunConfig:
+        c = tiny(4, 10, lr_decay=0.8, lr_final=0.1, lr_decay_plateau=True, eval_every=2)
+        c.train.ckpt_every = 2
+        return c
+
+    run = RunDir(tmp_path / "run")
+    run.create(cfg())
+    tr = Trainer(cfg(), images, labels, run, evaluator=judge)
+    tr.add_hook("on_step", lambda t, row: t.request_stop() if t.step >= 6 else None)
+    tr.run()
+    rows = run.read_metrics()
+    scale = {r["step"]: r["lr_scale"] for r in rows}
+    assert scale[2] == scale[4] == scale[6] == 1.0  # the decay starts after the judgement at step 6
+    assert tr.decay_from == pytest.approx(0.6)  # 6 of 10 steps: later than the last 80%
+    (event,) = run.read_events()
+    assert event["kind"] == "lr_decay" and event["step"] == 6 and "60% of the run" in event["text"]
+    assert list(event["evidence"].values()) == [3.9, 4.0]
+    resumed = Trainer(cfg(), images, labels, run, evaluator=judge)
+    resumed.load_checkpoint(run.checkpoint("latest"))
+    assert resumed.decay_from == pytest.approx(0.6)
+    resumed.run()
+    assert 0.1 < run.read_metrics()[-1]["lr_scale"] < 0.5  # falling toward 0.1 over steps 7..10
+    assert len(run.read_events()) == 1  # one start, not one per later judgement
+    # not before the last lr_decay share: a plateau at 20% of the run starts the decay at 50%
+    early = Trainer(tiny(4, 10, lr_decay=0.5, lr_decay_plateau=True), images, labels, None)
+    early.step, early.best_score = 2, 1.0
+    assert early.watch_plateau(1.0)["kind"] == "lr_decay" and early.decay_from == 0.5
+    assert early.watch_plateau(2.0) is None
+    assert Trainer(tiny(4, 10, lr_decay=0.5), images, labels, None).watch_plateau(9.0) is None  # fixed window
