@@ -150,6 +150,8 @@ def chart_grid(rows: list, loss: str, conditional: bool, events: list | None = N
         figs.append(("quality", charts.quality_figure(rows)))
     if any("ada_p" in r for r in rows):
         figs.append(("ada", charts.ada_figure(rows)))
+    if any("lr_scale" in r for r in rows):
+        figs.append(("lr", charts.lr_figure(rows)))
     for i in range(0, len(figs), 2):
         cols = st.columns(2)
         for col, (key, fig) in zip(cols, figs[i:i + 2]):
@@ -204,10 +206,11 @@ def health_panel(rows: list, info: run_views.RunInfo, loss: str, conditional: bo
 
 
 def event_list(events: list) -> None:
-    """The guard's and the user's actions on this run, newest first (the charts mark each)."""
+    """The guard's, the schedule's and the user's actions on this run, newest first (the charts mark each)."""
     if not events:
         return
-    with st.expander(f"Events ({len(events)}): rollbacks, remedies and branches", expanded=False):
+    with st.expander(f"Events ({len(events)}): rollbacks, remedies, branches and the learning-rate decay",
+                     expanded=False):
         for ev in reversed(events):
             line = f"**step {int(ev.get('step', 0)):,}** · {ev.get('text') or ev.get('kind')}"
             if ev.get("rule"):

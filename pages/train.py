@@ -165,6 +165,24 @@ with st.expander("Hyper-parameters", icon=":material/tune:"):
         col.number_input(label, lo, hi, key=train_form.widget_key(key), **kw)
         under(col, key)
     h = st.columns(4, vertical_alignment="bottom")
+    h[0].number_input("Learning-rate decay (last share of the run, 0 = off)", 0.0, 1.0, key="t_lr_decay",
+                      format="%.2f", step=0.05, help="Both learning rates fall by half a cosine over this last share "
+                      "of the run (of its steps, or of the time limit when that ends it first). A constant rate "
+                      "leaves a floor of noise in the pictures that lowering it at the end removes; the automatic "
+                      f"preset decays over at most the last {presets.RECIPE.lr_decay:.0%}, once the judged FD stalls.")
+    under(h[0], "train.lr_decay")
+    h[1].number_input("Decay to (x the learning rates)", 0.001, 1.0, key="t_lr_final", format="%.3f", step=0.05,
+                      disabled=not st.session_state.get("t_lr_decay"),
+                      help="The learning rates' multiplier at the end of the run.")
+    under(h[1], "train.lr_final")
+    h[2].checkbox("Decay only once the judged FD stalls", key="t_lr_decay_plateau",
+                  disabled=not st.session_state.get("t_lr_decay"),
+                  help="The rates stay constant while each judgement (Judge every N steps) finds the FD at "
+                  f"least {train_form.PLATEAU_GAIN:.0%} below its best so far; at the first that does not, they start to fall, from there "
+                  "or from the decay's share of the run if that is later. A set that learns for the whole run "
+                  "keeps its rates. The Monitor marks the start on its charts.")
+    under(h[2], "train.lr_decay_plateau")
+    h = st.columns(4, vertical_alignment="bottom")
     h[0].number_input("EMA decay (0 = off)", 0.0, 0.99999, key="t_ema", format="%.4f", step=0.001)
     under(h[0], "train.ema")
     h[1].multiselect("DiffAugment", list(DIFFAUG_OPS), key=train_form.DIFFAUG_WIDGET,

@@ -169,6 +169,18 @@ def ada_figure(rows: list[dict[str, Any]]) -> go.Figure:
     return fig
 
 
+def lr_figure(rows: list[dict[str, Any]]) -> go.Figure:
+    """The learning-rate schedule (`train.lr_decay`): the factor both rates are multiplied by, per
+    step, on a fixed 0..1 axis (1 until the decay starts, then down to `train.lr_final`)."""
+    rows = downsample(rows)
+    xs, ys = series(rows, "lr_scale")
+    fig = go.Figure(go.Scatter(x=xs, y=ys, mode="lines+markers" if len(xs) < 40 else "lines",
+                               name="learning-rate factor", line={"color": "#17becf"}))
+    _layout(fig, "Learning-rate schedule", "x the set rates")
+    fig.update_yaxes(range=[-0.02, 1.05])
+    return fig
+
+
 # -- events and comparisons ---------------------------------------------------------------------
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
 EVENT_COLORS = {"roll back": "#d62728", "give up": "#7f0000", "stop": "#7f0000", "carry on": "#2ca02c",
