@@ -12,12 +12,16 @@ with the modern recipe's numbers (`RECIPE`, the one place to tune them):
   per class and ignored z. Widths are 32 at 32 px: 64 cost 3.4x the time per image on a CPU, and
   a time-limited run learns more from the extra steps.
 - image size (`auto_size`) from the typical picture side: up to 40 px -> 32 (28 px digits are
-  padded up, not blown up 2x); up to 96 px -> 64; larger -> 128 only when the pictures are at
+  scaled up a little to 32, not blown up 2x to 64); up to 96 px -> 64; larger -> 128 only when the pictures are at
   least 160 px and there are at least `RECIPE.images_for_128` of them (a 128 px model costs about
   4x a 64 px one per image and needs many images to be worth it), else 64. Unknown side -> 64.
 - batch: `RECIPE.batch_small` below `RECIPE.small_set` images, else `RECIPE.batch`; never more
   than the images (rounded down to a power of two).
 - augmentation: adaptive (ADA, target `RECIPE.ada_target`) below `RECIPE.ada_below` images.
+- learning rates: decayed to `RECIPE.lr_final` x over at most the last `RECIPE.lr_decay` share of
+  the run, starting once the judged FD stalls (`train.lr_decay_plateau`, gan_core.schedule): digits
+  that had stopped improving gained from it, animal silhouettes still learning at the end lost
+  badly from a fixed window.
 - schedule: `RECIPE.epochs` passes over the data, at least `RECIPE.min_kimg` and at most
   `RECIPE.max_kimg` thousand images; samples, checkpoints and judge evaluations about 20, 10 and
   10 times per run.
@@ -176,6 +180,8 @@ class ModernRecipe:
     beta2: float
     gamma: dict[int, float]  # R1 and R2 weight by image size
     ema_halflife_kimg: float
+    lr_decay: float  # the learning rates anneal over (at most) this last share of the run (gan_core.schedule) ...
+    lr_final: float  # ... down to this multiplier, once the judged FD has stopped falling
     mode_seeking: float  # labelled sets: the mode-seeking term's weight (fakes in pairs of one class)
     widths: dict[int, int]  # ngf = ndf by image size
     batch_small: int  # below `small_set` images
@@ -191,7 +197,7 @@ class ModernRecipe:
 
 # The one place the modern recipe's numbers live (tuned values are reported by the recipe's measurements)
 RECIPE = ModernRecipe(lr={32: 5e-4, 64: 5e-4, 128: 2e-4}, beta1=0.0, beta2=0.99, gamma={32: 0.1, 64: 0.5, 128: 1.0},
-                      ema_halflife_kimg=10.0, mode_seeking=0.1, widths={32: 32, 64: 32, 128: 16}, batch_small=32, batch=64, small_set=1000,
+                      ema_halflife_kimg=10.0, lr_decay=0.5, lr_final=0.1, mode_seeking=0.1, widths={32: 32, 64: 32, 128: 16}, batch_small=32, batch=64, small_set=1000,
                       ada_target=0.6, ada_below=5000, epochs=50, min_kimg=200, max_kimg=2000,
                       images_for_128=10_000)
 
@@ -238,7 +244,9 @@ def auto(facts: DataFacts) -> Preset:
         "model.arch": "r3gan", "model.image_size": size, "model.ngf": r.widths[size], "model.ndf": r.widths[size],
         "train.loss": "rpgan", "train.lr_g": r.lr[size], "train.lr_d": r.lr[size], "train.beta1": r.beta1,
         "train.beta2": r.beta2, "train.r1_gamma": r.gamma[size], "train.r2_gamma": r.gamma[size],
-        "train.ema_halflife_kimg": r.ema_halflife_kimg, "train.batch_size": batch, "train.steps": steps,
+        "train.ema_halflife_kimg": r.ema_halflife_kimg, "train.lr_decay": r.lr_decay, "train.lr_final": r.lr_final,
+        "train.lr_decay_plateau": True,
+        "train.batch_size": batch, "train.steps": steps,
         "train.log_every": 25 if steps <= 5000 else 50, "train.sample_every": _every(steps, 20),
         "train.ckpt_every": _every(steps, 10), "train.eval_every": _every(steps, 10),
     }
@@ -253,7 +261,9 @@ def auto(facts: DataFacts) -> Preset:
         f"{facts.classes} classes" if labelled else "no classes") + (f", {facts.side} px pictures" if facts.side else "")
     summary = (f"From the data ({what}): {'class-conditional ' if labelled else ''}R3GAN {size} px "
                f"(relativistic loss, R1 = R2 = {r.gamma[size]:g}, EMA half-life {r.ema_halflife_kimg:g}k images, "
-               f"Adam {r.lr[size]:g} / betas ({r.beta1:g}, {r.beta2:g}), widths {r.widths[size]}), batch {batch}, "
+               f"Adam {r.lr[size]:g} / betas ({r.beta1:g}, {r.beta2:g}), decayed to {r.lr_final:g}x over at most the "
+               f"final {r.lr_decay:g} of the run once the judged FD stops falling, widths {r.widths[size]}), "
+               f"batch {batch}, "
                f"{steps:,} steps" + (f" (about {steps * batch / max(1, facts.images):.0f} epochs)" if known else "")
                + (f", mode-seeking term {r.mode_seeking:g}" if labelled else "")
                + (f", adaptive augmentation (target {r.ada_target:g}) for fewer than {r.ada_below:,} images"
