@@ -175,7 +175,7 @@ with st.expander("Hyper-parameters", icon=":material/tune:"):
                       disabled=not st.session_state.get("t_lr_decay"),
                       help="The learning rates' multiplier at the end of the run.")
     under(h[1], "train.lr_final")
-    h[2].checkbox("Decay only once the judged FD stalls", key="t_lr_decay_plateau",
+    h[2].checkbox("Decay once the FD stalls", key="t_lr_decay_plateau",
                   disabled=not st.session_state.get("t_lr_decay"),
                   help="The rates stay constant while each judgement (Judge every N steps) finds the FD at "
                   f"least {train_form.PLATEAU_GAIN:.0%} below its best so far; at the first that does not, they start to fall, from there "
