@@ -224,8 +224,8 @@ class Trainer:
         that is not `PLATEAU_GAIN` below the best so far, the decay starts (here, or at the last
         `lr_decay` share of the run if that is later). Returns the event to record then, else None."""
         tc = self.cfg.train
-        if tc.lr_decay <= 0.0 or not tc.lr_decay_plateau or self.decay_from is not None:
-            return None
+        if tc.lr_decay <= 0.0 or not tc.lr_decay_plateau or self.decay_from is not None or not math.isfinite(fd):
+            return None  # (an evaluation without an FD is no evidence of a plateau)
         if not stalled(fd, self.best_score):
             return None
         self.decay_from = max(self.progress(), 1.0 - tc.lr_decay)

@@ -314,6 +314,7 @@ def test_with_lr_decay_plateau_the_rates_fall_only_after_the_judged_fd_stalls(tm
     # not before the last lr_decay share: a plateau at 20% of the run starts the decay at 50%
     early = Trainer(tiny(4, 10, lr_decay=0.5, lr_decay_plateau=True), images, labels, None)
     early.step, early.best_score = 2, 1.0
+    assert early.watch_plateau(math.inf) is None and early.decay_from is None  # no FD judged: no evidence
     assert early.watch_plateau(1.0)["kind"] == "lr_decay" and early.decay_from == 0.5
     assert early.watch_plateau(2.0) is None
     assert Trainer(tiny(4, 10, lr_decay=0.5), images, labels, None).watch_plateau(9.0) is None  # fixed window
