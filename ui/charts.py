@@ -17,14 +17,14 @@ COLORS = {"loss_d": "#d62728", "loss_g": "#1f77b4", "d_real": "#2ca02c", "d_fake
           "gpu_mem_mb": "#bcbd22", "diversity": "#1f77b4", "class_diversity": "#17becf",
           "class_agreement": "#9467bd", "nn_real": "#8c564b",
           "gp": "#e377c2", "eval_fd": "#d62728", "eval_precision": "#1f77b4", "eval_recall": "#2ca02c",
-          "eval_class_consistency": "#9467bd"}
+          "eval_class_consistency": "#9467bd", "lr_scale": "#17becf"}
 LABELS = {"loss_d": "loss D", "loss_g": "loss G", "d_real": "D(x)", "d_fake": "D(G(z))",
           "acc_real": "class acc. real", "acc_fake": "class acc. fake", "img_per_s": "images / s",
           "rss_mb": "process RSS (MB)", "gpu_mem_mb": "GPU memory (MB)", "diversity": "diversity",
           "class_diversity": "diversity within classes (vs real)", "class_agreement": "class agreement",
           "nn_real": "nearest-real distance", "gp": "gradient penalty",
           "eval_fd": "judge FD", "eval_precision": "precision", "eval_recall": "recall",
-          "eval_class_consistency": "judge class agreement"}
+          "eval_class_consistency": "judge class agreement", "lr_scale": "learning-rate factor"}
 
 
 def _layout(fig: go.Figure, title: str, y_title: str = "", height: int = 290, rev: str = "live") -> go.Figure:
@@ -172,13 +172,7 @@ def ada_figure(rows: list[dict[str, Any]]) -> go.Figure:
 def lr_figure(rows: list[dict[str, Any]]) -> go.Figure:
     """The learning-rate schedule (`train.lr_decay`): the factor both rates are multiplied by, per
     step, on a fixed 0..1 axis (1 until the decay starts, then down to `train.lr_final`)."""
-    rows = downsample(rows)
-    xs, ys = series(rows, "lr_scale")
-    fig = go.Figure(go.Scatter(x=xs, y=ys, mode="lines+markers" if len(xs) < 40 else "lines",
-                               name="learning-rate factor", line={"color": "#17becf"}))
-    _layout(fig, "Learning-rate schedule", "x the set rates")
-    fig.update_yaxes(range=[-0.02, 1.05])
-    return fig
+    return line_figure(rows, ("lr_scale",), "Learning-rate schedule", "x the set rates", (-0.02, 1.05))
 
 
 # -- events and comparisons ---------------------------------------------------------------------
