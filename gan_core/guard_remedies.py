@@ -120,9 +120,7 @@ def apply_remedy(tr: Any, rem: Remedy) -> None:
     tc = tr.cfg.train
     for key, value in rem.changes.items():
         setattr(tc, key.split(".", 1)[1], value)
-    for opt, lr in ((tr.opt_g, tc.lr_g), (tr.opt_d, tc.lr_d)):
-        for group in opt.param_groups:
-            group["lr"] = lr
+    tr.schedule_lr()  # the optimisers' rates: the config's new ones times the lr schedule's factor
     tr.aug_ops = tc.diffaug_ops
     if rem.changes.get("train.precision") == "fp32":
         tr.policy = dataclasses.replace(tr.policy, amp_dtype=None, use_scaler=False)
