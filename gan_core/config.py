@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from . import formats
 from .errors import ConfigError
-from .schedule import PLATEAU_GAIN
+from .schedule import PLATEAU_GAIN, PLATEAU_NEAR
 
 FORMAT_VERSION = 1  # of a run's config.json; bump it with a MIGRATIONS entry from the previous one
 # version n -> a function returning a version-n run config dict as version n + 1 (formats.upgrade)
@@ -189,7 +189,8 @@ class TrainConfig:
     lr_final: float = option(0.1, "with --lr-decay: the learning rates' multiplier at the end of the run",
                              resume=True)
     lr_decay_plateau: bool = option(False, "with --lr-decay: the decay waits for the judge (--eval-every) to find "
-                                    f"the FD no longer falling (not {PLATEAU_GAIN * 100:g} percent below its best so far), then "
+                                    f"the FD no longer falling (not {PLATEAU_GAIN * 100:g} percent below its best so far) "
+                                    f"within {PLATEAU_NEAR:g}x the real-vs-real baseline, then "
                                     "runs from there, or from the last --lr-decay share if that is later, to the end; "
                                     "while the FD keeps falling the rates stay constant", resume=True)
     ema: float = option(0.999, "EMA decay of the generator copy; 0 disables")

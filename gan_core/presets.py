@@ -19,9 +19,10 @@ with the modern recipe's numbers (`RECIPE`, the one place to tune them):
   than the images (rounded down to a power of two).
 - augmentation: adaptive (ADA, target `RECIPE.ada_target`) below `RECIPE.ada_below` images.
 - learning rates: decayed to `RECIPE.lr_final` x over at most the last `RECIPE.lr_decay` share of
-  the run, starting once the judged FD stalls (`train.lr_decay_plateau`, gan_core.schedule): digits
-  that had stopped improving gained from it, animal silhouettes still learning at the end lost
-  badly from a fixed window.
+  the run, starting once the judged FD stalls within `schedule.PLATEAU_NEAR` x the real-vs-real
+  baseline (`train.lr_decay_plateau`): digits that had stopped improving gained from it, animal
+  silhouettes still learning at the end lost badly from a fixed window, and from a decay started
+  at a pause far from the data.
 - schedule: `RECIPE.epochs` passes over the data, at least `RECIPE.min_kimg` and at most
   `RECIPE.max_kimg` thousand images; samples, checkpoints and judge evaluations about 20, 10 and
   10 times per run.
@@ -262,7 +263,7 @@ def auto(facts: DataFacts) -> Preset:
     summary = (f"From the data ({what}): {'class-conditional ' if labelled else ''}R3GAN {size} px "
                f"(relativistic loss, R1 = R2 = {r.gamma[size]:g}, EMA half-life {r.ema_halflife_kimg:g}k images, "
                f"Adam {r.lr[size]:g} / betas ({r.beta1:g}, {r.beta2:g}), decayed to {r.lr_final:g}x over at most the "
-               f"final {r.lr_decay:g} of the run once the judged FD stops falling, widths {r.widths[size]}), "
+               f"final {r.lr_decay:g} of the run once the judged FD stops falling near the data, widths {r.widths[size]}), "
                f"batch {batch}, "
                f"{steps:,} steps" + (f" (about {steps * batch / max(1, facts.images):.0f} epochs)" if known else "")
                + (f", mode-seeking term {r.mode_seeking:g}" if labelled else "")

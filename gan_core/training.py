@@ -45,7 +45,7 @@ from .losses import (RELATIVISTIC, aux_loss, d_loss, d_output_mean, g_loss, grad
                      r1_penalty, r2_penalty)
 from .networks import build_discriminator, build_generator
 from .runs import RunDir
-from .schedule import PLATEAU_GAIN, lr_factor, stalled
+from .schedule import PLATEAU_GAIN, PLATEAU_NEAR, lr_factor, stalled
 from .spread import mean_pdist, within_class_share
 
 HOOKS = ("on_step", "on_sample", "on_checkpoint")
@@ -219,21 +219,25 @@ class Trainer:
             return None
         return self.decay_from if tc.lr_decay_plateau else 1.0 - tc.lr_decay
 
-    def watch_plateau(self, fd: float) -> dict[str, Any] | None:
-        """With `lr_decay_plateau`, read a judged FD (before it updates the best): at the first one
-        that is not `PLATEAU_GAIN` below the best so far, the decay starts (here, or at the last
-        `lr_decay` share of the run if that is later). Returns the event to record then, else None."""
+    def watch_plateau(self, fd: float, ratio: float | None = None) -> dict[str, Any] | None:
+        """With `lr_decay_plateau`, read a judged FD (before it updates the best) and its ratio to the
+        real-vs-real baseline when the judgement has one: at the first FD that is not `PLATEAU_GAIN`
+        below the best so far, within `PLATEAU_NEAR` x the baseline (`schedule.stalled`), the decay
+        starts (here, or at the last `lr_decay` share of the run if that is later). Returns the
+        event to record then, else None."""
         tc = self.cfg.train
         if tc.lr_decay <= 0.0 or not tc.lr_decay_plateau or self.decay_from is not None or not math.isfinite(fd):
             return None  # (an evaluation without an FD is no evidence of a plateau)
-        if not stalled(fd, self.best_score):
+        if not stalled(fd, self.best_score, ratio):
             return None
         self.decay_from = max(self.progress(), 1.0 - tc.lr_decay)
         return {"step": self.step, "kind": "lr_decay", "action": "lr decay",
                 "text": f"FD stalled: the learning rates fall to {tc.lr_final:g}x from {self.decay_from:.0%} of "
                         "the run to its end",
                 "evidence": {"judged FD": round(fd, 4), f"best so far (needed {PLATEAU_GAIN:.0%} below)":
-                             round(self.best_score, 4)}}
+                             round(self.best_score, 4)}
+                | ({f"judged FD / real-vs-real baseline (at most {PLATEAU_NEAR:g})": round(ratio, 2)}
+                   if ratio is not None else {})}
 
     def schedule_lr(self) -> float:
         """Set both optimisers' learning rates for this step from the config's rates and the schedule
@@ -613,7 +617,8 @@ class Trainer:
                     last_metrics = self._log_row(acc, counts, window_train_s, window_steps)
                     if eval_due:
                         last_metrics.update(self._evaluate())
-                        plateau = self.watch_plateau(last_metrics.get("eval_fd", math.inf))
+                        plateau = self.watch_plateau(last_metrics.get("eval_fd", math.inf),
+                                                     last_metrics.get("eval_fd_ratio"))
                         if plateau and rd is not None:  # a line on the Monitor's charts
                             rd.append_event(plateau)
                         new_best = last_metrics.get("eval_fd", math.inf) < self.best_score

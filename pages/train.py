@@ -178,7 +178,9 @@ with st.expander("Hyper-parameters", icon=":material/tune:"):
     h[2].checkbox("Decay once the FD stalls", key="t_lr_decay_plateau",
                   disabled=not st.session_state.get("t_lr_decay"),
                   help="The rates stay constant while each judgement (Judge every N steps) finds the FD at "
-                  f"least {train_form.PLATEAU_GAIN:.0%} below its best so far; at the first that does not, they start to fall, from there "
+                  f"least {train_form.PLATEAU_GAIN:.0%} below its best so far; at the first that does not, within "
+                  f"{train_form.PLATEAU_NEAR:g}x the real-vs-real baseline (further out a flat stretch is a pause, not "
+                  "the floor), they start to fall, from there "
                   "or from the decay's share of the run if that is later. A set that learns for the whole run "
                   "keeps its rates. The Monitor marks the start on its charts.")
     under(h[2], "train.lr_decay_plateau")

@@ -231,6 +231,9 @@ def test_lr_factor_is_constant_then_half_a_cosine_down_to_the_final_multiplier()
     assert all(a >= b for a, b in zip(grid, grid[1:])) and grid[-1] == pytest.approx(0.2)
     # a plateau: a judged FD not 5% below the best before it; never at the first judgement
     assert not stalled(10.0, math.inf) and not stalled(0.94, 1.0) and stalled(0.96, 1.0) and stalled(1.2, 1.0)
+    # ... near the data only: a flat FD 57x the real-vs-real baseline is a pause, not a plateau
+    assert stalled(0.96, 1.0, ratio=2.7) and stalled(0.96, 1.0, ratio=10.0)
+    assert not stalled(0.96, 1.0, ratio=57.0) and not stalled(0.96, 1.0, ratio=math.nan)
 
 
 def test_the_lr_schedule_reads_steps_or_the_time_budget_and_resumes_exactly(tmp_path: Path) -> None:
@@ -317,4 +320,9 @@ def test_with_lr_decay_plateau_the_rates_fall_only_after_the_judged_fd_stalls(tm
     assert early.watch_plateau(math.inf) is None and early.decay_from is None  # no FD judged: no evidence
     assert early.watch_plateau(1.0)["kind"] == "lr_decay" and early.decay_from == 0.5
     assert early.watch_plateau(2.0) is None
+    far = Trainer(tiny(4, 10, lr_decay=0.5, lr_decay_plateau=True), images, labels, None)
+    far.step, far.best_score = 2, 1.0
+    assert far.watch_plateau(1.0, ratio=57.0) is None and far.decay_from is None  # stalled, but far from the data
+    near = far.watch_plateau(1.0, ratio=3.1)
+    assert near["kind"] == "lr_decay" and far.decay_from == 0.5 and 3.1 in near["evidence"].values()
     assert Trainer(tiny(4, 10, lr_decay=0.5), images, labels, None).watch_plateau(9.0) is None  # fixed window

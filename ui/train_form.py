@@ -15,7 +15,7 @@ from gan_core.config import (ARCHS, DEVICES, DIFFAUG_OPS, IMAGE_SIZES, LOSSES,  
                              RunConfig, build_run_config, check_dataset, dataset_warnings, options,
                              steps_for_epochs)
 from gan_core.errors import ConfigError  # noqa: F401
-from gan_core.schedule import PLATEAU_GAIN  # noqa: F401  (the page's help text)
+from gan_core.schedule import PLATEAU_GAIN, PLATEAU_NEAR  # noqa: F401  (the page's help text)
 
 DIFFAUG_WIDGET = "t_diffaug_ops"
 REAL_ONLY_WIDGET = "t_aux_real_only"
