@@ -28,6 +28,9 @@ def test_the_measure_is_named_for_builtin_sets_uploads_with_a_judge_and_unlabell
     upload = str(home / "uploads" / "shapes")
     free = live.quality_measure(upload, FINGERPRINT)  # no judge was built for this data: the embedding measured
     assert free.startswith("the label-free embedding") and "no classes" in free
+    # a run trained in another studio home: no judge cached here, but its metrics hold class agreement
+    elsewhere = live.quality_measure(upload, FINGERPRINT, classes_judged=True)
+    assert elsewhere.startswith("a judge trained on this dataset's own images") and "not cached" in elsewhere
     cfg = JudgeConfig(name="dataset-abababab", dataset=upload, image_size=32, channels=1, num_classes=3,
                       class_names=["a", "b", "c"], width=4, feature_dim=8, test_accuracy=0.9375, test_images=48,
                       fingerprint=FINGERPRINT)

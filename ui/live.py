@@ -155,12 +155,14 @@ def progress_with_budget(step: int, total_steps: int, eta_s: float | None, minut
     return Progress(max(steps_share, time_share), left if by_budget else eta_s, by_budget)
 
 
-def quality_measure(source: str, fingerprint: str) -> str:
+def quality_measure(source: str, fingerprint: str, classes_judged: bool = False) -> str:
     """In words, what measured a run's judge evaluations (the trainer picks it with
     `gan_core.dataset_judges.measure_for`): the shipped judge of a built-in set; for an upload the
     judge trained on its own images, with its held-out accuracy (from the config of the judge cached
     for the data's fingerprint; the Monitor asks on every refresh, so the weights are not loaded);
-    without one, the label-free embedding."""
+    without one, the label-free embedding, unless the run's evaluations judged classes
+    (`classes_judged`: its metrics hold class agreement, which only a trained judge measures), as
+    for a run trained in another studio home, whose cache this one lacks."""
     from gan_core.dataset_judges import is_builtin, judge_folder
     from gan_core.embedding import KIND
     from gan_core.errors import GanStudioError
@@ -177,4 +179,6 @@ def quality_measure(source: str, fingerprint: str) -> str:
             if cfg.fingerprint == fingerprint:  # the folder is named by a prefix: the judge of this data
                 return (f"this dataset's own judge (held-out accuracy {cfg.test_accuracy:.1%} on "
                         f"{cfg.test_images:,} images)")
+    if classes_judged:
+        return "a judge trained on this dataset's own images (not cached in this studio, so its accuracy is not shown)"
     return f"the {KIND} (a fixed random conv net, never trained: no classes)"
