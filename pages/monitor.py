@@ -295,11 +295,7 @@ def panel() -> None:
             events = info.run.read_events()
             chart_grid(rows, loss, conditional, events)
             if cfg is not None and any("eval_fd" in r for r in rows):  # which judge, for an upload too
-                ratio = live.latest(rows, "eval_fd_ratio")
-                by_classes = any("eval_class_consistency" in r for r in rows)
-                st.caption(f"FD is measured by "
-                           f"{live.quality_measure(cfg.data.source, cfg.data.fingerprint, by_classes)}"
-                           + (f"; the latest is {ratio:.1f}x the real-vs-real baseline" if ratio else "") + ".")
+                st.caption(live.quality_caption(cfg.data.source, cfg.data.fingerprint, rows))
             event_list(events)
             if info.best:
                 b = info.best

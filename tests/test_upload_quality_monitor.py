@@ -31,6 +31,11 @@ def test_the_measure_is_named_for_builtin_sets_uploads_with_a_judge_and_unlabell
     # a run trained in another studio home: no judge cached here, but its metrics hold class agreement
     elsewhere = live.quality_measure(upload, FINGERPRINT, classes_judged=True)
     assert elsewhere.startswith("a judge trained on this dataset's own images") and "not cached" in elsewhere
+    rows = [{"step": 800, "eval_fd": 0.5, "eval_fd_ratio": 3.0, "eval_class_consistency": 0.99},
+            {"step": 1600, "eval_fd": 0.3, "eval_fd_ratio": 1.5}]
+    caption = live.quality_caption(upload, FINGERPRINT, rows)  # the Monitor's line: the rows show class agreement
+    assert caption.startswith("FD is measured by " + elsewhere + "; the latest judgement is 1.5x")
+    assert "1,000 samples" in caption and "10,000-sample figure" in caption
     cfg = JudgeConfig(name="dataset-abababab", dataset=upload, image_size=32, channels=1, num_classes=3,
                       class_names=["a", "b", "c"], width=4, feature_dim=8, test_accuracy=0.9375, test_images=48,
                       fingerprint=FINGERPRINT)
@@ -72,4 +77,6 @@ def test_the_monitor_says_what_measured_an_unlabelled_uploads_fd(tmp_path: Path,
     assert not at.exception, [e.value for e in at.exception]
     said = [c.value for c in at.caption if c.value.startswith("FD is measured by")]
     assert said == [("FD is measured by the label-free embedding (a fixed random conv net, never trained: "
-                     "no classes); the latest is 15.0x the real-vs-real baseline.")]
+                     "no classes); the latest judgement is 15.0x the real-vs-real baseline (1,000 samples, a quick "
+                     "reading that runs lower than the 10,000-sample figure of `python -m gan_core.evaluate`, the "
+                     "one to compare).")]

@@ -182,3 +182,19 @@ def quality_measure(source: str, fingerprint: str, classes_judged: bool = False)
     if classes_judged:
         return "a judge trained on this dataset's own images (not cached in this studio, so its accuracy is not shown)"
     return f"the {KIND} (a fixed random conv net, never trained: no classes)"
+
+
+def quality_caption(source: str, fingerprint: str, rows: list[dict[str, Any]]) -> str:
+    """The Monitor's line under the quality chart: what measured the run's judgements, and the
+    latest one's FD ratio, with its sample count (a quick reading that runs lower than the
+    full evaluation's; that one is the figure to compare)."""
+    from gan_core.evaluate import FULL_SAMPLES, LIGHT_SAMPLES
+
+    judged_classes = any("eval_class_consistency" in r for r in rows)
+    ratio = latest(rows, "eval_fd_ratio")
+    text = f"FD is measured by {quality_measure(source, fingerprint, judged_classes)}"
+    if ratio:
+        text += (f"; the latest judgement is {ratio:.1f}x the real-vs-real baseline ({LIGHT_SAMPLES:,} samples, a "
+                 f"quick reading that runs lower than the {FULL_SAMPLES:,}-sample figure of "
+                 "`python -m gan_core.evaluate`, the one to compare)")
+    return text + "."
