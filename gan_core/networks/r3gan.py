@@ -28,7 +28,8 @@ work on the largest maps run far below the CPU's speed on the smaller ones. Trie
   against 83 ms (2 threads) and its judged FD kept pace up to step 7,200, but then stalled (1.1 to
   1.8 up to step 11,000 at constant rates, recall 0.30 to 0.36) while the full-resolution D's run,
   continued the same way, went from 1.72 to 1.01 (recall 0.38 to 0.46). Its 10-minute run (10,527
-  steps) read 20.2x against 23.0x (7,236 steps): too little for a D that falls behind later.
+  steps, decay from step 8,000) read 20.2x against 23.0x (7,236 steps): too little for a D that
+  falls behind later.
 - G drawing each 2x2 block from one 16 px position too (pixel shuffle): no faster than D alone,
   and behind per step (judged FD 17.3 against 11.1 at step 3,200).
 
