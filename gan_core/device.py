@@ -17,9 +17,9 @@
   latency. On the CPU one process using every core trains fastest: on a 2-core AVX-512 BF16
   machine the automatic preset's Animal-MNIST step (R3GAN 32 px, batch 64) took 68 ms in one
   process of 2 threads, 78.5 ms in two torchrun processes of 1 thread each sharing the batch,
-  and 70-73 ms in one process whose 2 Python threads each ran half the batch on 1 thread (a
-  batch of 32 costs one thread 69 ms: at these sizes per-op overhead, not arithmetic, sets
-  the pace).
+  and in one process whose 2 Python threads each ran half the batch on 1 thread 70-73 ms
+  against 70-76 ms for the plain 2-thread step timed beside it (a batch of 32 costs one thread
+  69 ms: at these sizes per-op overhead, not arithmetic, sets the pace).
 - Timing: CUDA runs kernels asynchronously; whoever reads a clock around GPU work calls
   `synchronize(device)` first (a no-op off CUDA/MPS).
 - Deterministic mode (`set_deterministic`, or GAN_STUDIO_DETERMINISTIC=1 for the trainer):
