@@ -52,7 +52,8 @@ LOOK_NOTES = {
                        "term, a 3x3 image layer, the BCE loss without penalties, and generators two and four times "
                        "as wide; the EMA and the raw generator draw them alike. Early in training, with the same seed, "
                        "the ACGAN networks trained with this recipe's objective laid out faces without them, and a "
-                       "discriminator twice as wide made more, which points to the R3GAN networks rather than the objective.",
+                       "discriminator twice as wide made more, which points to the R3GAN networks rather than the "
+                       "objective.",
 }
 
 
