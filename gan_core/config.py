@@ -22,9 +22,7 @@ from . import formats
 from .errors import ConfigError
 from .schedule import PLATEAU_GAIN, PLATEAU_NEAR
 
-FORMAT_VERSION = 1  # of a run's config.json; bump it with a MIGRATIONS entry from the previous one
-# version n -> a function returning a version-n run config dict as version n + 1 (formats.upgrade)
-MIGRATIONS: dict[int, formats.Migration] = {}
+FORMAT_VERSION = 2  # of a run's config.json; bump it with a MIGRATIONS entry from the previous one
 
 # The choice lists: the one home of each (the trainer's flags, the Train page and the presets use these)
 ARCHS = ("dcgan", "acgan", "r3gan")
@@ -34,6 +32,7 @@ R3GAN_SIZES = (32, 64, 128)
 IMAGE_SIZES = {"dcgan": DCGAN_SIZES, "acgan": ACGAN_SIZES, "r3gan": R3GAN_SIZES}
 LOSSES = ("bce", "hinge", "lsgan", "wgan-gp", "rpgan")
 D_NORMS = ("batch", "layer", "none")
+G_UPSAMPLES = ("conv", "bilinear")  # r3gan's stage transitions (ModelConfig.g_upsample)
 DIFFAUG_OPS = ("translation", "cutout", "color")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
@@ -96,6 +95,11 @@ class ModelConfig:
                             "width per doubling down to this floor, so it sets how much the 32, 64 and 128 px "
                             "stages can draw (and what they cost)")
 
+    g_upsample: str = option("conv", "r3gan: how G's stages double the resolution: conv = nearest 2x upsampling and "
+                             "a 3x3 conv to the next width (one stride-2 transposed conv); bilinear = a 1x1 conv, "
+                             "then bilinear 2x (the first design, which drew wavy outlines on faces)",
+                             choices=G_UPSAMPLES)
+
     def __post_init__(self) -> None:
         _need(self.arch in ARCHS, "model.arch", f"model.arch must be one of {', '.join(ARCHS)}, got {self.arch!r}")
         sizes = IMAGE_SIZES[self.arch]
@@ -116,6 +120,10 @@ class ModelConfig:
               f"model.min_width must be between 1 and 4096, got {self.min_width}")
         _need(self.min_width == R3GAN_MIN_WIDTH or self.arch == "r3gan", "model.min_width",
               f"model.min_width is an r3gan option; {self.arch} sets its widths from ngf and ndf alone")
+        _need(self.g_upsample in G_UPSAMPLES, "model.g_upsample",
+              f"model.g_upsample must be one of {', '.join(G_UPSAMPLES)}, got {self.g_upsample!r}")
+        _need(self.g_upsample == "conv" or self.arch == "r3gan", "model.g_upsample",
+              f"model.g_upsample is an r3gan option; {self.arch} upsamples its own way")
         _need(self.d_norm in D_NORMS, "model.d_norm",
               f"model.d_norm must be one of {', '.join(D_NORMS)}, got {self.d_norm!r}")
         _need(self.arch != "acgan" or self.num_classes >= 2, "model.num_classes",
@@ -266,6 +274,20 @@ class TrainConfig:
 
 
 SECTIONS: dict[str, type] = {"model": ModelConfig, "data": DataConfig, "train": TrainConfig}
+
+
+def model_from_v1(raw: dict[str, Any]) -> dict[str, Any]:
+    """Format 1 -> 2 of a file holding a "model" section (a run's or a checkpoint's config.json):
+    an r3gan generator written before `g_upsample` existed upsampled the "bilinear" way, so its
+    section now says so; anything else is left as it is."""
+    model = raw.get("model")
+    if isinstance(model, dict) and model.get("arch") == "r3gan" and "g_upsample" not in model:
+        return {**raw, "model": {**model, "g_upsample": "bilinear"}}
+    return raw
+
+
+# version n -> a function returning a version-n run config dict as version n + 1 (formats.upgrade)
+MIGRATIONS: dict[int, formats.Migration] = {1: model_from_v1}
 
 
 @dataclass

@@ -183,14 +183,32 @@ def test_a_run_config_from_a_newer_gan_studio_is_refused_and_an_older_one_migrat
     from gan_core.errors import ConfigError
 
     d = build_run_config({"data.source": "mnist"}).to_dict()
-    with pytest.raises(ConfigError, match="newer GAN Studio: format 2, this version reads up to 1"):
-        RunConfig.from_dict(dict(d, version=2))
+    now = cfgmod.FORMAT_VERSION
+    with pytest.raises(ConfigError, match=f"newer GAN Studio: format {now + 1}, this version reads up to {now}"):
+        RunConfig.from_dict(dict(d, version=now + 1))
     with pytest.raises(ConfigError, match="not a positive whole number"):
         RunConfig.from_dict(dict(d, version="1"))
-    # a format 2 whose migration renames a field: a version-1 file still loads
-    old = dict(d, version=1)
+    # a next format whose migration renames a field: a file of today's version still loads
+    old = dict(d, version=now)
     old["train"] = {("learning_rate_g" if k == "lr_g" else k): v for k, v in d["train"].items()}
-    monkeypatch.setattr(cfgmod, "FORMAT_VERSION", 2)
-    monkeypatch.setitem(cfgmod.MIGRATIONS, 1, lambda raw: dict(
+    monkeypatch.setattr(cfgmod, "FORMAT_VERSION", now + 1)
+    monkeypatch.setitem(cfgmod.MIGRATIONS, now, lambda raw: dict(
         raw, train={("lr_g" if k == "learning_rate_g" else k): v for k, v in raw["train"].items()}))
     assert RunConfig.from_dict(old).train.lr_g == d["train"]["lr_g"]
+
+
+def test_a_format_1_r3gan_run_reads_as_the_bilinear_generator_it_was_trained_with() -> None:
+    """model.g_upsample arrived with format 2: an r3gan run written before it keeps its generator
+    (and so its weights' shapes); a new r3gan run and the other archs get the default."""
+    from gan_core.config import FORMAT_VERSION, RunConfig
+
+    assert FORMAT_VERSION >= 2
+    new = build_run_config({"data.source": "mnist", "model.arch": "r3gan"}).to_dict()
+    assert new["model"]["g_upsample"] == "conv" and new["version"] == FORMAT_VERSION
+    v1 = dict(new, version=1, model={k: v for k, v in new["model"].items() if k != "g_upsample"})
+    assert RunConfig.from_dict(v1).model.g_upsample == "bilinear"
+    acgan = build_run_config({"data.source": "mnist", "model.arch": "acgan"}).to_dict()
+    v1 = dict(acgan, version=1, model={k: v for k, v in acgan["model"].items() if k != "g_upsample"})
+    assert RunConfig.from_dict(v1).model.g_upsample == "conv"
+    with pytest.raises(ConfigError, match="model.g_upsample is an r3gan option"):
+        build_run_config({"data.source": "mnist", "model.arch": "acgan", "model.g_upsample": "bilinear"})

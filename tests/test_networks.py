@@ -75,7 +75,7 @@ def test_bad_model_configs_are_refused() -> None:
 def test_fused_upsample_conv_is_the_upsample_conv_pair() -> None:
     """UpsampleConv3x3 (one stride-2 transposed conv) computes conv3x3(upsample2x(x)): same
     values and same gradients for the 3x3 weights, bias and input."""
-    from gan_core.networks.acgan import UpsampleConv3x3
+    from gan_core.networks.upsample_conv import UpsampleConv3x3
 
     torch.manual_seed(0)
     fused = UpsampleConv3x3(5, 7)
@@ -173,7 +173,7 @@ def test_for_inference_builds_the_kernels_once_and_renders_the_same() -> None:
     """The rendering copy holds each fused layer's 4x4 kernel as a ConvTranspose2d; its images
     equal the generator's, and the generator itself is left as it was."""
     from gan_core.networks import for_inference
-    from gan_core.networks.acgan import UpsampleConv3x3
+    from gan_core.networks.upsample_conv import UpsampleConv3x3
 
     cfg = ModelConfig(arch="acgan", image_size=64, channels=1, nz=12, ngf=8, num_classes=4)
     g = build_generator(cfg).train().to(memory_format=torch.channels_last)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import torch.nn as nn
 
 from ..config import ModelConfig
-from .acgan import ACGANDiscriminator, ACGANGenerator, for_inference
+from .acgan import ACGANDiscriminator, ACGANGenerator
 from .dcgan import DCGANDiscriminator, DCGANGenerator
 from .r3gan import R3GANDiscriminator, R3GANGenerator
+from .upsample_conv import for_inference
 
 GENERATORS = {"dcgan": DCGANGenerator, "acgan": ACGANGenerator, "r3gan": R3GANGenerator}
 DISCRIMINATORS = {"dcgan": DCGANDiscriminator, "acgan": ACGANDiscriminator, "r3gan": R3GANDiscriminator}

@@ -54,6 +54,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..config import R3GAN_MIN_WIDTH, ModelConfig
+from .upsample_conv import UpsampleConv3x3
 
 SLOPE = 0.2  # leaky ReLU
 
@@ -116,11 +117,14 @@ class R3GANGenerator(nn.Module):
         # (B, nz or 2 nz) -> (B, w4 * 4 * 4)
         self.basis = nn.Linear(cfg.nz * (2 if cond else 1), self.w4 * 16)
         self.block4 = ResBlock(self.w4)  # (B, w4, 4, 4)
+        self.conv_up = cfg.g_upsample == "conv"
         ups, blocks = [], []
         for res in sorted(widths)[1:]:
-            # (B, w_{res/2}, res/2, res/2) -> 1x1 -> (B, w_res, res/2, res/2) -> upsample -> (B, w_res, res, res)
-            ups.append(nn.Conv2d(widths[res // 2], widths[res], 1))
-            blocks.append(ResBlock(widths[res]))  # (B, w_res, res, res)
+            c_in, c_out = widths[res // 2], widths[res]
+            # conv: (B, c_in, res/2, res/2) -> nearest 2x + 3x3 -> (B, c_out, res, res)
+            # bilinear: (B, c_in, res/2, res/2) -> 1x1 -> (B, c_out, res/2, res/2) -> bilinear 2x -> (B, c_out, res, res)
+            ups.append(UpsampleConv3x3(c_in, c_out) if self.conv_up else nn.Conv2d(c_in, c_out, 1))
+            blocks.append(ResBlock(c_out))  # (B, w_res, res, res)
         self.ups = nn.ModuleList(ups)
         self.blocks = nn.ModuleList(blocks)
         # (B, w_S, S, S) -> (B, C, S, S)
@@ -155,8 +159,10 @@ class R3GANGenerator(nn.Module):
             h = h.contiguous(memory_format=torch.channels_last)  # the layout the convs' weights have
         h = self.block4(h)
         for up, block in zip(self.ups, self.blocks):
-            # bilinear, not nearest: nearest left visible 2x2..8x8 blocks early in training
-            h = F.interpolate(up(h), scale_factor=2.0, mode="bilinear", align_corners=False)  # (B, w', 2s, 2s)
+            if self.conv_up:
+                h = up(h)  # (B, w', 2s, 2s)
+            else:  # (bilinear, not nearest, after a 1x1 conv: nearest left visible 2x2..8x8 blocks)
+                h = F.interpolate(up(h), scale_factor=2.0, mode="bilinear", align_corners=False)  # (B, w', 2s, 2s)
             h = block(h)
         return self.to_image(_act(h))  # (B, C, S, S), about [-1, 1]
 
