@@ -9,7 +9,8 @@ from ui import access, cached, choice_url, doctor_view, run_control, run_views, 
 from ui.admission import admission
 from ui.live import format_eta
 from ui.nav import through_studio
-from ui.train_form import ARCHS, DEVICES, DIFFAUG_OPS, IMAGE_SIZES, LOSSES, ConfigError, dataset_warnings, presets
+from ui.train_form import (ARCHS, DEVICES, DIFFAUG_OPS, G_UPSAMPLES, IMAGE_SIZES, LOSSES, ConfigError,
+                           dataset_warnings, presets)
 
 through_studio()
 
@@ -271,6 +272,12 @@ with st.expander("Hyper-parameters", icon=":material/tune:"):
             ("Checkpoint every (steps)", "train.ckpt_every", 1000000)]):
         col.number_input(label, 1, hi, key=train_form.widget_key(key))
         under(col, key)
+    h[3].selectbox("G upsampling (R3GAN)", list(G_UPSAMPLES), key="t_g_upsample", disabled=not r3gan,
+                   format_func=lambda k: {"conv": "Nearest 2x + 3x3 conv", "bilinear": "1x1 conv + bilinear 2x"}[k],
+                   help="How the generator doubles its resolution between stages. With the 3x3 conv it learnt "
+                   "faces faster per step and without the wavy outlines the bilinear design drew (the "
+                   "r3gan module's notes give the figures); bilinear is there for runs that began with it.")
+    under(h[3], "model.g_upsample")
 
 dev = cached.device_summary()
 cuda = bool(dev.get("cuda"))

@@ -6,20 +6,24 @@ import pytest
 import torch
 import torch.nn as nn
 
-from gan_core.config import ModelConfig
+from gan_core.config import G_UPSAMPLES, ModelConfig
 from gan_core.networks import build_discriminator, build_generator, for_inference
+from gan_core.networks.upsample_conv import UpsampleConv3x3
 from gan_core.networks.r3gan import ResBlock, stage_widths
 from gan_core.training import recalibrate_batchnorm
 
 
-def cfg(size: int = 32, k: int = 0, c: int = 1) -> ModelConfig:
-    return ModelConfig(arch="r3gan", image_size=size, channels=c, nz=8, ngf=8, ndf=8, num_classes=k)
+def cfg(size: int = 32, k: int = 0, c: int = 1, up: str = "conv") -> ModelConfig:
+    return ModelConfig(arch="r3gan", image_size=size, channels=c, nz=8, ngf=8, ndf=8, num_classes=k, g_upsample=up)
 
 
 @pytest.mark.parametrize("size", [32, 64, 128])
 @pytest.mark.parametrize("k", [0, 3])
-def test_shapes_at_every_size(size: int, k: int) -> None:
-    g, d = build_generator(cfg(size, k, 3)), build_discriminator(cfg(size, k, 3))
+@pytest.mark.parametrize("up", G_UPSAMPLES)
+def test_shapes_at_every_size(size: int, k: int, up: str) -> None:
+    g, d = build_generator(cfg(size, k, 3, up)), build_discriminator(cfg(size, k, 3))
+    n_up = size.bit_length() - 3  # 4 px -> size
+    assert sum(isinstance(m, UpsampleConv3x3) for m in g.modules()) == (n_up if up == "conv" else 0)
     z = torch.randn(2, 8)
     y = torch.tensor([0, 2]) if k else None
     x = g(z, y) if k else g(z)
@@ -109,9 +113,10 @@ def test_d_can_be_differentiated_twice_for_penalties() -> None:
         assert layer.weight.grad is not None and layer.weight.grad.abs().sum() > 0
 
 
-def test_channels_last_gives_the_same_images_and_inference_copy_matches() -> None:
+@pytest.mark.parametrize("up", G_UPSAMPLES)
+def test_channels_last_gives_the_same_images_and_inference_copy_matches(up: str) -> None:
     torch.manual_seed(0)
-    g = build_generator(cfg(64, 3, 3)).eval()
+    g = build_generator(cfg(64, 3, 3, up)).eval()
     for m in g.modules():  # non-zero residual branches, so every layer shows in the output
         if isinstance(m, ResBlock):
             nn.init.normal_(m.contract.weight, 0, 0.05)
