@@ -32,7 +32,7 @@ R3GAN_SIZES = (32, 64, 128)
 IMAGE_SIZES = {"dcgan": DCGAN_SIZES, "acgan": ACGAN_SIZES, "r3gan": R3GAN_SIZES}
 LOSSES = ("bce", "hinge", "lsgan", "wgan-gp", "rpgan")
 D_NORMS = ("batch", "layer", "none")
-G_UPSAMPLES = ("conv", "bilinear")  # r3gan's stage transitions (ModelConfig.g_upsample)
+G_UPSAMPLES = ("bilinear", "conv")  # r3gan's stage transitions (ModelConfig.g_upsample)
 DIFFAUG_OPS = ("translation", "cutout", "color")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
@@ -95,9 +95,10 @@ class ModelConfig:
                             "width per doubling down to this floor, so it sets how much the 32, 64 and 128 px "
                             "stages can draw (and what they cost)")
 
-    g_upsample: str = option("conv", "r3gan: how G's stages double the resolution: conv = nearest 2x upsampling and "
-                             "a 3x3 conv to the next width (one stride-2 transposed conv); bilinear = a 1x1 conv, "
-                             "then bilinear 2x (the first design, which drew wavy outlines on faces)",
+    g_upsample: str = option("bilinear", "r3gan: how G's stages double the resolution: bilinear = a 1x1 conv to the "
+                             "next width, then bilinear 2x; conv = nearest 2x and a 3x3 conv (one stride-2 "
+                             "transposed conv): more learnt per step and no wavy outlines on faces, but slower "
+                             "steps on a CPU and a grid texture (figures: gan_core/networks/r3gan.py)",
                              choices=G_UPSAMPLES)
 
     def __post_init__(self) -> None:
@@ -122,7 +123,7 @@ class ModelConfig:
               f"model.min_width is an r3gan option; {self.arch} sets its widths from ngf and ndf alone")
         _need(self.g_upsample in G_UPSAMPLES, "model.g_upsample",
               f"model.g_upsample must be one of {', '.join(G_UPSAMPLES)}, got {self.g_upsample!r}")
-        _need(self.g_upsample == "conv" or self.arch == "r3gan", "model.g_upsample",
+        _need(self.g_upsample == "bilinear" or self.arch == "r3gan", "model.g_upsample",
               f"model.g_upsample is an r3gan option; {self.arch} upsamples its own way")
         _need(self.d_norm in D_NORMS, "model.d_norm",
               f"model.d_norm must be one of {', '.join(D_NORMS)}, got {self.d_norm!r}")

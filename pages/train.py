@@ -274,9 +274,10 @@ with st.expander("Hyper-parameters", icon=":material/tune:"):
         under(col, key)
     h[3].selectbox("G upsampling (R3GAN)", list(G_UPSAMPLES), key="t_g_upsample", disabled=not r3gan,
                    format_func=lambda k: {"conv": "Nearest 2x + 3x3 conv", "bilinear": "1x1 conv + bilinear 2x"}[k],
-                   help="How the generator doubles its resolution between stages. With the 3x3 conv it learnt "
-                   "faces faster per step and without the wavy outlines the bilinear design drew (the "
-                   "r3gan module's notes give the figures); bilinear is there for runs that began with it.")
+                   help="How the generator doubles its resolution between stages. The 3x3 conv learns more "
+                   "per step and draws no wavy outlines on faces, but its steps are slower on a CPU and its "
+                   "pictures carry a fine grid texture; the 1x1 conv + bilinear measured better for the same "
+                   "minutes of CPU training (the r3gan module's notes give the figures).")
     under(h[3], "model.g_upsample")
 
 dev = cached.device_summary()

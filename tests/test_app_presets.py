@@ -40,13 +40,13 @@ def test_disabled_widgets_do_not_apply_and_epochs_become_steps() -> None:
     assert (acgan.train.aux_weight, acgan.train.aux_on_fake, acgan.train.r1_gamma, acgan.train.eval_every) == (
         3.0, False, 0.5, 500)
     r3gan_only = dict(values, **{"model.arch": "acgan", "train.loss": "bce", "train.aux_in_g": False,
-                                 "model.d_mbstd": 4, "model.min_width": 32, "model.g_upsample": "bilinear"})
+                                 "model.d_mbstd": 4, "model.min_width": 32, "model.g_upsample": "conv"})
     other = train_form.build(r3gan_only, "mnist", judged=True)  # R3GAN's options do not apply (ACGAN's G needs the term)
     assert (other.train.aux_in_g, other.model.d_mbstd, other.model.min_width, other.model.g_upsample) == (
-        True, 0, 16, "conv")
+        True, 0, 16, "bilinear")
     r3gan = train_form.build(dict(r3gan_only, **{"model.arch": "r3gan"}), "mnist", judged=True)
     assert (r3gan.train.aux_in_g, r3gan.model.d_mbstd, r3gan.model.min_width, r3gan.model.g_upsample) == (
-        False, 4, 32, "bilinear")
+        False, 4, 32, "conv")
     by_epochs = train_form.build(values, "mnist", judged=True, epochs=2.0, num_images=6400)
     assert by_epochs.train.steps == 200  # 100 batches of 64 per epoch
     with pytest.raises(ConfigError) as err:

@@ -199,16 +199,19 @@ def test_a_run_config_from_a_newer_gan_studio_is_refused_and_an_older_one_migrat
 
 def test_a_format_1_r3gan_run_reads_as_the_bilinear_generator_it_was_trained_with() -> None:
     """model.g_upsample arrived with format 2: an r3gan run written before it keeps its generator
-    (and so its weights' shapes); a new r3gan run and the other archs get the default."""
+    (and so its weights' shapes) whatever the default; the other archs take the default, the only
+    value they accept."""
     from gan_core.config import FORMAT_VERSION, RunConfig
 
     assert FORMAT_VERSION >= 2
     new = build_run_config({"data.source": "mnist", "model.arch": "r3gan"}).to_dict()
-    assert new["model"]["g_upsample"] == "conv" and new["version"] == FORMAT_VERSION
+    assert new["model"]["g_upsample"] == "bilinear" and new["version"] == FORMAT_VERSION
     v1 = dict(new, version=1, model={k: v for k, v in new["model"].items() if k != "g_upsample"})
     assert RunConfig.from_dict(v1).model.g_upsample == "bilinear"
+    conv = build_run_config({"data.source": "mnist", "model.arch": "r3gan", "model.g_upsample": "conv"}).to_dict()
+    assert RunConfig.from_dict(conv).model.g_upsample == "conv"  # (format 2 says which it is)
     acgan = build_run_config({"data.source": "mnist", "model.arch": "acgan"}).to_dict()
     v1 = dict(acgan, version=1, model={k: v for k, v in acgan["model"].items() if k != "g_upsample"})
-    assert RunConfig.from_dict(v1).model.g_upsample == "conv"
+    assert RunConfig.from_dict(v1).model.g_upsample == "bilinear"
     with pytest.raises(ConfigError, match="model.g_upsample is an r3gan option"):
-        build_run_config({"data.source": "mnist", "model.arch": "acgan", "model.g_upsample": "bilinear"})
+        build_run_config({"data.source": "mnist", "model.arch": "acgan", "model.g_upsample": "conv"})

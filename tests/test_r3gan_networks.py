@@ -13,7 +13,7 @@ from gan_core.networks.r3gan import ResBlock, stage_widths
 from gan_core.training import recalibrate_batchnorm
 
 
-def cfg(size: int = 32, k: int = 0, c: int = 1, up: str = "conv") -> ModelConfig:
+def cfg(size: int = 32, k: int = 0, c: int = 1, up: str = "bilinear") -> ModelConfig:
     return ModelConfig(arch="r3gan", image_size=size, channels=c, nz=8, ngf=8, ndf=8, num_classes=k, g_upsample=up)
 
 
