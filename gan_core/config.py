@@ -94,7 +94,6 @@ class ModelConfig:
     min_width: int = option(R3GAN_MIN_WIDTH, "r3gan: the fewest channels a stage has; the stages above 16 px halve their "
                             "width per doubling down to this floor, so it sets how much the 32, 64 and 128 px "
                             "stages can draw (and what they cost)")
-
     g_upsample: str = option("bilinear", "r3gan: how G's stages double the resolution: bilinear = a 1x1 conv to the "
                              "next width, then bilinear 2x; conv = nearest 2x and a 3x3 conv (one stride-2 "
                              "transposed conv): more learnt per step and no wavy outlines on faces, but slower "

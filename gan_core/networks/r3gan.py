@@ -20,10 +20,9 @@ smooth blobs with thin wavy outlines (along the level sets where a leaky ReLU be
 `model.g_upsample` "conv" instead doubles the resolution by nearest 2x and a 3x3 conv (one stride-2
 transposed conv, `upsample_conv.UpsampleConv3x3`: the fastest of three forms timed, yet its three
 transitions at the 32 px preset's shapes took 16.5 ms forward + backward against bilinear's 8.2 ms,
-batch 64, 2 threads). It learns
-far more per step and draws no outlines, but its steps cost more on a CPU and its pictures carry a
-fine axis-aligned grid texture, so the default stays "bilinear". Measured with the same command
-and seed, "conv" against "bilinear":
+batch 64, 2 threads). It learns far more per step and draws no outlines, but its steps cost more on
+a CPU and its pictures carry a fine axis-aligned grid texture, so the default stays "bilinear".
+Measured with the same command and seed, "conv" against "bilinear":
 - per step (1 thread, step-scheduled; judged FD on 1,000 samples, `evaluate` on 10,000):
   - ORL faces, the shipping command cut to 3,000 steps: judged FD 20.1 against 69.0 (bilinear 2x
     then a 3x3 conv: 38.9); face layouts at step 1,800 where "bilinear" drew blobs.
@@ -34,14 +33,14 @@ and seed, "conv" against "bilinear":
   machine type): the steps took 28% longer (MNIST 6,226 steps against 8,007), the "conv" runs found
   no plateau to start the decay, and FD read 7.10x against 3.54x (MNIST) and 21.1x against 13.0x
   (Animal-MNIST).
-- ORL's 60-minute shipping command: 18,902 steps against 22,200; FD 1.48x against 0.80x, identity
-  97.2% against 99.1% (the shipped `orl-faces-r3gan` is the "bilinear" run).
+- ORL's 60-minute shipping command: 18,902 steps against 22,200 (a test run shared the CPU for 4 of
+  its minutes); FD 1.48x against 0.80x, identity 97.2% against 99.1% (the shipped `orl-faces-r3gan`
+  is the "bilinear" run).
 A StyleGAN2 skip generator (a 1x1 conv drawing a picture at every coarser stage, summed upsampled
-into the output) was tried in the automatic preset and measured worse in
-10-minute runs at 32 px on both labelled test sets (MNIST t10k FD 9.2x against 4.0x, Animal-MNIST
-28x against 23x), so G draws at its last stage only. (Adding a 1-channel upsampled picture to the
-output also changed the output's strides to the plain layout, which made D run without
-channels_last, 23% slower.)
+into the output) was tried in the automatic preset and measured worse in 10-minute runs at 32 px on
+both labelled test sets (MNIST t10k FD 9.2x against 4.0x, Animal-MNIST 28x against 23x), so G draws
+at its last stage only. (Adding a 1-channel upsampled picture to the output also changed the
+output's strides to the plain layout, which made D run without channels_last, 23% slower.)
 
 Both networks keep their full-resolution stage though it is the costliest: at 32 px it took 46% of a
 training step's time (1 thread, Animal-MNIST's preset), since 16-channel convs and the elementwise
