@@ -40,6 +40,8 @@ from typing import Any, Callable
 
 import torch
 
+from .presets import RECIPE
+
 KINDS = ("nonfinite", "divergence", "d_overpowering", "collapse", "memorisation")
 MAD_TO_SD = 1.4826  # median absolute deviation -> standard deviation, for normal noise
 
@@ -58,7 +60,7 @@ class Rules:
     diversity_dead: float = 0.02  # collapse in any case: below this (real runs' fresh generators: >= 0.09)
     class_floor: float = 0.4  # collapse within the classes: class_diversity below this (tests/guard_streams)
     class_min_diversity: float = 0.2  # ... on logs whose diversity is at least this
-    ms_on: float = 0.1  # the mode-seeking weight a remedy turns on (presets.RECIPE's)
+    ms_on: float = RECIPE.mode_seeking  # the mode-seeking weight a remedy turns on: the automatic preset's
     memo_ratio: float = 0.6  # memorisation: nn_real below this x the held-out distance
     ring_size: int = 3  # K healthy checkpoints kept
     max_rescues: int = 4  # R rescues in a row before the guard gives up
