@@ -33,6 +33,7 @@ IMAGE_SIZES = {"dcgan": DCGAN_SIZES, "acgan": ACGAN_SIZES, "r3gan": R3GAN_SIZES}
 LOSSES = ("bce", "hinge", "lsgan", "wgan-gp", "rpgan")
 D_NORMS = ("batch", "layer", "none")
 G_UPSAMPLES = ("bilinear", "conv")  # r3gan's stage transitions (ModelConfig.g_upsample)
+R3GAN_G_UPSAMPLE = "bilinear"  # its default, the only value the other archs accept
 DIFFAUG_OPS = ("translation", "cutout", "color")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
@@ -94,7 +95,7 @@ class ModelConfig:
     min_width: int = option(R3GAN_MIN_WIDTH, "r3gan: the fewest channels a stage has; the stages above 16 px halve their "
                             "width per doubling down to this floor, so it sets how much the 32, 64 and 128 px "
                             "stages can draw (and what they cost)")
-    g_upsample: str = option("bilinear", "r3gan: how G's stages double the resolution: bilinear = a 1x1 conv to the "
+    g_upsample: str = option(R3GAN_G_UPSAMPLE, "r3gan: how G's stages double the resolution: bilinear = a 1x1 conv to the "
                              "next width, then bilinear 2x; conv = nearest 2x and a 3x3 conv (one stride-2 "
                              "transposed conv): more learnt per step and no wavy outlines on faces, but slower "
                              "steps on a CPU and a grid texture (figures: gan_core/networks/r3gan.py)",
@@ -122,7 +123,7 @@ class ModelConfig:
               f"model.min_width is an r3gan option; {self.arch} sets its widths from ngf and ndf alone")
         _need(self.g_upsample in G_UPSAMPLES, "model.g_upsample",
               f"model.g_upsample must be one of {', '.join(G_UPSAMPLES)}, got {self.g_upsample!r}")
-        _need(self.g_upsample == "bilinear" or self.arch == "r3gan", "model.g_upsample",
+        _need(self.g_upsample == R3GAN_G_UPSAMPLE or self.arch == "r3gan", "model.g_upsample",
               f"model.g_upsample is an r3gan option; {self.arch} upsamples its own way")
         _need(self.d_norm in D_NORMS, "model.d_norm",
               f"model.d_norm must be one of {', '.join(D_NORMS)}, got {self.d_norm!r}")
