@@ -30,15 +30,16 @@ import torch.nn as nn
 from safetensors.torch import save_file
 
 from . import formats
-from .config import ModelConfig, from_dict, load_json, model_from_v1, save_json
+from .config import ModelConfig, from_dict, load_json, model_from_v1, model_from_v2, save_json
 from .errors import CheckpointError, ConfigError
 from .serialize import load_state, load_tensors, save_state
 
 FORMAT = "gan-studio-checkpoint"
-VERSION = 2  # the format this code writes; bump it with a MIGRATIONS entry from the previous one
+VERSION = 3  # the format this code writes; bump it with a MIGRATIONS entry from the previous one
 # version N -> upgrade of a config.json dict written as version N to version N + 1
 MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {
     1: model_from_v1,  # r3gan's model.g_upsample arrived
+    2: model_from_v2,  # r3gan's model.g_output arrived
 }
 CONFIG = "config.json"
 GENERATOR = "generator.safetensors"

@@ -22,7 +22,7 @@ from . import formats
 from .errors import ConfigError
 from .schedule import PLATEAU_GAIN, PLATEAU_NEAR
 
-FORMAT_VERSION = 2  # of a run's config.json; bump it with a MIGRATIONS entry from the previous one
+FORMAT_VERSION = 3  # of a run's config.json; bump it with a MIGRATIONS entry from the previous one
 
 # The choice lists: the one home of each (the trainer's flags, the Train page and the presets use these)
 ARCHS = ("dcgan", "acgan", "r3gan")
@@ -34,6 +34,8 @@ LOSSES = ("bce", "hinge", "lsgan", "wgan-gp", "rpgan")
 D_NORMS = ("batch", "layer", "none")
 G_UPSAMPLES = ("bilinear", "conv")  # r3gan's stage transitions (ModelConfig.g_upsample)
 R3GAN_G_UPSAMPLE = "bilinear"  # its default, the only value the other archs accept
+G_OUTPUTS = ("tanh", "linear")  # r3gan's last layer (ModelConfig.g_output)
+R3GAN_G_OUTPUT = "tanh"  # its default; the other archs' generators end in tanh, so it is the only value they accept
 DIFFAUG_OPS = ("translation", "cutout", "color")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
@@ -100,6 +102,9 @@ class ModelConfig:
                              "transposed conv): more learnt per step and no wavy outlines on faces, but slower "
                              "steps on a CPU and a grid texture (figures: gan_core/networks/r3gan.py)",
                              choices=G_UPSAMPLES)
+    g_output: str = option(R3GAN_G_OUTPUT, "r3gan: G's last layer: tanh = the image squashed into [-1, 1], so "
+                           "flat areas and hard edges come easily; linear = R3GAN's unbounded image, clamped only "
+                           "when turned into pixels (figures: gan_core/networks/r3gan.py)", choices=G_OUTPUTS)
 
     def __post_init__(self) -> None:
         _need(self.arch in ARCHS, "model.arch", f"model.arch must be one of {', '.join(ARCHS)}, got {self.arch!r}")
@@ -125,6 +130,10 @@ class ModelConfig:
               f"model.g_upsample must be one of {', '.join(G_UPSAMPLES)}, got {self.g_upsample!r}")
         _need(self.g_upsample == R3GAN_G_UPSAMPLE or self.arch == "r3gan", "model.g_upsample",
               f"model.g_upsample is an r3gan option; {self.arch} upsamples its own way")
+        _need(self.g_output in G_OUTPUTS, "model.g_output",
+              f"model.g_output must be one of {', '.join(G_OUTPUTS)}, got {self.g_output!r}")
+        _need(self.g_output == R3GAN_G_OUTPUT or self.arch == "r3gan", "model.g_output",
+              f"model.g_output is an r3gan option; {self.arch}'s generator ends in tanh")
         _need(self.d_norm in D_NORMS, "model.d_norm",
               f"model.d_norm must be one of {', '.join(D_NORMS)}, got {self.d_norm!r}")
         _need(self.arch != "acgan" or self.num_classes >= 2, "model.num_classes",
@@ -287,8 +296,17 @@ def model_from_v1(raw: dict[str, Any]) -> dict[str, Any]:
     return raw
 
 
+def model_from_v2(raw: dict[str, Any]) -> dict[str, Any]:
+    """Format 2 -> 3 (as `model_from_v1`): an r3gan generator written before `g_output` existed
+    drew its image with a linear last layer, so its section now says "linear"."""
+    model = raw.get("model")
+    if isinstance(model, dict) and model.get("arch") == "r3gan" and "g_output" not in model:
+        return {**raw, "model": {**model, "g_output": "linear"}}
+    return raw
+
+
 # version n -> a function returning a version-n run config dict as version n + 1 (formats.upgrade)
-MIGRATIONS: dict[int, formats.Migration] = {1: model_from_v1}
+MIGRATIONS: dict[int, formats.Migration] = {1: model_from_v1, 2: model_from_v2}
 
 
 @dataclass

@@ -9,7 +9,7 @@ from ui import access, cached, choice_url, doctor_view, run_control, run_views, 
 from ui.admission import admission
 from ui.live import format_eta
 from ui.nav import through_studio
-from ui.train_form import (ARCHS, DEVICES, DIFFAUG_OPS, G_UPSAMPLES, IMAGE_SIZES, LOSSES, ConfigError,
+from ui.train_form import (ARCHS, DEVICES, DIFFAUG_OPS, G_OUTPUTS, G_UPSAMPLES, IMAGE_SIZES, LOSSES, ConfigError,
                            dataset_warnings, presets)
 
 through_studio()
@@ -241,7 +241,7 @@ with st.expander("Hyper-parameters", icon=":material/tune:"):
     h[0].number_input("Mode-seeking weight (0 = off)", 0.0, 100.0, key="t_mode_seeking", format="%.2f", step=0.05,
                       help="Generated images come in pairs of one class, and G pays for drawing a pair alike "
                       "(MSGAN, Mao et al. 2019): it keeps a class-conditional model from drawing one picture per "
-                      "class whatever the latent. The automatic preset uses 0.1 for labelled sets.")
+                      f"class whatever the latent. The automatic preset uses {presets.RECIPE.mode_seeking:g} for labelled sets.")
     under(h[0], "train.mode_seeking")
     r3gan = arch == "r3gan"  # the widgets of train_form.R3GAN_ONLY
     h[1].number_input("D minibatch std group (R3GAN, 0 = off)", 0, 64, key="t_d_mbstd", step=1, disabled=not r3gan,
@@ -279,6 +279,13 @@ with st.expander("Hyper-parameters", icon=":material/tune:"):
                    "pictures carry a fine grid texture; the 1x1 conv + bilinear measured better for the same "
                    "minutes of CPU training (the r3gan module's notes give the figures).")
     under(h[3], "model.g_upsample")
+    h = st.columns(4)
+    h[0].selectbox("G output (R3GAN)", list(G_OUTPUTS), key="t_g_output", disabled=not r3gan,
+                   format_func=lambda k: {"tanh": "tanh (in [-1, 1])", "linear": "linear (clamped to pixels)"}[k],
+                   help="The generator's last layer. tanh squashes the image into [-1, 1], so flat backgrounds and "
+                   "hard edges come easily; R3GAN's own linear output is clamped only when it becomes pixels. "
+                   "tanh learnt far faster on silhouettes (the r3gan module's notes give the figures).")
+    under(h[0], "model.g_output")
 
 dev = cached.device_summary()
 cuda = bool(dev.get("cuda"))

@@ -35,6 +35,7 @@ from gan_core.locations import shipped_dir  # noqa: E402
 
 EVALUATION = "evaluation.json"
 UPSAMPLING = {"conv": "G upsamples by nearest 2x + 3x3 conv", "bilinear": "G upsamples by a 1x1 conv + bilinear 2x"}
+OUTPUT = {"tanh": "a tanh last layer", "linear": "a linear last layer (clamped to pixels)"}
 CARD = "README.md"
 DATA_NOTES = {
     "mnist": "MNIST training split: 60,000 handwritten digits, 28x28 grey, resized to 32x32 "
@@ -173,7 +174,7 @@ def card(folder: Path) -> str:
         "| | |", "|---|---|",
         f"| Architecture | {m.arch} {m.image_size}px, nz {m.nz}, ngf {m.ngf}, ndf {m.ndf}, "
         + (f"D norm {m.d_norm}" if normalised else f"at least {m.min_width} channels per stage, no normalisation layers, "
-           + UPSAMPLING[m.g_upsample])
+           + UPSAMPLING[m.g_upsample] + f", {OUTPUT[m.g_output]}")
         + " |",
         f"| Data | {DATA_NOTES.get(source, source)} |",
         f"| Training | {_training_text(run, m.conditional, step, at.get('epoch'))} |",

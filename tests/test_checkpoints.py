@@ -186,24 +186,30 @@ def test_an_older_format_is_upgraded_through_the_migration_table(tmp_path: Path,
         read_config(path)
 
 
-def test_a_format_1_r3gan_checkpoint_loads_as_the_bilinear_generator_it_holds(tmp_path: Path) -> None:
-    """Format 2 added model.g_upsample; an r3gan checkpoint written before it (no such key) holds
-    the 1x1-then-bilinear generator, and loads as exactly that one."""
+@pytest.mark.parametrize("version", [1, 2])
+def test_an_older_r3gan_checkpoint_loads_as_the_generator_it_holds(tmp_path: Path, version: int) -> None:
+    """Format 2 added model.g_upsample, format 3 model.g_output; an r3gan checkpoint written before
+    them (no such keys) holds the 1x1-then-bilinear generator with a linear last layer, and loads
+    as exactly that one whatever today's defaults."""
     import dataclasses
 
     from gan_core import checkpoints
 
-    cfg = tiny_cfg(arch="r3gan", num_classes=3, g_upsample="bilinear", ngf=8)
+    cfg = tiny_cfg(arch="r3gan", num_classes=3, g_upsample="bilinear", g_output="linear", ngf=8)
     g = build_generator(cfg).eval()
+    with torch.no_grad():
+        g.to_image.weight.mul_(50.0)  # an image outside [-1, 1]: a tanh would show
     path = save_checkpoint(tmp_path / "ck", cfg, g, meta={"step": 1})
-    v1_model = {k: v for k, v in dataclasses.asdict(cfg).items() if k != "g_upsample"}
-    _rewrite_config(path, version=1, model=v1_model)
-    assert checkpoints.VERSION >= 2
+    added = {"g_upsample", "g_output"} if version == 1 else {"g_output"}
+    old_model = {k: v for k, v in dataclasses.asdict(cfg).items() if k not in added}
+    _rewrite_config(path, version=version, model=old_model)
+    assert checkpoints.VERSION >= 3
     g2, cfg2, _ = load_generator(path)
-    assert cfg2.g_upsample == "bilinear" and cfg2 == cfg
+    assert (cfg2.g_upsample, cfg2.g_output) == ("bilinear", "linear") and cfg2 == cfg
     z, y = torch.randn(2, 8), torch.tensor([0, 2])
     with torch.no_grad():
-        assert torch.equal(g(z, y), g2(z, y))
+        out = g2(z, y)
+        assert torch.equal(g(z, y), out) and out.abs().max() > 1.0
     # the conv generator's transitions are 3x3 kernels: the same file cannot pass for one
     with pytest.raises(CheckpointError):
         checkpoints.load_weights(build_generator(dataclasses.replace(cfg, g_upsample="conv")),

@@ -215,3 +215,23 @@ def test_a_format_1_r3gan_run_reads_as_the_bilinear_generator_it_was_trained_wit
     assert RunConfig.from_dict(v1).model.g_upsample == "bilinear"
     with pytest.raises(ConfigError, match="model.g_upsample is an r3gan option"):
         build_run_config({"data.source": "mnist", "model.arch": "acgan", "model.g_upsample": "conv"})
+
+
+def test_a_format_2_r3gan_run_reads_as_the_linear_output_it_was_trained_with() -> None:
+    """model.g_output arrived with format 3 (default tanh): an r3gan run written before it drew a
+    linear image and keeps it; the other archs' generators end in tanh, the only value they take."""
+    from gan_core.config import FORMAT_VERSION, R3GAN_G_OUTPUT, RunConfig
+
+    assert FORMAT_VERSION >= 3 and R3GAN_G_OUTPUT == "tanh"
+    new = build_run_config({"data.source": "mnist", "model.arch": "r3gan"}).to_dict()
+    assert new["model"]["g_output"] == "tanh" and new["version"] == FORMAT_VERSION
+    v2 = dict(new, version=2, model={k: v for k, v in new["model"].items() if k != "g_output"})
+    assert RunConfig.from_dict(v2).model.g_output == "linear"
+    assert RunConfig.from_dict(new).model.g_output == "tanh"  # (format 3 says which it is)
+    acgan = build_run_config({"data.source": "mnist", "model.arch": "acgan"}).to_dict()
+    v2 = dict(acgan, version=2, model={k: v for k, v in acgan["model"].items() if k != "g_output"})
+    assert RunConfig.from_dict(v2).model.g_output == "tanh"
+    with pytest.raises(ConfigError, match="model.g_output is an r3gan option"):
+        build_run_config({"data.source": "mnist", "model.arch": "acgan", "model.g_output": "linear"})
+    with pytest.raises(ConfigError, match="model.g_output must be one of tanh, linear"):
+        build_run_config({"data.source": "mnist", "model.arch": "r3gan", "model.g_output": "sigmoid"})

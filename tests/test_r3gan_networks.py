@@ -13,8 +13,9 @@ from gan_core.networks.r3gan import ResBlock, stage_widths
 from gan_core.training import recalibrate_batchnorm
 
 
-def cfg(size: int = 32, k: int = 0, c: int = 1, up: str = "bilinear") -> ModelConfig:
-    return ModelConfig(arch="r3gan", image_size=size, channels=c, nz=8, ngf=8, ndf=8, num_classes=k, g_upsample=up)
+def cfg(size: int = 32, k: int = 0, c: int = 1, up: str = "bilinear", out: str = "tanh") -> ModelConfig:
+    return ModelConfig(arch="r3gan", image_size=size, channels=c, nz=8, ngf=8, ndf=8, num_classes=k, g_upsample=up,
+                       g_output=out)
 
 
 @pytest.mark.parametrize("size", [32, 64, 128])
@@ -127,6 +128,30 @@ def test_channels_last_gives_the_same_images_and_inference_copy_matches(up: str)
         c = for_inference(g)(z, y)
     assert torch.allclose(a, b, atol=1e-5) and torch.allclose(a, c, atol=1e-6)
     assert not np.allclose(a[0].numpy(), a[1].numpy())
+
+
+@pytest.mark.parametrize("c", [1, 3])
+def test_g_output_tanh_squashes_the_linear_image_and_keeps_the_channels_last_layout(c: int) -> None:
+    """tanh is the linear generator's image through tanh (same weights); a 1-channel image keeps
+    the NHWC strides D's convs run fastest on, which a plain tanh would drop."""
+    torch.manual_seed(0)
+    lin = build_generator(cfg(32, 3, c, out="linear")).eval()
+    with torch.no_grad():
+        lin.to_image.weight.mul_(50.0)  # an image well outside [-1, 1]
+    tanh = build_generator(cfg(32, 3, c, out="tanh")).eval()
+    tanh.load_state_dict(lin.state_dict())  # the option adds no weights
+    z, y = torch.randn(4, 8), torch.tensor([0, 1, 2, 0])
+    with torch.no_grad():
+        a, b = lin(z, y), tanh(z, y)
+    assert a.abs().max() > 1.5 and b.abs().max() < 1.0
+    assert torch.allclose(b, torch.tanh(a), atol=1e-6)
+    for g in (lin, tanh):
+        g.to(memory_format=torch.channels_last)
+    x = tanh(z, y)
+    assert x.stride(1) == 1 and x.is_contiguous(memory_format=torch.channels_last)
+    assert torch.allclose(x, b, atol=1e-5)
+    x.sum().backward()  # the re-strided image still carries G's gradients
+    assert tanh.to_image.weight.grad.abs().sum() > 0
 
 
 def test_minibatch_stddev_measures_the_spread_within_each_group() -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from gan_core import presets  # noqa: F401  (the page reaches the presets through this adapter)
-from gan_core.config import (ARCHS, DEVICES, DIFFAUG_OPS, G_UPSAMPLES, IMAGE_SIZES, LOSSES,  # noqa: F401  (choices)
+from gan_core.config import (ARCHS, DEVICES, DIFFAUG_OPS, G_OUTPUTS, G_UPSAMPLES, IMAGE_SIZES, LOSSES,  # noqa: F401  (choices)
                              RunConfig, build_run_config, check_dataset, dataset_warnings, options,
                              steps_for_epochs)
 from gan_core.errors import ConfigError  # noqa: F401
@@ -21,7 +21,7 @@ DIFFAUG_WIDGET = "t_diffaug_ops"
 REAL_ONLY_WIDGET = "t_aux_real_only"
 NOT_IN_FORM = ("data.source",)  # the dataset has its own selector
 # the options only an R3GAN model reads (config refuses the first two, and aux_in_g off, for the others)
-R3GAN_ONLY = ("model.d_mbstd", "model.min_width", "train.aux_in_g", "model.g_upsample")
+R3GAN_ONLY = ("model.d_mbstd", "model.min_width", "train.aux_in_g", "model.g_upsample", "model.g_output")
 APP_DEFAULTS = {"train.guard": True}  # where the app starts from other defaults than the CLI
 
 
