@@ -211,6 +211,9 @@ class TrainConfig:
                                     f"within {PLATEAU_NEAR:g}x the real-vs-real baseline, then "
                                     "runs from there, or from the last --lr-decay share if that is later, to the end; "
                                     "while the FD keeps falling the rates stay constant", resume=True)
+    lr_decay_last: float = option(0.0, "with --lr-decay-plateau: the rates fall over at least this last share "
+                                  "of the run even when the judge finds no plateau (capped at --lr-decay); 0 = only "
+                                  "after a plateau", default_text="0; 0.2 in the automatic preset", resume=True)
     ema: float = option(0.999, "EMA decay of the generator copy; 0 disables")
     ema_start: int = option(0, "step from which the EMA starts averaging (it copies G before)")
     ema_halflife_kimg: float = option(0.0, "EMA half-life in thousands of images seen (replaces --ema's decay "
@@ -264,6 +267,8 @@ class TrainConfig:
               f"train.ada_target must be in [0, 1) (0 = off), got {self.ada_target}")
         _need(0.0 <= self.lr_decay <= 1.0, "train.lr_decay",
               f"train.lr_decay is a share of the run, in [0, 1] (0 = constant), got {self.lr_decay}")
+        _need(0.0 <= self.lr_decay_last <= 1.0, "train.lr_decay_last",
+              f"train.lr_decay_last is a share of the run, in [0, 1] (0 = only after a plateau), got {self.lr_decay_last}")
         _need(0.0 < self.lr_final <= 1.0, "train.lr_final",
               f"train.lr_final is the learning rates' end multiplier, in (0, 1], got {self.lr_final}")
         _need(0.0 <= self.label_smoothing < 0.5, "train.label_smoothing",

@@ -216,11 +216,20 @@ class Trainer:
 
     def decay_start(self) -> float | None:
         """The progress where the rates begin to fall: the last `lr_decay` share of the run; with
-        `lr_decay_plateau`, not before the judge found a plateau (`watch_plateau`); None = never."""
+        `lr_decay_plateau`, not before the judge found a plateau (`watch_plateau`), or the last
+        `lr_decay_last` share when that comes first; None = never."""
         tc = self.cfg.train
         if tc.lr_decay <= 0.0:
             return None
-        return self.decay_from if tc.lr_decay_plateau else 1.0 - tc.lr_decay
+        if not tc.lr_decay_plateau:
+            return 1.0 - tc.lr_decay
+        last = min(tc.lr_decay_last, tc.lr_decay)
+        starts = [s for s in (self.decay_from, 1.0 - last if last > 0 else None) if s is not None]
+        return min(starts) if starts else None
+
+    def _decaying(self) -> bool:
+        start = self.decay_start()
+        return start is not None and self.progress() >= start
 
     def watch_plateau(self, fd: float, ratio: float | None = None) -> dict[str, Any] | None:
         """With `lr_decay_plateau`, read a judged FD (before it updates the best) and its ratio to the
@@ -231,6 +240,8 @@ class Trainer:
         tc = self.cfg.train
         if tc.lr_decay <= 0.0 or not tc.lr_decay_plateau or self.decay_from is not None or not math.isfinite(fd):
             return None  # (an evaluation without an FD is no evidence of a plateau)
+        if self._decaying():  # the last lr_decay_last share: falling already, no plateau to wait for
+            return None
         if not stalled(fd, self.best_score, ratio):
             return None
         self.decay_from = max(self.progress(), 1.0 - tc.lr_decay)

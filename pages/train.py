@@ -185,6 +185,13 @@ with st.expander("Hyper-parameters", icon=":material/tune:"):
                   "or from the decay's share of the run if that is later. A set that learns for the whole run "
                   "keeps its rates. The Monitor marks the start on its charts.")
     under(h[2], "train.lr_decay_plateau")
+    h[3].number_input("... and over the last share in any case", 0.0, 1.0, key="t_lr_decay_last", format="%.2f",
+                      step=0.05, disabled=not (st.session_state.get("t_lr_decay")
+                                               and st.session_state.get("t_lr_decay_plateau")),
+                      help="With 'Decay once the FD stalls': the rates fall over at least this last share of the "
+                      "run even when the judge finds no plateau (a run still learning at its end gains from a short "
+                      f"anneal); 0 = only after a plateau. The automatic preset uses {presets.RECIPE.lr_decay_last:g}.")
+    under(h[3], "train.lr_decay_last")
     h = st.columns(4, vertical_alignment="bottom")
     h[0].number_input("EMA decay (0 = off)", 0.0, 0.99999, key="t_ema", format="%.4f", step=0.001)
     under(h[0], "train.ema")

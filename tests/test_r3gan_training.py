@@ -326,3 +326,20 @@ def test_with_lr_decay_plateau_the_rates_fall_only_after_the_judged_fd_stalls(tm
     near = far.watch_plateau(1.0, ratio=3.1)
     assert near["kind"] == "lr_decay" and far.decay_from == 0.5 and 3.1 in near["evidence"].values()
     assert Trainer(tiny(4, 10, lr_decay=0.5), images, labels, None).watch_plateau(9.0) is None  # fixed window
+    # lr_decay_last: the rates fall over the run's last share even without a plateau; a plateau may start them earlier
+    late = Trainer(tiny(4, 10, lr_decay=0.5, lr_decay_plateau=True, lr_decay_last=0.2), images, labels, None)
+    assert late.decay_start() == pytest.approx(0.8)
+    late.step = 7
+    assert late.schedule_lr() == 1.0 and late.watch_plateau(9.0) is None  # the first judgement: no best yet
+    late.best_score = 1.0
+    assert late.watch_plateau(1.0)["kind"] == "lr_decay" and late.decay_start() == pytest.approx(0.7)
+    late.step = 9
+    assert 0.1 < late.schedule_lr() < 0.5
+    falling = Trainer(tiny(4, 10, lr_decay=0.5, lr_decay_plateau=True, lr_decay_last=0.2), images, labels, None)
+    falling.step, falling.best_score = 9, 1.0
+    assert 0.1 < falling.schedule_lr() < 1.0  # past 80%: falling with no plateau found
+    assert falling.watch_plateau(1.0) is None and falling.decay_start() == pytest.approx(0.8)  # no late event
+    capped = Trainer(tiny(4, 10, lr_decay=0.1, lr_decay_plateau=True, lr_decay_last=0.2), images, labels, None)
+    assert capped.decay_start() == pytest.approx(0.9)  # never more than lr_decay
+    assert Trainer(tiny(4, 10, lr_decay=0.0, lr_decay_plateau=True, lr_decay_last=0.2), images, labels,
+                   None).decay_start() is None
