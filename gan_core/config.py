@@ -284,6 +284,11 @@ class TrainConfig:
               f"unknown DiffAugment op {bad[0]!r}; choose from {', '.join(DIFFAUG_OPS)}" if bad else "")
 
     @property
+    def lr_decay_last_share(self) -> float:
+        """The last share of the run that decays even without a plateau: lr_decay_last, capped at lr_decay."""
+        return min(self.lr_decay_last, self.lr_decay)
+
+    @property
     def diffaug_ops(self) -> list[str]:
         return [op.strip() for op in self.diffaug.split(",") if op.strip()]
 

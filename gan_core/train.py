@@ -220,8 +220,10 @@ def main(argv: list[str] | None = None) -> int:
         if evaluator is None:
             warn(f"the shipped judge of {cfg.data.source} is missing: --eval-every is ignored")
     if cfg.train.lr_decay > 0 and cfg.train.lr_decay_plateau and evaluator is None:
+        last = cfg.train.lr_decay_last_share
         warn("--lr-decay-plateau waits for the judge to find a plateau, and this run is not judged "
-             "(--eval-every 0): the learning rates stay constant")
+             "(--eval-every 0): the learning rates stay constant"
+             + (f" until the last {last:.0%} of the run (--lr-decay-last)" if last > 0 else ""))
     trainer = Trainer(cfg, data.images, data.labels, run, policy=policy, dist=dist, evaluator=evaluator)
     if cfg.train.guard and dist.enabled:
         warn("--guard is not supported with several processes; it is off for this run")

@@ -223,7 +223,7 @@ class Trainer:
             return None
         if not tc.lr_decay_plateau:
             return 1.0 - tc.lr_decay
-        last = min(tc.lr_decay_last, tc.lr_decay)
+        last = tc.lr_decay_last_share
         starts = [s for s in (self.decay_from, 1.0 - last if last > 0 else None) if s is not None]
         return min(starts) if starts else None
 

@@ -89,7 +89,7 @@ def _training_text(run: dict[str, Any], conditional: bool, step: int, epoch: flo
         parts.append(f"{names} {'penalties' if len(penalties) > 1 else 'penalty'} gamma {gammas} "
                      f"(every {t.get('r1_every')} D updates)")
     if t.get("lr_decay"):
-        last = min(t.get("lr_decay_last") or 0.0, t["lr_decay"])
+        last = t.get("lr_decay_last") or 0.0
         window = (f"at most the last {t['lr_decay']:.0%} of the run, from when the judged FD stalled"
                   + (f" (the last {last:.0%} in any case)" if last else "")) if t.get(
             "lr_decay_plateau") else f"the last {t['lr_decay']:.0%} of the run"
