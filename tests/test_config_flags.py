@@ -197,6 +197,11 @@ def test_a_run_config_from_a_newer_gan_studio_is_refused_and_an_older_one_migrat
     assert RunConfig.from_dict(old).train.lr_g == d["train"]["lr_g"]
 
 
+def _written_before(run: dict, version: int, field: str) -> dict:
+    """A run config dict as format `version` wrote it: without the model field that came after it."""
+    return dict(run, version=version, model={k: v for k, v in run["model"].items() if k != field})
+
+
 def test_a_format_1_r3gan_run_reads_as_the_bilinear_generator_it_was_trained_with() -> None:
     """model.g_upsample arrived with format 2: an r3gan run written before it keeps its generator
     (and so its weights' shapes) whatever the default; the other archs take the default, the only
@@ -206,12 +211,12 @@ def test_a_format_1_r3gan_run_reads_as_the_bilinear_generator_it_was_trained_wit
     assert FORMAT_VERSION >= 2
     new = build_run_config({"data.source": "mnist", "model.arch": "r3gan"}).to_dict()
     assert new["model"]["g_upsample"] == "bilinear" and new["version"] == FORMAT_VERSION
-    v1 = dict(new, version=1, model={k: v for k, v in new["model"].items() if k != "g_upsample"})
+    v1 = _written_before(new, 1, "g_upsample")
     assert RunConfig.from_dict(v1).model.g_upsample == "bilinear"
     conv = build_run_config({"data.source": "mnist", "model.arch": "r3gan", "model.g_upsample": "conv"}).to_dict()
     assert RunConfig.from_dict(conv).model.g_upsample == "conv"  # (format 2 says which it is)
     acgan = build_run_config({"data.source": "mnist", "model.arch": "acgan"}).to_dict()
-    v1 = dict(acgan, version=1, model={k: v for k, v in acgan["model"].items() if k != "g_upsample"})
+    v1 = _written_before(acgan, 1, "g_upsample")
     assert RunConfig.from_dict(v1).model.g_upsample == "bilinear"
     with pytest.raises(ConfigError, match="model.g_upsample is an r3gan option"):
         build_run_config({"data.source": "mnist", "model.arch": "acgan", "model.g_upsample": "conv"})
@@ -225,11 +230,11 @@ def test_a_format_2_r3gan_run_reads_as_the_linear_output_it_was_trained_with() -
     assert FORMAT_VERSION >= 3 and R3GAN_G_OUTPUT == "tanh"
     new = build_run_config({"data.source": "mnist", "model.arch": "r3gan"}).to_dict()
     assert new["model"]["g_output"] == "tanh" and new["version"] == FORMAT_VERSION
-    v2 = dict(new, version=2, model={k: v for k, v in new["model"].items() if k != "g_output"})
+    v2 = _written_before(new, 2, "g_output")
     assert RunConfig.from_dict(v2).model.g_output == "linear"
     assert RunConfig.from_dict(new).model.g_output == "tanh"  # (format 3 says which it is)
     acgan = build_run_config({"data.source": "mnist", "model.arch": "acgan"}).to_dict()
-    v2 = dict(acgan, version=2, model={k: v for k, v in acgan["model"].items() if k != "g_output"})
+    v2 = _written_before(acgan, 2, "g_output")
     assert RunConfig.from_dict(v2).model.g_output == "tanh"
     with pytest.raises(ConfigError, match="model.g_output is an r3gan option"):
         build_run_config({"data.source": "mnist", "model.arch": "acgan", "model.g_output": "linear"})
