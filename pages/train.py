@@ -185,7 +185,7 @@ with st.expander("Hyper-parameters", icon=":material/tune:"):
                   "or from the decay's share of the run if that is later. A set that learns for the whole run "
                   "keeps its rates. The Monitor marks the start on its charts.")
     under(h[2], "train.lr_decay_plateau")
-    h[3].number_input("... and over the last share in any case", 0.0, 1.0, key="t_lr_decay_last", format="%.2f",
+    h[3].number_input("Decay the last share in any case", 0.0, 1.0, key="t_lr_decay_last", format="%.2f",
                       step=0.05, disabled=not (st.session_state.get("t_lr_decay")
                                                and st.session_state.get("t_lr_decay_plateau")),
                       help="With 'Decay once the FD stalls': the rates fall over at least this last share of the "

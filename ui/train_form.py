@@ -20,7 +20,7 @@ from gan_core.schedule import PLATEAU_GAIN, PLATEAU_NEAR  # noqa: F401  (the pag
 DIFFAUG_WIDGET = "t_diffaug_ops"
 REAL_ONLY_WIDGET = "t_aux_real_only"
 NOT_IN_FORM = ("data.source",)  # the dataset has its own selector
-# the options only an R3GAN model reads (config refuses the first two, and aux_in_g off, for the others)
+# the options only an R3GAN model reads (config refuses any but their defaults for the other archs)
 R3GAN_ONLY = ("model.d_mbstd", "model.min_width", "train.aux_in_g", "model.g_upsample", "model.g_output")
 APP_DEFAULTS = {"train.guard": True}  # where the app starts from other defaults than the CLI
 
