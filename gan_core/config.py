@@ -285,12 +285,17 @@ class TrainConfig:
 
     @property
     def lr_decay_last_share(self) -> float:
-        """The last share of the run that decays even without a plateau: lr_decay_last, capped at lr_decay."""
-        return min(self.lr_decay_last, self.lr_decay)
+        return decay_last_share(self.lr_decay_last, self.lr_decay)
 
     @property
     def diffaug_ops(self) -> list[str]:
         return [op.strip() for op in self.diffaug.split(",") if op.strip()]
+
+
+def decay_last_share(lr_decay_last: float, lr_decay: float) -> float:
+    """The last share of the run that decays even without a plateau: lr_decay_last, capped at lr_decay
+    (TrainConfig.lr_decay_last_share; model cards read recorded settings through it too)."""
+    return min(lr_decay_last, lr_decay)
 
 
 SECTIONS: dict[str, type] = {"model": ModelConfig, "data": DataConfig, "train": TrainConfig}

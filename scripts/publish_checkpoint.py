@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from gan_core.checkpoints import CONFIG, GENERATOR_EMA, resolve  # noqa: E402
+from gan_core.config import decay_last_share  # noqa: E402
 from gan_core.eval_report import format_table  # noqa: E402
 from gan_core.locations import shipped_dir  # noqa: E402
 
@@ -89,7 +90,7 @@ def _training_text(run: dict[str, Any], conditional: bool, step: int, epoch: flo
         parts.append(f"{names} {'penalties' if len(penalties) > 1 else 'penalty'} gamma {gammas} "
                      f"(every {t.get('r1_every')} D updates)")
     if t.get("lr_decay"):
-        last = t.get("lr_decay_last") or 0.0
+        last = decay_last_share(t.get("lr_decay_last") or 0.0, t["lr_decay"])
         window = (f"at most the last {t['lr_decay']:.0%} of the run, from when the judged FD stalled"
                   + (f" (the last {last:.0%} in any case)" if last else "")) if t.get(
             "lr_decay_plateau") else f"the last {t['lr_decay']:.0%} of the run"

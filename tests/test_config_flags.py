@@ -202,41 +202,27 @@ def _written_before(run: dict, version: int, field: str) -> dict:
     return dict(run, version=version, model={k: v for k, v in run["model"].items() if k != field})
 
 
-def test_a_format_1_r3gan_run_reads_as_the_bilinear_generator_it_was_trained_with() -> None:
-    """model.g_upsample arrived with format 2: an r3gan run written before it keeps its generator
+@pytest.mark.parametrize("field, since, kept, default, other, choices", [
+    ("g_upsample", 2, "bilinear", "bilinear", "conv", "bilinear, conv"),  # before format 2: 1x1 conv + bilinear
+    ("g_output", 3, "linear", "tanh", "linear", "tanh, linear"),  # before format 3: a linear image
+])
+def test_an_r3gan_run_written_before_a_generator_field_keeps_the_generator_it_was_trained_with(
+        field: str, since: int, kept: str, default: str, other: str, choices: str) -> None:
+    """model.<field> arrived with format `since`: an r3gan run written before it keeps its generator
     (and so its weights' shapes) whatever the default; the other archs take the default, the only
     value they accept."""
     from gan_core.config import FORMAT_VERSION, RunConfig
 
-    assert FORMAT_VERSION >= 2
+    assert FORMAT_VERSION >= since
     new = build_run_config({"data.source": "mnist", "model.arch": "r3gan"}).to_dict()
-    assert new["model"]["g_upsample"] == "bilinear" and new["version"] == FORMAT_VERSION
-    v1 = _written_before(new, 1, "g_upsample")
-    assert RunConfig.from_dict(v1).model.g_upsample == "bilinear"
-    conv = build_run_config({"data.source": "mnist", "model.arch": "r3gan", "model.g_upsample": "conv"}).to_dict()
-    assert RunConfig.from_dict(conv).model.g_upsample == "conv"  # (format 2 says which it is)
+    assert new["model"][field] == default and new["version"] == FORMAT_VERSION
+    assert getattr(RunConfig.from_dict(_written_before(new, since - 1, field)).model, field) == kept
+    assert getattr(RunConfig.from_dict(new).model, field) == default  # (the current format says which it is)
+    chosen = build_run_config({"data.source": "mnist", "model.arch": "r3gan", f"model.{field}": other}).to_dict()
+    assert getattr(RunConfig.from_dict(chosen).model, field) == other
     acgan = build_run_config({"data.source": "mnist", "model.arch": "acgan"}).to_dict()
-    v1 = _written_before(acgan, 1, "g_upsample")
-    assert RunConfig.from_dict(v1).model.g_upsample == "bilinear"
-    with pytest.raises(ConfigError, match="model.g_upsample is an r3gan option"):
-        build_run_config({"data.source": "mnist", "model.arch": "acgan", "model.g_upsample": "conv"})
-
-
-def test_a_format_2_r3gan_run_reads_as_the_linear_output_it_was_trained_with() -> None:
-    """model.g_output arrived with format 3 (default tanh): an r3gan run written before it drew a
-    linear image and keeps it; the other archs' generators end in tanh, the only value they take."""
-    from gan_core.config import FORMAT_VERSION, R3GAN_G_OUTPUT, RunConfig
-
-    assert FORMAT_VERSION >= 3 and R3GAN_G_OUTPUT == "tanh"
-    new = build_run_config({"data.source": "mnist", "model.arch": "r3gan"}).to_dict()
-    assert new["model"]["g_output"] == "tanh" and new["version"] == FORMAT_VERSION
-    v2 = _written_before(new, 2, "g_output")
-    assert RunConfig.from_dict(v2).model.g_output == "linear"
-    assert RunConfig.from_dict(new).model.g_output == "tanh"  # (format 3 says which it is)
-    acgan = build_run_config({"data.source": "mnist", "model.arch": "acgan"}).to_dict()
-    v2 = _written_before(acgan, 2, "g_output")
-    assert RunConfig.from_dict(v2).model.g_output == "tanh"
-    with pytest.raises(ConfigError, match="model.g_output is an r3gan option"):
-        build_run_config({"data.source": "mnist", "model.arch": "acgan", "model.g_output": "linear"})
-    with pytest.raises(ConfigError, match="model.g_output must be one of tanh, linear"):
-        build_run_config({"data.source": "mnist", "model.arch": "r3gan", "model.g_output": "sigmoid"})
+    assert getattr(RunConfig.from_dict(_written_before(acgan, since - 1, field)).model, field) == default
+    with pytest.raises(ConfigError, match=f"model.{field} is an r3gan option"):
+        build_run_config({"data.source": "mnist", "model.arch": "acgan", f"model.{field}": other})
+    with pytest.raises(ConfigError, match=f"model.{field} must be one of {choices}"):
+        build_run_config({"data.source": "mnist", "model.arch": "r3gan", f"model.{field}": "sigmoid"})
