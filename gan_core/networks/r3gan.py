@@ -62,7 +62,7 @@ A second residual block at 4 and 8 px in G costs nothing measurable (84.4 agains
 2 threads, Animal-MNIST's preset) but read 6.78x against 6.47x on Animal-MNIST (the automatic preset
 cut to 7,500 steps, last 20% decayed, 1 thread, step-scheduled, same seed), within one run's spread,
 so each stage keeps one block. Widening both networks' 4 and 8 px stages to 4x base costs 52% more
-per step (127 ms), more than any 10-minute run can spare.
+per step (127 ms); D's alone (34% more) read 6.89x (`gan_core.presets`).
 
 Both networks keep their full-resolution stage though it is the costliest: at 32 px it took 46% of a
 training step's time (1 thread, Animal-MNIST's preset), since 16-channel convs and the elementwise
