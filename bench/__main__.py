@@ -13,6 +13,8 @@
     render  the render service, p50/p95 per image on 1 thread, idle and while a training runs
     http    the panel's /render over raw HTTP, p50/p95, idle and while a training runs
     flood   16 clients x 50 /render with and without one client flooding past its rate limit
+    judge   --dataset SET: what a judge's FD responds to: one real half changed by a pixel
+            transform (brightness, contrast, noise, blur, a 1 px shift) over the real-vs-real baseline
     browser the panel in headless Chromium: ONNX export size, in-browser frame time and
             input-to-paint, first frame, pixel difference, and the server path's input-to-paint
 
@@ -49,7 +51,7 @@ def train_result(r: dict[str, Any]) -> dict[str, Any]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import browser, http, load, render
+    from . import browser, http, judge, load, render
 
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -79,6 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
                                       description=http.__doc__.splitlines()[0]))
     load.add_flood_arguments(sub.add_parser("flood", help="the API's per-client rate limit under a flood",
                                             description=load.FLOOD_DOC.splitlines()[0]))
+    judge.add_arguments(sub.add_parser("judge", help="what a judge's FD responds to (pixel transforms of real images)",
+                                       description=judge.__doc__.splitlines()[0]))
     browser.add_arguments(sub.add_parser("browser", help="in-browser rendering and the server path, in a page",
                                          description=browser.__doc__.splitlines()[0]))
     return p
@@ -116,6 +120,10 @@ def main(argv: list[str] | None = None) -> int:
         from .load import flood_cli
 
         return flood_cli(args)
+    elif args.what == "judge":
+        from .judge import run_cli
+
+        return run_cli(args)
     elif args.what == "browser":
         from .browser import run_cli
 
