@@ -16,9 +16,9 @@ is the run config's `data.fingerprint`: the files, the image size and channels) 
 `locations.dataset_judges_dir()`, in the shipped judges' format (config.json + judge.safetensors,
 never a pickle). A folder that cannot be read, or that belongs to other data, is rebuilt with a note.
 
-What the FD responds to (`python -m bench judge --dataset SET`: one real half changed by a pixel
-transform, against the other half, over the real-vs-real baseline): the judges read grey levels
-nobody sees. On the two 10,000-image labelled test sets at 32 px (Animal-MNIST; MNIST t10k), whose
+What the FD responds to (one real half changed by a pixel transform, against the other half, over
+the real-vs-real baseline; the README's Benchmarks section says how to measure it for any dataset):
+the judges read grey levels nobody sees. On the two 10,000-image labelled test sets at 32 px (Animal-MNIST; MNIST t10k), whose
 backgrounds are black: every pixel brightened by 2 grey levels read 1.8x and 4.5x, by 8 read 45x and
 180x; contrast x0.95 58x and 83x; a 0.5 px Gaussian blur 54x and 9.8x; noise of sd 2 grey levels
 0.96x and 1.8x; a 1 px shift 1.2x and 1.2x. (MNIST's shipped judge, with 30,000 images a half and so

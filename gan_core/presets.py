@@ -75,8 +75,8 @@ single-run difference below that is a finding either way:
   and 2.61x, though its pixels' histogram then matched the pictures' at both ends.
 Every variant here ended between 6.6x and 11.3x on Animal-MNIST after the same 480k images, against
 the control's own 6.5x-10.2x over three seeds: none below its best seed, none more than 1.1x above its
-worst, so one run each shows none better or worse. What the judge's FD responds to
-(`python -m bench judge`) is in `gan_core.dataset_judges`.
+worst, so one run each shows none better or worse. What the judge's FD responds to is in
+`gan_core.dataset_judges`.
 """
 
 from __future__ import annotations
