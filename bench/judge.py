@@ -79,7 +79,8 @@ def judge_sensitivity(source: str, image_size: int = 32, seed: int = 0) -> dict[
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dataset", required=True, help="a built-in dataset, folder or .zip (as evaluate takes)")
-    p.add_argument("--image-size", type=int, default=32, help="the size the generators are judged at")
+    p.add_argument("--image-size", type=int, default=32,
+                   help="an upload's size, as its generators are judged at (a built-in dataset: its shipped judge's)")
     p.add_argument("--json", action="store_true")
 
 
