@@ -1,12 +1,12 @@
 """`python -m bench judge --dataset SET`: what a judge's FD responds to.
 
-The dataset's real images are cut into two seeded halves, as `evaluate` cuts them for its real-vs-real
-baseline (`evaluate.prepare_reference`). Half a is changed by one pixel transform at a time and
-compared with half b, unchanged, in the judge's features (the shipped judge of a built-in dataset,
-the dataset's own judge for a labelled upload, built and cached as `evaluate` builds it, else the
-label-free embedding). Each FD is printed over the baseline, FD(a, b). A generator's FD is read
-against that baseline, so a transform nobody would see that reads many times it says how far
-apart "looks the same" and "measures the same" are for this judge.
+The dataset's real images are cut into the two seeded halves `evaluate` measures a generator against
+(`evaluate.reference_halves`, at most `evaluate.FULL_SAMPLES` images each). Half a is changed by one
+pixel transform at a time and compared with half b, unchanged, in the judge's features (the shipped
+judge of a built-in dataset, the dataset's own judge for a labelled upload, built and cached as
+`evaluate` builds it, else the label-free embedding). Each FD is printed over the baseline, FD(a, b).
+A generator's FD is read against that baseline, so a transform nobody would see that reads many
+times it says how far apart "looks the same" and "measures the same" are for this judge.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def _halves(source: str, image_size: int, seed: int) -> tuple[Any, np.ndarray, n
     """(the judge, half a, half b) of the real images as `evaluate` takes them (a built-in dataset at
     its shipped judge's size, an upload at `image_size`)."""
     from gan_core.dataset_judges import is_builtin, measure_for
-    from gan_core.evaluate import load_upload
+    from gan_core.evaluate import FULL_SAMPLES, load_upload, reference_halves
     from gan_core.judges import reference_splits
 
     if is_builtin(source):  # its shipped judge says the size and channels it reads
@@ -56,9 +56,8 @@ def _halves(source: str, image_size: int, seed: int) -> tuple[Any, np.ndarray, n
     else:
         train = load_upload(source, image_size, 0)
         judge, _ = measure_for(source, train, lambda msg: None)
-    perm = np.random.RandomState(seed).permutation(len(train))
-    half = len(train) // 2
-    return judge, train.images[perm[:half]], train.images[perm[half:2 * half]]
+    idx_a, idx_b = reference_halves(len(train), FULL_SAMPLES, seed)
+    return judge, train.images[idx_a], train.images[idx_b]
 
 
 def judge_sensitivity(source: str, image_size: int = 32, seed: int = 0) -> dict[str, Any]:

@@ -18,11 +18,12 @@ never a pickle). A folder that cannot be read, or that belongs to other data, is
 
 What the FD responds to (one real half changed by a pixel transform, against the other half, over
 the real-vs-real baseline; the README's Benchmarks section says how to measure it for any dataset):
-the judges read grey levels nobody sees. On the two 10,000-image labelled test sets at 32 px (Animal-MNIST; MNIST t10k), whose
-backgrounds are black: every pixel brightened by 2 grey levels read 1.8x and 4.5x, by 8 read 45x and
-180x; contrast x0.95 58x and 83x; a 0.5 px Gaussian blur 54x and 9.8x; noise of sd 2 grey levels
-0.96x and 1.8x; a 1 px shift 1.2x and 1.2x. (MNIST's shipped judge, with 30,000 images a half and so
-a far smaller baseline: +2 grey levels 12x, +8 928x.) A generator's FD over the baseline therefore
+the judges read grey levels nobody sees. On the two 10,000-image labelled test sets at 32 px
+(Animal-MNIST; MNIST t10k), whose backgrounds are black: every pixel brightened by 2 grey levels
+read 1.8x and 4.5x, by 8 read 45x and 180x; contrast x0.95 58x and 83x; a 0.5 px Gaussian blur 54x
+and 9.8x; noise of sd 2 grey levels 0.96x and 1.8x; a 1 px shift 1.2x and 1.2x. (MNIST's shipped
+judge, on two 10,000-image halves of its training split: +2 grey levels 2.5x, +8 166x.) A
+generator's FD over the baseline therefore
 counts a faint grey haze on a black background, or edges a little softer than the pictures', as
 heavily as wrong shapes: read it beside the samples and the class figures.
 """

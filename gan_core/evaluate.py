@@ -161,6 +161,14 @@ def load_upload(source: str, image_size: int, channels: int, log: Callable[[str]
     return data
 
 
+def reference_halves(count: int, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the two disjoint real halves (a, b) a generator is measured against: at most n
+    images each, drawn from `count` with `RandomState(seed)`."""
+    perm = np.random.RandomState(seed).permutation(count)
+    half = min(n, count // 2)
+    return perm[:half], perm[half:2 * half]
+
+
 def prepare_reference(judge: Measure, source: str, image_size: int, channels: int, n: int, seed: int = 0,
                       data: Any = None) -> Reference:
     """The real images and the judge's features of two disjoint halves of the training split
@@ -173,14 +181,15 @@ def prepare_reference(judge: Measure, source: str, image_size: int, channels: in
     else:
         train = data if data is not None else load_upload(source, image_size, channels)
         test = None
-    perm = np.random.RandomState(seed).permutation(len(train))
-    half = min(n, len(train) // 2)
+    idx_a, idx_b = reference_halves(len(train), n, seed)
+    half = len(idx_a)
     feats = _cached_array(f"judge-features|{judge.weights_id()}|{train.fingerprint}|{half}|{seed}",
-                          (2 * half, judge.cfg.feature_dim), lambda: judge.run(train.images[perm[: 2 * half]])[0])
+                          (2 * half, judge.cfg.feature_dim),
+                          lambda: judge.run(train.images[np.concatenate([idx_a, idx_b])])[0])
     labels_b = None
     to_judge = class_map(list(train.class_names), judge.cfg) if isinstance(judge, Judge) else None
     if to_judge is not None and len(train.labels) == len(train.images):
-        labels_b = to_judge[train.labels[perm[half:2 * half]]]
+        labels_b = to_judge[train.labels[idx_b]]
     return Reference(train.images, test.images if test is not None else None, feats[:half], feats[half:2 * half],
                      labels_b, data_key=f"{train.fingerprint}|{test.fingerprint if test is not None else 'loo'}")
 
