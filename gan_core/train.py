@@ -407,7 +407,7 @@ def _dry_run(cfg: RunConfig, data: Any, policy: Any, args: argparse.Namespace, t
     if tc.eval_every:
         from .evaluate import light_evaluator
 
-        evaluator = light_evaluator(cfg.data.source, cfg.model)
+        evaluator = light_evaluator(cfg.data.source, cfg.model, data=data)  # the images loaded above, not again
     scratch = Path(tempfile.mkdtemp(prefix="gan-studio-calibration-"))
     try:
         rd = RunDir(scratch / "run")

@@ -45,6 +45,20 @@ def test_the_dry_run_estimates_steps_and_the_loops_periodic_work(tmp_path: Path,
     assert est["threads"] == 1 and est["budget_s"] is None
 
 
+def test_a_judged_dry_run_reads_the_dataset_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The dry run times the judge on the images it loaded: it decoded an upload a second time
+    (twice the loading time on a large set) and printed the loader's warnings twice."""
+    data = write_image_folder(tmp_path / "set", {"": 12})
+    (data / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not the rest of a picture")
+    rc = train.main(["--dataset", str(data), "--preset", "Tiny smoke test", "--eval-every", "100", "--threads", "1",
+                     "--out", str(tmp_path / "run"), "--dry-run", "--json", "--calibration-steps", "2",
+                     "--calibration-seconds", "0"])
+    assert rc == 0
+    err = capsys.readouterr().err
+    assert err.count("broken.png") == 1, err
+    assert "label-free embedding" in err  # the judge was set up (an unlabelled set: no judge to train)
+
+
 def test_a_time_budget_caps_the_estimate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     data = write_image_folder(tmp_path / "set", {"": 8})
     train.main(["--dataset", str(data), "--preset", "Tiny smoke test", "--steps", "10000000", "--minutes", "0.5",
