@@ -47,7 +47,7 @@ def test_the_dry_run_estimates_steps_and_the_loops_periodic_work(tmp_path: Path,
 
 def test_a_judged_dry_run_reads_the_dataset_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """The dry run times the judge on the images it loaded: it decoded an upload a second time
-    (twice the loading time on a large set) and printed the loader's warnings twice."""
+    and printed the loader's warnings twice."""
     data = write_image_folder(tmp_path / "set", {"": 12})
     (data / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not the rest of a picture")
     rc = train.main(["--dataset", str(data), "--preset", "Tiny smoke test", "--eval-every", "100", "--threads", "1",
