@@ -43,35 +43,36 @@ TRANSFORMS: dict[str, Transform] = {
 }
 
 
-def _halves(source: str, image_size: int, seed: int) -> tuple[Any, np.ndarray, np.ndarray]:
-    """(the judge, half a, half b) of the real images as `evaluate` takes them (a built-in dataset at
-    its shipped judge's size, an upload at `image_size`)."""
+def _reference(source: str, image_size: int, seed: int) -> tuple[Any, Any, np.ndarray]:
+    """(the judge, `evaluate`'s reference, real half a's pictures): the real images as `evaluate`
+    takes them (a built-in dataset at its shipped judge's size, an upload at `image_size`), with both
+    halves' features from `evaluate.prepare_reference`, so the baseline is the one a generator is read against."""
     from gan_core.dataset_judges import is_builtin, measure_for
-    from gan_core.evaluate import FULL_SAMPLES, load_upload, reference_halves
-    from gan_core.judges import reference_splits
+    from gan_core.evaluate import FULL_SAMPLES, load_upload, prepare_reference, reference_halves
 
     if is_builtin(source):  # its shipped judge says the size and channels it reads
         judge, _ = measure_for(source, None, lambda msg: None)
-        train = reference_splits(source, judge.cfg.image_size, judge.cfg.channels)[0]
+        size, channels, data = judge.cfg.image_size, judge.cfg.channels, None
     else:
-        train = load_upload(source, image_size, 0)
-        judge, _ = measure_for(source, train, lambda msg: None)
-    idx_a, idx_b = reference_halves(len(train), FULL_SAMPLES, seed)
-    return judge, train.images[idx_a], train.images[idx_b]
+        data = load_upload(source, image_size, 0)
+        judge, _ = measure_for(source, data, lambda msg: None)
+        size, channels = image_size, 0
+    ref = prepare_reference(judge, source, size, channels, FULL_SAMPLES, seed, data=data)
+    idx_a, _ = reference_halves(len(ref.train_images), FULL_SAMPLES, seed)
+    return judge, ref, ref.train_images[idx_a]
 
 
 def judge_sensitivity(source: str, image_size: int = 32, seed: int = 0) -> dict[str, Any]:
     """FD over the real-vs-real baseline for each of `TRANSFORMS` applied to one real half."""
     from gan_core.metrics import frechet_distance
 
-    judge, a, b = _halves(source, image_size, seed)
-    feats_b = judge.run(b)[0]
-    baseline = frechet_distance(judge.run(a)[0], feats_b)
+    judge, ref, a = _reference(source, image_size, seed)
+    baseline = frechet_distance(ref.feats_b, ref.feats_a)
     a32 = a.astype(np.float32)
     ratios = {}
     for name, change in TRANSFORMS.items():
         changed = np.clip(np.round(change(a32, np.random.RandomState(seed + 1))), 0, 255).astype(np.uint8)
-        ratios[name] = round(frechet_distance(judge.run(changed)[0], feats_b) / max(baseline, 1e-12), 3)
+        ratios[name] = round(frechet_distance(judge.run(changed)[0], ref.feats_b) / max(baseline, 1e-12), 3)
     return {"dataset": source, "judge": judge.name, "image_size": int(a.shape[1]), "half_size": len(a),
             "fd_real_baseline": baseline, "fd_over_baseline": ratios}
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -46,6 +47,10 @@ def test_a_labelled_upload_is_read_by_its_own_judge_in_json_and_in_text(
 class PixelStats:
     """A stand-in judge whose features are each picture's mean and spread of grey levels."""
     name = "pixel-stats"
+    cfg = SimpleNamespace(feature_dim=2)  # what evaluate's feature cache reads besides weights_id
+
+    def weights_id(self) -> str:
+        return "pixel-stats-v1"
 
     def run(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         x = images.reshape(len(images), -1).astype(np.float64)
