@@ -40,7 +40,7 @@ class Remedy:
 
 # The Adam learning rate each architecture is known to train at: the config's default (the DCGAN
 # paper's 2e-4, which ACGAN follows; for r3gan the R3GAN paper's, while the automatic preset's
-# presets.RECIPE goes up to 1.5e-3, inside the `Rules.lr_far` x margin; its 32 px recipe collapsed at 3e-3).
+# presets.RECIPE goes up to 1.5e-3, inside the `Rules.lr_far` x margin; its 32 px recipe broke down at 3e-3).
 STABLE_LR = {"dcgan": 2e-4, "acgan": 2e-4, "r3gan": 2e-4}
 
 
