@@ -51,6 +51,8 @@ def test_the_recipe_numbers_come_from_the_one_recipe() -> None:
         assert "train.mode_seeking" not in v  # unlabelled: no class pairs to compare
         labelled = auto(DataFacts(5000, 10, side)).values
         assert labelled["train.mode_seeking"] == RECIPE.mode_seeking > 0
+        assert labelled["train.aux_weight"] == RECIPE.aux_weight[size] > 0
+        assert "train.aux_weight" not in v  # unlabelled: no class loss
 
 
 def test_batch_augmentation_and_schedule_follow_the_image_count() -> None:
