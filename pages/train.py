@@ -190,7 +190,8 @@ with st.expander("Hyper-parameters", icon=":material/tune:"):
                                                and st.session_state.get("t_lr_decay_plateau")),
                       help="With 'Decay once the FD stalls': the rates fall over at least this last share of the "
                       "run even when the judge finds no plateau (a run still learning at its end gains from a short "
-                      f"anneal); 0 = only after a plateau. The automatic preset uses {presets.RECIPE.lr_decay_last:g}.")
+                      "anneal); 0 = only after a plateau. The automatic preset uses "
+                      + ", ".join(f"{v:g} at {k} px" for k, v in presets.RECIPE.lr_decay_last.items()) + ".")
     under(h[3], "train.lr_decay_last")
     h = st.columns(4, vertical_alignment="bottom")
     h[0].number_input("EMA decay (0 = off)", 0.0, 0.99999, key="t_ema", format="%.4f", step=0.001)
