@@ -81,7 +81,7 @@ with the modern recipe's numbers (`RECIPE`, the one place to tune them):
   where a seed's run repeats exactly, so each pair shared its first 4,500 steps), Animal-MNIST read
   2.54x, 2.23x, 2.94x against 3.45x, 2.92x, 4.48x (seeds 1 to 3; recall 0.68 to 0.72 either way)
   and MNIST t10k 1.52x against 1.74x (seed 1); class agreement 0.988 to 0.995 (Animal-MNIST) and
-  0.999 either way. The judged FD (1,000 samples) at step 6,000, a third of the way into the longer
+  0.999 either way. The judged FD (1,000 samples) at step 6,000, halfway through the longer
   decay, already read 3.3 to 4.2 against 4.3 to 4.8. At 1e-3 the last 40% had read 5.71x and 3.84x
   against 3.40x and 5.03x (above). 64 and 128 px keep 20% (not measured). The issue's 10-minute
   command with it (2 threads, one run each, on that Xeon: about 1,000 images per second): MNIST t10k
