@@ -72,13 +72,12 @@ def forwarding_proxy(target_port: int, client_ip: str) -> Iterator[str]:
     """A proxy to 127.0.0.1:`target_port` that says each connection came from `client_ip`; its URL."""
     listener = socket.create_server(("127.0.0.1", 0))
     port = listener.getsockname()[1]
-    stopping = threading.Event()
 
     def accept() -> None:
-        while not stopping.is_set():
+        while True:
             try:
                 conn, _ = listener.accept()
-            except OSError:
+            except OSError:  # the listener was closed: the proxy is done
                 return
             threading.Thread(target=_relay, args=(conn, target_port, client_ip), daemon=True).start()
 
@@ -86,5 +85,4 @@ def forwarding_proxy(target_port: int, client_ip: str) -> Iterator[str]:
     try:
         yield f"http://127.0.0.1:{port}/"
     finally:
-        stopping.set()
         listener.close()
