@@ -86,7 +86,10 @@ with the modern recipe's numbers (`RECIPE`, the one place to tune them):
   against 3.40x and 5.03x (above). 64 and 128 px keep 20% (not measured). The issue's 10-minute
   command with it (2 threads, one run each, on that Xeon: about 1,000 images per second): MNIST t10k
   1.41x, class agreement 0.999 (9,684 steps; the 40% floor started the decay at step 5,850),
-  Animal-MNIST 2.89x, 0.9925 (9,175 steps; the plateau rule started it at step 4,700).
+  Animal-MNIST 2.89x, 0.9925 (9,175 steps; the plateau rule started it at step 4,700). Run again
+  in a later session on the same kind of Xeon, then slower (about 690 and 630 images per second):
+  MNIST t10k 1.65x, 0.999 (6,400 steps), Animal-MNIST 2.56x, 0.9936 (5,853 steps); the judged FD
+  fell at every judgement in both, so the 40% floor started both decays.
 - schedule: `RECIPE.epochs` passes over the data, at least `RECIPE.min_kimg` and at most
   `RECIPE.max_kimg` thousand images; samples, checkpoints and judge evaluations about 20, 10 and
   10 times per run. 100 passes, not 50, from the 10,000-image labelled test sets (FD over the
