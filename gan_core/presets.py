@@ -139,19 +139,20 @@ Intel Xeon above, control 3.45x and 2.92x), Animal-MNIST: D's minibatch standard
 (`--d-mbstd 4`) 2.70x and 3.49x; G's class term alone at x0.25, D's kept at x0.5 (a patch outside
 the product) 2.77x and 3.54x, far ahead at steps 3,000 and 4,500 (judged FD 3.0 and 3.7 against 5.8
 and 5.4) but not at the end. Neither is better on both seeds.
-Against the recipe as it stands (last 40% decayed; the same command, seeds 1 and 2, control 2.54x and
-2.23x), Animal-MNIST: the last 60% decayed (`--lr-decay 0.6`) 3.62x and 2.27x; `lr_final` 0.03
-2.15x and 3.84x; R1 = R2 = 0.05 3.16x and 5.47x; R1 = R2 = 0.2 2.37x and 2.98x (recall 0.74 and
-0.73 against 0.71 and 0.70); the penalties every 4 D updates instead of 16 (`--r1-every 4`) 3.27x
-and 3.04x, at 22% fewer images per second. None is better on both seeds. How far one run's end
-moves: two of these runs continued 1,500 steps near their final rate (`--resume --steps 9000
---lr-decay 1`; the rates fell from 0.16x to 0.1x, and from 0.09x to 0.03x), a checkpoint evaluated
-every 250 steps, read 2.46x, 2.33x, 3.04x, 3.08x, 2.51x (the control, seed 2) and 3.94x rising to
-4.87x (`lr_final` 0.03, seed 2). So a run's FD swings by a third between checkpoints 250 steps apart
-even at a sixth of the rate, and two runs that share their first 4,500 steps and differ only in
-the decay's floor can settle 1.7x apart (2.23x and 3.84x): a pair of seeds finds only effects
-larger than that. No one class made the difference: each requested class's FD against that class's
-real images was higher in 7 of 10 classes at the 4.87x checkpoint than at the 2.33x one.
+Against the recipe as it stands (last 40% decayed; the same command on the same Xeon, seeds 1 and 2,
+control 2.54x and 2.23x), Animal-MNIST: the last 60% decayed (`--lr-decay 0.6`) 3.62x and 2.27x;
+`lr_final` 0.03 2.15x and 3.84x; R1 = R2 = 0.05 3.16x and 5.47x; R1 = R2 = 0.2 2.37x and 2.98x
+(recall 0.74 and 0.73 against 0.71 and 0.70); the penalties every 4 D updates instead of 16
+(`--r1-every 4`) 3.27x and 3.04x, at 22% fewer images per second (187 against 240, four 1-thread
+runs sharing the cores). None is better on both seeds. How far one run's end moves: two of these
+runs continued 1,500 steps near their final rate (`--resume --steps 9000 --lr-decay 1`; the rates
+fell from 0.16x to 0.1x, and from 0.09x to 0.03x), a checkpoint evaluated every 250 steps, read
+2.46x, 2.33x, 3.04x, 3.08x, 2.51x (the control, seed 2) and 3.94x rising to 4.87x (`lr_final` 0.03,
+seed 2). So a run's FD swings by a third between checkpoints 250 steps apart even at a sixth of the
+rate, and two runs that share their first 4,500 steps and differ only in the decay's floor can
+settle 1.7x apart (2.23x and 3.84x): a pair of seeds finds only effects larger than that. No one
+class made the difference: each requested class's FD against that class's real images was higher in
+7 of 10 classes at the 4.87x checkpoint than at the 2.33x one.
 """
 
 from __future__ import annotations
