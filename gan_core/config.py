@@ -213,7 +213,7 @@ class TrainConfig:
                                     "while the FD keeps falling the rates stay constant", resume=True)
     lr_decay_last: float = option(0.0, "with --lr-decay-plateau: the rates fall over at least this last share "
                                   "of the run even when the judge finds no plateau (capped at --lr-decay); 0 = only "
-                                  "after a plateau", default_text="0; 0.2 in the automatic preset", resume=True)
+                                  "after a plateau", default_text="0; by image size in the automatic preset", resume=True)
     ema: float = option(0.999, "EMA decay of the generator copy; 0 disables")
     ema_start: int = option(0, "step from which the EMA starts averaging (it copies G before)")
     ema_halflife_kimg: float = option(0.0, "EMA half-life in thousands of images seen (replaces --ema's decay "
