@@ -44,6 +44,8 @@ MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {
 CONFIG = "config.json"
 GENERATOR = "generator.safetensors"
 GENERATOR_EMA = "generator_ema.safetensors"
+# a run directory's checkpoints by name (`resolve`): its result (the best judged) and its newest
+RUN_CHECKPOINTS = ("best", "latest")
 DISCRIMINATOR = "discriminator.safetensors"
 TRAINING_STATE = "training_state.safetensors"
 PICKLE_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".bin", ".ckpt")
@@ -105,11 +107,19 @@ def save_checkpoint(path: str | Path, model_cfg: ModelConfig, generator: nn.Modu
     return path
 
 
-def resolve(path: str | Path) -> Path:
-    """A checkpoint folder, or a run directory (-> its latest checkpoint); recovers a torn swap."""
+def resolve(path: str | Path, which: str = "latest") -> Path:
+    """A checkpoint folder, or a run directory (-> its `which` checkpoint, `RUN_CHECKPOINTS`: "latest"
+    is the newest, which a resume continues from; "best" is the run's result, the checkpoint its
+    judge scored best (the newest when it was not judged, and its latest when it has no best));
+    recovers a torn swap."""
+    if which not in RUN_CHECKPOINTS:
+        raise CheckpointError(f"a run's checkpoint is one of {', '.join(RUN_CHECKPOINTS)}, not {which!r}")
     path = Path(path)
     if (path / "checkpoints").is_dir():  # a run directory
-        path = path / "checkpoints" / "latest"
+        found = path / "checkpoints" / which
+        if which == "best" and not (found.exists() or found.with_name("best.old").is_dir()):
+            found = found.with_name("latest")
+        path = found
     if not path.exists():
         old = path.with_name(f"{path.name}.old")
         if old.is_dir() and (old / CONFIG).is_file():

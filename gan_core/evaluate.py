@@ -39,6 +39,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
+from .checkpoints import RUN_CHECKPOINTS
 from .cli import positive_int, run_main
 from .config import ModelConfig
 from .errors import ConfigError
@@ -272,11 +273,14 @@ def _stderr(msg: str) -> None:
 
 
 def evaluate_checkpoint(checkpoint: str | Path, *, n: int = FULL_SAMPLES, seed: int = 0, dataset: str | None = None,
-                        judge: str | Path | None = None, log: Callable[[str], None] = _stderr) -> dict[str, Any]:
+                        judge: str | Path | None = None, which: str = "best",
+                        log: Callable[[str], None] = _stderr) -> dict[str, Any]:
+    """Evaluate a checkpoint folder, or a run directory's `which` checkpoint (`checkpoints.resolve`:
+    by default its result, the checkpoint its judge scored best)."""
     from .checkpoints import load_generator, resolve
 
     t0 = time.perf_counter()
-    path = resolve(checkpoint)
+    path = resolve(checkpoint, which)
     g, cfg, meta = load_generator(path)
     g = g.to(memory_format=torch.channels_last)
     source = dataset or meta.get("dataset")
@@ -290,7 +294,7 @@ def evaluate_checkpoint(checkpoint: str | Path, *, n: int = FULL_SAMPLES, seed: 
         j, note = measure_for(source, data, log)
     ref = prepare_reference(j, source, cfg.image_size, cfg.channels, n, data=data)
     out = evaluate_generator(g, cfg, j, ref, n=n, seed=seed)
-    out.update(checkpoint=str(path), dataset=source, **judge_fields(j, note),
+    out.update(checkpoint=str(path), step=meta.get("step"), dataset=source, **judge_fields(j, note),
                arch=cfg.arch, image_size=cfg.image_size, seconds=round(time.perf_counter() - t0, 2))
     return out
 
@@ -331,7 +335,11 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m gan_core.evaluate", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     mode = p.add_mutually_exclusive_group(required=True)
-    mode.add_argument("--checkpoint", help="checkpoint folder or run directory to evaluate")
+    mode.add_argument("--checkpoint", help="checkpoint folder or run directory to evaluate (a run: see --which)")
+    p.add_argument("--which", choices=RUN_CHECKPOINTS, default="best",
+                   help="for a run directory: best = the run's result, the checkpoint its judge (--eval-every) "
+                        "scored best, which Publish takes (the newest when the run was not judged); latest = the "
+                        "newest, which a resume continues from")
     mode.add_argument("--train-judge", choices=sorted(JUDGES), help="train (reproduce) a judge")
     p.add_argument("--n", type=positive_int, default=FULL_SAMPLES, help="samples to generate")
     p.add_argument("--seed", type=int, default=0, help="first latent seed")
@@ -354,7 +362,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({"judge": str(path), "test_accuracy": cfg.test_accuracy, "train_images": cfg.train_images,
                           "test_images": cfg.test_images, "epochs": cfg.epochs, "seconds": cfg.train_seconds}))
         return 0
-    result = evaluate_checkpoint(args.checkpoint, n=args.n, seed=args.seed, dataset=args.dataset, judge=args.judge)
+    result = evaluate_checkpoint(args.checkpoint, n=args.n, seed=args.seed, dataset=args.dataset, judge=args.judge,
+                                 which=args.which)
     print(json.dumps(result) if args.json else format_table(result))
     return 0
 

@@ -311,6 +311,7 @@ class ModernRecipe:
     lr_decay: float  # the learning rates anneal over (at most) this last share of the run (gan_core.schedule) ...
     lr_final: float  # ... down to this multiplier, once the judged FD has stopped falling
     lr_decay_last: dict[int, float]  # ... and over this last share in any case, by image size
+    eval_decay: int  # judgements spread over the decay, on top of the regular ones: `best` is picked among them
     mode_seeking: float  # labelled sets: the mode-seeking term's weight (fakes in pairs of one class)
     aux_weight: dict[int, float]  # labelled sets: the class loss's weight (D's on real images, G's), by image size
     widths: dict[int, int]  # ngf = ndf by image size
@@ -328,6 +329,7 @@ class ModernRecipe:
 # The one place the modern recipe's numbers live (tuned values are reported by the recipe's measurements)
 RECIPE = ModernRecipe(lr={32: 1.5e-3, 64: 5e-4, 128: 2e-4}, beta1=0.0, beta2=0.99, gamma={32: 0.1, 64: 0.5, 128: 1.0},
                       ema_halflife_kimg=10.0, lr_decay=0.5, lr_final=0.1, lr_decay_last={32: 0.4, 64: 0.2, 128: 0.2},
+                      eval_decay=12,
                       mode_seeking=0.3,
                       aux_weight={32: 0.5, 64: 1.0, 128: 1.0}, widths={32: 32, 64: 32, 128: 16}, batch_small=32, batch=64, small_set=1000,
                       ada_target=0.6, ada_below=5000, epochs=100, min_kimg=200, max_kimg=2000,
@@ -380,7 +382,7 @@ def auto(facts: DataFacts) -> Preset:
         "train.lr_decay_plateau": True, "train.lr_decay_last": r.lr_decay_last[size],
         "train.batch_size": batch, "train.steps": steps,
         "train.log_every": 25 if steps <= 5000 else 50, "train.sample_every": _every(steps, 20),
-        "train.ckpt_every": _every(steps, 10), "train.eval_every": _every(steps, 10),
+        "train.ckpt_every": _every(steps, 10), "train.eval_every": _every(steps, 10), "train.eval_decay": r.eval_decay,
     }
     if small_ada:
         values["train.ada_target"] = r.ada_target
@@ -402,7 +404,8 @@ def auto(facts: DataFacts) -> Preset:
                + (f", mode-seeking term {r.mode_seeking:g}, class loss x{r.aux_weight[size]:g}" if labelled else "")
                + (f", adaptive augmentation (target {r.ada_target:g}) for fewer than {r.ada_below:,} images"
                   if small_ada else "") + ", judged every "
-               f"{values['train.eval_every']:,} steps.")
+               f"{values['train.eval_every']:,} steps and {r.eval_decay} times over the decay (the best judged "
+               "checkpoint is the run's result).")
     return Preset(AUTO, summary, values)
 
 

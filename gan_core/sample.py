@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .checkpoints import RUN_CHECKPOINTS, resolve
 from .cli import help_formatter, positive_int, run_main
 from .errors import ConfigError
 
@@ -19,7 +20,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m gan_core.sample",
                                 description="Render N images from a checkpoint.",
                                 formatter_class=help_formatter())
-    p.add_argument("--checkpoint", required=True, help="checkpoint folder, or a run directory (its latest checkpoint)")
+    p.add_argument("--checkpoint", required=True, help="checkpoint folder, or a run directory (see --which)")
+    p.add_argument("--which", choices=RUN_CHECKPOINTS, default="best",
+                   help="for a run directory: best = the run's result, the checkpoint its judge scored best (the "
+                        "newest when the run was not judged); latest = the newest")
     p.add_argument("--n", type=positive_int, default=64, help="number of images")
     cls = p.add_mutually_exclusive_group()
     cls.add_argument("--classes", choices=("all",), help="ACGAN: spread the N images evenly over the classes, in label order")
@@ -67,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     from .images import make_grid, save_png
     from .render import RenderService
 
-    svc = RenderService(args.checkpoint, device=args.device, threads=0, ema=not args.no_ema)
+    svc = RenderService(resolve(args.checkpoint, args.which), device=args.device, threads=0, ema=not args.no_ema)
     k = svc.cfg.num_classes
     labels = sample_labels(args.n, k, args.classes, args.class_index, args.seed)
     seeds = np.arange(args.seed, args.seed + args.n)

@@ -278,6 +278,9 @@ def main(argv: list[str] | None = None) -> int:
             f"latest checkpoint: {run.checkpoint('latest')} (--resume continues)")
     else:
         say(f"{state} at step {trainer.step}; latest checkpoint: {run.checkpoint('latest')}")
+    if dist.is_main and (best := run.best_metrics()):
+        say(f"best judged checkpoint, the run's result (evaluate, sample and Publish take it): step "
+            f"{best.get('step')}, judged FD {best['eval_fd']:.4g}: {run.checkpoint('best')}")
     if cfg.train.guard and dist.is_main and (event := run.last_event()):
         say(f"guard: {len(run.read_events())} event(s); the last, at step {event.get('step')}: {event.get('text')}")
     return 0

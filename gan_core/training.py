@@ -154,6 +154,7 @@ class Trainer:
         self.decay_from: float | None = None  # with lr_decay_plateau: the progress where the rates began to fall
         self.elapsed = 0.0  # training seconds, summed over resumes
         self.best_score = math.inf
+        self._decay_judged = -1  # the last of the decay's stretches judged (`decay_judgement_due`)
         self.hooks: dict[str, list[Callable[..., Any]]] = {h: [] for h in HOOKS}
         self._stop = False
         self._pending_health: dict[str, float] = {}
@@ -230,6 +231,22 @@ class Trainer:
     def _decaying(self) -> bool:
         start = self.decay_start()
         return start is not None and self.progress() >= start
+
+    def decay_judgement_due(self) -> bool:
+        """With `train.eval_decay` N: whether the run has just entered the next of N equal stretches of
+        its learning-rate decay (the first at the decay's start), each judged once, so that `best` is
+        picked from N checkpoints spread over the decay as well as every `eval_every` steps."""
+        n, start = self.cfg.train.eval_decay, self.decay_start()
+        if n <= 0 or start is None or start >= 1.0:
+            return False
+        done = self.progress() - start
+        if done < 0.0:
+            return False
+        k = min(n, int(done / (1.0 - start) * n))
+        if k <= self._decay_judged:
+            return False
+        self._decay_judged = k
+        return True
 
     def watch_plateau(self, fd: float, ratio: float | None = None) -> dict[str, Any] | None:
         """With `lr_decay_plateau`, read a judged FD (before it updates the best) and its ratio to the
@@ -610,12 +627,14 @@ class Trainer:
                 n_acc += 1
                 window_steps += 1
                 step, end = self.step, self.step >= total
-                eval_due = self.evaluator is not None and tc.eval_every > 0 and (step % tc.eval_every == 0 or end)
+                judging = self.evaluator is not None and tc.eval_every > 0
+                eval_due = judging and (self.decay_judgement_due() or step % tc.eval_every == 0 or end)
                 log_due = step % tc.log_every == 0 or end or eval_due
                 stop = False
                 if distmod.stop_check_due(step, self.dist, log_due, end):
                     stop = distmod.any_flag(self._stop or (rd is not None and rd.stop_requested()),
                                             self.dist, self.device)
+                eval_due = eval_due or (judging and stop)  # a stopped run's end is a candidate for best too
                 sample_due = step % tc.sample_every == 0 or end or stop
                 ckpt_due = step % tc.ckpt_every == 0 or end or stop
                 if not (log_due or stop or sample_due or ckpt_due):

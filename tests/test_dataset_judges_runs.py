@@ -49,3 +49,23 @@ def test_evaluate_a_run_on_an_unlabelled_upload_prints_the_label_free_figures_by
     assert r["fd"] > 0 and r["kid"] is not None and r["memorisation"]["samples"] == 40
     assert r["checkpoint"].startswith(str(run))
     assert not (tmp_path / "home" / "judges").exists()  # the embedding is fixed: nothing trained, nothing cached
+
+
+def test_evaluate_takes_a_runs_best_checkpoint_unless_asked_for_its_latest(
+        run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A run directory is evaluated at its result, `checkpoints/best` (what Publish takes); `--which
+    latest` evaluates the newest; the JSON says which step it read."""
+    import shutil
+
+    early = tmp_path / "step2"
+    shutil.copytree(run / "checkpoints" / "latest", early)
+    assert run_main(train.main, ["--out", str(run), "--resume", "--steps", "4", "--quiet"]) == 0
+    shutil.rmtree(run / "checkpoints" / "best")
+    shutil.copytree(early, run / "checkpoints" / "best")  # as if the judge had scored step 2 best
+    capsys.readouterr()
+    steps = {}
+    for which in ([], ["--which", "latest"]):
+        assert run_main(evaluate.main, ["--checkpoint", str(run), "--n", "40", "--threads", "1", "--json", *which]) == 0
+        r = json.loads(capsys.readouterr().out)
+        steps[tuple(which)] = (r["step"], Path(r["checkpoint"]).name)
+    assert steps == {(): (2, "best"), ("--which", "latest"): (4, "latest")}

@@ -169,6 +169,73 @@ def test_evaluator_runs_every_n_steps_and_picks_best(tmp_path: Path) -> None:
     assert load_training_state(run.checkpoint("latest"))["best_score"] == 2.0
 
 
+def test_eval_decay_spreads_judgements_over_the_decay_and_best_is_the_runs_result(tmp_path: Path) -> None:
+    """train.eval_decay N: on top of every eval_every steps, N judgements spread evenly over the lr
+    decay (the first at its start), so `best` is picked from where the run ends; a run directory
+    resolves to that best for evaluation (`resolve(run, "best")`), to latest for a resume."""
+    from gan_core.checkpoints import resolve
+
+    cfg = tiny_run(steps=20, eval_every=10, log_every=10, ckpt_every=10, lr_decay=0.5, eval_decay=4)
+    run = RunDir(tmp_path / "run")
+    run.create(cfg)
+    judged: list[int] = []
+    fds = {10: 5.0, 12: 4.0, 15: 1.5, 17: 3.0, 20: 2.5}  # the decay's best at step 15, not at the end
+
+    def judge(g):
+        judged.append(tr.step)
+        return {"fd": fds.get(tr.step, 9.0)}
+
+    tr = Trainer(cfg, *data(), run, evaluator=judge)
+    tr.run()
+    # decay over steps 10..20: its stretches start at steps 10, 12.5, 15, 17.5 (judged at the first step
+    # past each); step 10 is also an eval_every step (judged once) and step 20 the end
+    assert judged == [10, 13, 15, 18, 20]
+    assert [r["step"] for r in run.read_metrics() if "eval_fd" in r] == judged
+    assert load_generator(run.checkpoint("best"))[2]["step"] == 15
+    assert resolve(run.path, "best") == run.checkpoint("best") and resolve(run.path) == run.checkpoint("latest")
+    # a plain run (eval_decay 0) judges every eval_every steps only
+    plain = tiny_run(steps=20, eval_every=10, log_every=10, ckpt_every=10, lr_decay=0.5)
+    steps: list[int] = []
+    Trainer(plain, *data(), None, evaluator=lambda g: steps.append(1) or {"fd": 1.0}).run()
+    assert len(steps) == 2
+
+
+def test_a_stopped_run_judges_its_end(tmp_path: Path) -> None:
+    """A stop between judgements (a time budget, Stop in the app) judges the checkpoint it writes, so
+    the run's end can be its best."""
+    cfg = tiny_run(steps=50, eval_every=4, log_every=4, ckpt_every=50)
+    run = RunDir(tmp_path / "run")
+    run.create(cfg)
+    judged: list[int] = []
+
+    def judge(g):
+        judged.append(tr.step)
+        return {"fd": 10.0 - tr.step}
+
+    tr = Trainer(cfg, *data(), run, evaluator=judge)
+    tr.add_hook("on_step", lambda t, row: t.request_stop() if t.step >= 8 else None)
+    assert tr.run() == "stopped"
+    # the stop asked at step 8's row is seen at the next check (step 9, judged though not an eval step)
+    assert judged[:2] == [4, 8] and judged[-1] == tr.step and tr.step % 4 != 0
+    assert load_generator(run.checkpoint("best"))[2]["step"] == tr.step
+
+
+def test_a_run_without_best_resolves_to_latest_and_which_is_checked(tmp_path: Path) -> None:
+    from gan_core.checkpoints import resolve
+    from gan_core.errors import CheckpointError
+
+    cfg = tiny_run(steps=4)
+    run = RunDir(tmp_path / "run")
+    run.create(cfg)
+    Trainer(cfg, *data(), run).run()
+    import shutil
+
+    shutil.rmtree(run.checkpoint("best"))  # e.g. a run written before `best` existed
+    assert resolve(run.path, "best") == run.checkpoint("latest")
+    with pytest.raises(CheckpointError, match="one of best, latest"):
+        resolve(run.path, "newest")
+
+
 @pytest.mark.parametrize("arch", ["dcgan", "acgan"])
 def test_r1_runs_every_n_d_updates_scaled_by_n(monkeypatch: pytest.MonkeyPatch, arch: str) -> None:
     import gan_core.training as training

@@ -77,7 +77,7 @@ def build(values: Mapping[str, Any], source: str, *, judged: bool, epochs: float
     if v.get("train.loss") == "wgan-gp":
         off.append("train.r1_gamma")
     if not judged:
-        off.append("train.eval_every")
+        off += ["train.eval_every", "train.eval_decay"]
     v.update({k: defaults[k] for k in off})
     if epochs > 0 and num_images:
         v["train.steps"] = steps_for_epochs(epochs, num_images, int(v.get("train.batch_size") or 1))
