@@ -153,6 +153,27 @@ rate, and two runs that share their first 4,500 steps and differ only in the dec
 settle 1.7x apart (2.23x and 3.84x): a pair of seeds finds only effects larger than that. No one
 class made the difference: each requested class's FD against that class's real images was higher in
 7 of 10 classes at the 4.87x checkpoint than at the 2.33x one.
+- judging the decay (`RECIPE.eval_decay`, `train.eval_decay`): 12 judgements spread over the decay
+  besides the regular ones, one more where a run stops, and the best judged checkpoint is the run's
+  result (`checkpoints.resolve(run, "best")`, what Publish takes). The 1,000-sample judgement ranks
+  checkpoints as the 10,000-sample evaluate does (the continued runs above: 1.53, 1.53, 1.87, 1.86,
+  1.54 against 2.46x, 2.33x, 3.04x, 3.08x, 2.51x), and costs 0.3 s. It gains nothing at a run's end:
+  the same 7,500-step command (seeds 1 and 2) reproduced the controls' last checkpoints exactly (2.54x,
+  2.23x), and the judged FD fell through the decay nearly to the end, so the best judged was the last
+  checkpoint (seed 2) or the one 250 steps before it (seed 1: 2.53x against 2.54x). It is in the recipe
+  for the time budget: a budget-ended run was judged last where its planned steps put the judgements
+  (a 10-minute Animal-MNIST run at step 4,650 of 5,853), so its `best` missed the decay. Over the
+  eight 7,500-step runs of this stop (those two and the six below), the best judged checkpoint read
+  0.66x lower than the last one once, 0.59x lower once, 0.36x higher once, and within 0.25x otherwise
+  (mean 0.09x lower): where judged FDs differ by less than the 1,000-sample judgement's own noise
+  (about 10%), which of them is picked is chance.
+- Lookahead-minmax (Chavdarova et al. 2021: every 5 steps G and D together step back to their slow
+  weights plus half of where the 5 steps took them; a patch outside the product), the same command,
+  seeds 1 to 3 against the controls' 2.54x, 2.23x, 2.94x: 3.91x, 3.51x, 4.39x (recall 0.73, 0.73,
+  0.70). Far behind at step 1,500 (judged FD 4.3, 2.0, 3.3 against 1.4, 1.2, 1.9), level at 3,000
+  and ahead at 6,000 (0.50, 0.56, 0.51 against 0.67, 0.62, 0.79), it stalled over the decay's last
+  third (0.37 to 0.44) while the controls fell to 0.24 to 0.35: the backtrack halves the anneal's
+  steps. Off once the decay starts (the same runs to step 4,500): 3.90x, 3.24x, 3.94x. Not taken.
 """
 
 from __future__ import annotations

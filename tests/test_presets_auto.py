@@ -48,6 +48,7 @@ def test_the_recipe_numbers_come_from_the_one_recipe() -> None:
         assert (v["train.lr_decay"], v["train.lr_final"], v["train.lr_decay_plateau"], v["train.lr_decay_last"]) == (
             RECIPE.lr_decay, RECIPE.lr_final, True, RECIPE.lr_decay_last[size])
         assert 0 < RECIPE.lr_decay_last[size] <= RECIPE.lr_decay  # a real floor under the plateau rule, within its window
+        assert v["train.eval_decay"] == RECIPE.eval_decay > 0 and v["train.eval_every"] > 0  # the decay is judged
         assert "train.mode_seeking" not in v  # unlabelled: no class pairs to compare
         labelled = auto(DataFacts(5000, 10, side)).values
         assert labelled["train.mode_seeking"] == RECIPE.mode_seeking > 0
