@@ -235,8 +235,8 @@ class TrainConfig:
                              "other datasets than mnist and orl-faces get a judge trained on their own images "
                              "(once, cached; before the clock starts) or, unlabelled, a label-free embedding; "
                              "picks the best checkpoint; 0 = off", resume=True)
-    # a run's end swings between checkpoints a few hundred steps apart (gan_core.presets), so the
-    # decay is judged densely and the best judged checkpoint is kept as `best`
+    # the regular judgements follow the planned steps, which a time budget may cut short: the decay
+    # (and a stop) are judged too, so `best` (the run's result) is picked from the run's end as well
     eval_decay: int = option(0, "with --eval-every and a learning-rate decay: this many judgements more, spread "
                              "evenly over the decay, so the best checkpoint is picked from where the run ends; "
                              "0 = every --eval-every steps only", default_text="0; 12 in the automatic preset",
@@ -252,7 +252,8 @@ class TrainConfig:
         for name in ("steps", "batch_size", "log_every", "sample_every", "ckpt_every", "r1_every"):
             _need(getattr(self, name) >= 1, f"train.{name}",
                   f"train.{name} must be at least 1, got {getattr(self, name)}")
-        for name, what in (("eval_every", "0 (off) or positive"), ("eval_decay", "0 (off) or positive"), ("minutes", "0 (no time limit) or positive"),
+        for name, what in (("eval_every", "0 (off) or positive"), ("eval_decay", "0 (off) or positive"),
+                           ("minutes", "0 (no time limit) or positive"),
                            ("threads", "0 (automatic) or positive"), ("ema_start", "0 or positive"),
                            ("aux_weight", "0 or positive"), ("gp_weight", "0 or positive")):
             _need(getattr(self, name) >= 0, f"train.{name}", f"train.{name} must be {what}, got {getattr(self, name)}")

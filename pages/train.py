@@ -297,9 +297,10 @@ with st.expander("Hyper-parameters", icon=":material/tune:"):
     h[1].number_input("Judge the decay N more times", 0, 1000, step=1, key="t_eval_decay",
                       disabled=not (judged and st.session_state.get("t_lr_decay")),
                       help="With 'Judge every N steps' and a decay: this many more judgements, spread evenly over "
-                      "the decay, and one where the run stops. A run's end swings from one checkpoint to the next, "
-                      "so the best of these is kept as 'best', the run's result (Publish and the evaluate CLI take "
-                      f"it). The automatic preset uses {presets.RECIPE.eval_decay}.")
+                      "the decay, and one where the run stops (its time limit, or Stop). The steps' judgements follow "
+                      "the planned steps, which a time limit may cut short; these make sure 'best', the run's result "
+                      "(Publish and the evaluate CLI take it), is chosen from the run's end too. The automatic "
+                      f"preset uses {presets.RECIPE.eval_decay}.")
     under(h[1], "train.eval_decay")
 
 dev = cached.device_summary()
