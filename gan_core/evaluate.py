@@ -39,7 +39,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from .checkpoints import RUN_CHECKPOINTS
+from .checkpoints import RUN_CHECKPOINTS, load_generator, resolve
 from .cli import positive_int, run_main
 from .config import ModelConfig
 from .errors import ConfigError
@@ -277,8 +277,6 @@ def evaluate_checkpoint(checkpoint: str | Path, *, n: int = FULL_SAMPLES, seed: 
                         log: Callable[[str], None] = _stderr) -> dict[str, Any]:
     """Evaluate a checkpoint folder, or a run directory's `which` checkpoint (`checkpoints.resolve`:
     by default its result, the checkpoint its judge scored best)."""
-    from .checkpoints import load_generator, resolve
-
     t0 = time.perf_counter()
     path = resolve(checkpoint, which)
     g, cfg, meta = load_generator(path)

@@ -47,8 +47,8 @@ def test_one_picture_per_class_is_caught_and_the_mode_seeking_term_turned_on(tmp
     assert [e["kind"] for e in events[1:]] == ["held", "verdict"]
     rows = [json.loads(ln) for ln in (out / "metrics.jsonl").read_text().splitlines()]
     steps = [r["step"] for r in rows]  # a log every 20 steps, and a row at each judgement over the decay (60 to 100)
-    assert steps == sorted(set(steps)) and [s for s in steps if s % 20 == 0] == [20, 40, 60, 80, 100]  # the
-    # rolled-back logs were replaced ...
+    # the rolled-back logs were replaced ...
+    assert steps == sorted(set(steps)) and [s for s in steps if s % 20 == 0] == [20, 40, 60, 80, 100]
     assert all(r["class_diversity"] >= Rules().class_floor for r in rows)  # ... by what the guard read after
     verdict = events[-1]
     assert verdict["evidence"]["class_diversity"] >= Rules().class_floor
