@@ -6,6 +6,10 @@ No DataLoader workers and no per-epoch decoding: the images live in one uint8 te
 straight into pinned (page-locked) memory, so its copy to the GPU is asynchronous (`placement`). The order is a pure function of (seed, epoch), so resuming at (epoch, position)
 replays exactly the batches an uninterrupted run would have seen. Under DDP each rank takes
 every world-th index of the same permutation (a disjoint shard).
+
+`next(gen, group=p)` serves a batch whose runs of p images share a class, for a discriminator
+that judges groups of one class (`gan_core.packing`): the drawn images grouped by class, a class's
+last group filled up with random images of that class, and B/p groups kept at random.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import torch
 
 from .errors import DatasetError
 from .images import from_uint8
+from .packing import class_groups
 
 GPU_RESIDENT_LIMIT = 4 * 2**30  # keep datasets up to 4 GiB on the GPU itself
 
@@ -49,6 +54,8 @@ class BatchSource:
         if device.type == "cuda":  # labels are small: always on the GPU
             labels_t = labels_t.to(device)
         self.images, self.labels = images_t, labels_t
+        self._labels_host = torch.from_numpy(np.asarray(labels, dtype=np.int64))
+        self._by_class: dict[int, torch.Tensor] | None = None  # each class's dataset indices (for `group`)
         self.epoch, self.pos = 0, 0
         self._perm_epoch, self._perm = -1, torch.empty(0, dtype=torch.long)
 
@@ -59,12 +66,15 @@ class BatchSource:
             self._perm_epoch = self.epoch
         return self._perm
 
-    def next(self, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        """The next batch: images (B, C, H, W) float in [-1, 1] on the device, labels (B,)."""
+    def next(self, gen: torch.Generator, group: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+        """The next batch: images (B, C, H, W) float in [-1, 1] on the device, labels (B,); with
+        `group` p > 1, images p*i .. p*i+p-1 share a class (module docstring)."""
         if self.pos >= self.batches_per_epoch:
             self.epoch, self.pos = self.epoch + 1, 0
         idx = self._permutation()[self.pos * self.batch_size:(self.pos + 1) * self.batch_size]
         self.pos += 1
+        if group > 1:
+            idx = self._grouped(idx, group, gen)
         flip = torch.rand(len(idx), generator=gen) < 0.5 if self.hflip else None
         if self.placement == "pinned":
             x = self._gather_pinned(idx).to(self.device, non_blocking=True)
@@ -79,6 +89,22 @@ class BatchSource:
             f = flip.to(self.device)[:, None, None, None]
             x = torch.where(f, x.flip(3), x)
         return x, y
+
+    def _grouped(self, idx: torch.Tensor, p: int, gen: torch.Generator) -> torch.Tensor:
+        """Dataset indices (B,) -> (B,) in B/p groups of one class each (`packing.class_groups`)."""
+        if len(idx) % p:
+            raise ValueError(f"a batch of {len(idx)} images cannot be cut into groups of {p}")
+        if self._by_class is None:
+            labels = self._labels_host
+            self._by_class = {int(c): torch.nonzero(labels == c).flatten() for c in torch.unique(labels)}
+
+        def more(c: int, n: int) -> torch.Tensor:
+            pool = self._by_class[c]
+            return pool[torch.randint(len(pool), (n,), generator=gen)]
+
+        groups = class_groups(idx, self._labels_host[idx], p, more)  # (G, p), G >= B/p
+        keep = torch.randperm(len(groups), generator=gen)[: len(idx) // p]
+        return groups[keep].flatten()
 
     def _gather_pinned(self, idx: torch.Tensor) -> torch.Tensor:
         """The batch's images (B, H, W, C) gathered into fresh pinned host memory (torch's pinned

@@ -40,7 +40,11 @@ DIFFAUG_OPS = ("translation", "cutout", "color")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 DATA_CHANNELS = (0, 1, 3)
+PACKS = (1, 2, 4)  # r3gan D's group sizes (ModelConfig.d_pack): powers of two, so each mode-seeking pair is in one group
 R3GAN_MIN_WIDTH = 16  # the r3gan stages' channel floor unless model.min_width says otherwise
+# the options only an R3GAN model reads (ModelConfig refuses any but their defaults for the other archs)
+R3GAN_ONLY = ("model.d_mbstd", "model.min_width", "train.aux_in_g", "model.g_upsample", "model.g_output",
+              "model.d_pack")
 
 T = TypeVar("T")
 
@@ -94,6 +98,10 @@ class ModelConfig:
                           "(StyleGAN's guard against collapse; it lets D see how alike the images in a group "
                           "are); 0 = off; a batch it does not divide uses the largest group that does",
                           default_text="0 (the automatic preset leaves it off)")
+    d_pack: int = option(1, "r3gan: D judges groups of this many images at once, stacked along the channels "
+                         "(PacGAN): alike pictures for different z stand out, and each D step costs about "
+                         "1/d_pack as much; for a labelled set each group is of one class",
+                         choices=PACKS, default_text="1 (the automatic preset: 2 at 32 px)")
     min_width: int = option(R3GAN_MIN_WIDTH, "r3gan: the fewest channels a stage has; the stages above 16 px halve their "
                             "width per doubling down to this floor, so it sets how much the 32, 64 and 128 px "
                             "stages can draw (and what they cost)")
@@ -122,6 +130,10 @@ class ModelConfig:
               f"model.d_mbstd must be 0 (off) or a group size from 2 to 64, got {self.d_mbstd}")
         _need(self.d_mbstd == 0 or self.arch == "r3gan", "model.d_mbstd",
               f"model.d_mbstd is an r3gan option; {self.arch} has no minibatch standard deviation")
+        _need(self.d_pack in PACKS, "model.d_pack",
+              f"model.d_pack must be one of {', '.join(map(str, PACKS))}, got {self.d_pack}")
+        _need(self.d_pack == 1 or self.arch == "r3gan", "model.d_pack",
+              f"model.d_pack is an r3gan option; {self.arch}'s discriminator judges one image at a time")
         _need(1 <= self.min_width <= 4096, "model.min_width",
               f"model.min_width must be between 1 and 4096, got {self.min_width}")
         _need(self.min_width == R3GAN_MIN_WIDTH or self.arch == "r3gan", "model.min_width",
@@ -357,6 +369,9 @@ class RunConfig:
         _need(self.model.arch != "acgan" or self.train.aux_in_g, "train.aux_in_g",
               "train.aux_in_g: an ACGAN generator learns its classes only through the class loss; "
               "it can be left off for r3gan, whose projection discriminator reads the classes")
+        _need(self.train.batch_size % self.model.d_pack == 0, "train.batch_size",
+              f"the batch of {self.train.batch_size} cannot be cut into D's groups of {self.model.d_pack} "
+              "(model.d_pack): choose a batch it divides")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -25,7 +25,7 @@ from typing import Any
 
 from . import presets
 from .cli import add_config_flags, fraction, given_options, help_formatter, positive_int, run_main
-from .config import (RunConfig, build_run_config, check_dataset, dataset_warnings, fit_to_data, options,
+from .config import (R3GAN_ONLY, RunConfig, build_run_config, check_dataset, dataset_warnings, fit_to_data, options,
                      steps_for_epochs)
 from .errors import ConfigError
 from .runs import RunDir
@@ -88,6 +88,8 @@ def config_from_args(args: argparse.Namespace, say: Any = None) -> RunConfig:
         raise ConfigError("--dataset is required for a new run (mnist, orl-faces, a folder or a .zip)",
                           field="data.source")
     base = preset_values(args.preset, values["data.source"], say) if args.preset else {}
+    if values.get("model.arch", base.get("model.arch")) != "r3gan":  # the preset's R3GAN options do not apply
+        base = {k: v for k, v in base.items() if k not in R3GAN_ONLY}
     changed = {k: v for k, v in values.items() if k in base and k != "data.source" and base[k] != v}
     if changed and say is not None:  # the preset's line above says its own values: these replace them
         def shown(v: Any) -> str:

@@ -38,12 +38,13 @@ from .checkpoints import copy_checkpoint, load_training_state, load_weights, res
 from .checkpoints import DISCRIMINATOR, GENERATOR, GENERATOR_EMA
 from .config import DIFFAUG_OPS, RunConfig
 from .device import Policy, deterministic_requested, resolve_policy, rss_bytes, set_deterministic, synchronize
-from .errors import CheckpointError, TrainingError
+from .errors import CheckpointError, ConfigError, TrainingError
 from .images import from_uint8, grid_layout, make_grid, save_png, to_uint8
 from .latent import z_batch
 from .losses import (RELATIVISTIC, aux_loss, d_loss, d_output_mean, g_loss, gradient_penalty, mode_seeking,
                      r1_penalty, r2_penalty)
 from .networks import build_discriminator, build_generator
+from .packing import class_groups, group_labels, pack, share_class
 from .runs import RunDir
 from .schedule import PLATEAU_GAIN, PLATEAU_NEAR, lr_factor, stalled
 from .spread import mean_pdist, within_class_share
@@ -147,6 +148,10 @@ class Trainer:
                                    hflip=cfg.data.hflip, channels_last=self.policy.channels_last,
                                    rank=self.dist.rank, world=self.dist.world)
         self.batch_size = per_rank_batch
+        self.pack = mc.d_pack  # D judges groups of this many images (gan_core.packing)
+        if per_rank_batch % self.pack:
+            raise ConfigError(f"each process's batch of {per_rank_batch} cannot be cut into D's groups of "
+                              f"{self.pack} (model.d_pack): choose a batch it divides", field="train.batch_size")
         self.step = 0
         self.total_steps = tc.steps  # the end of the run the lr schedule reads (`run` sets it)
         # the time budget's share used so far, 0..1 (set by the caller that keeps the budget, train.TimeBudget)
@@ -195,7 +200,10 @@ class Trainer:
         return lambda x: self._critic(x, labels)
 
     def _d(self, d: nn.Module, x: torch.Tensor, labels: torch.Tensor | None) -> tuple[torch.Tensor, Any]:
-        """D's (logits, class logits): a projection D also gets the labels."""
+        """D's (logits, class logits) for images (B, C, S, S): one per image, or with `model.d_pack` p
+        one per group of p consecutive images, (B/p,) and (B/p, K); a projection D also gets the labels."""
+        if self.pack > 1:
+            x, labels = pack(x, self.pack, self.policy.channels_last), group_labels(labels, self.pack)
         return d(x, labels) if self.d_labels else d(x)
 
     def _penalty_scale(self) -> torch.Tensor | None:
@@ -292,8 +300,9 @@ class Trainer:
         z = torch.randn(b, mc.nz, generator=self.gen).to(self.device, non_blocking=True)
         y = (torch.randint(0, mc.num_classes, (b,), generator=self.gen).to(self.device, non_blocking=True)
              if mc.conditional else None)
-        if y is not None and self.pairs:
-            y[1::2] = y[0::2][: b // 2]  # (2k, 2k+1) share a class (the mode-seeking term's pairs)
+        if y is not None and (self.pack > 1 or self.pairs):
+            # D's groups share a class; so do the mode-seeking term's pairs (2k, 2k+1), inside them
+            share_class(y, max(self.pack, 2 if self.pairs else 1))
         return z, y
 
     @staticmethod
@@ -319,7 +328,7 @@ class Trainer:
             stats["lr_scale"] = torch.tensor(self.schedule_lr(), device=self.device)
         # (1) Update D: maximise log D(x) + log(1 - D(G(z))) (or the chosen loss)
         for i in range(tc.n_critic):
-            real, real_y = self.batches.next(self.gen)
+            real, real_y = self.batches.next(self.gen, self.pack if cond else 1)  # (groups of one class)
             z, fake_y = self._sample_z()
             last = i == tc.n_critic - 1
             with ac():
@@ -336,9 +345,9 @@ class Trainer:
                 rel = self.loss_kind in RELATIVISTIC
                 self.ada.observe(torch.sign((out_real - out_fake) if rel else out_real).detach())
             if cond:
-                aux = aux_loss(cls_real, real_y)
+                aux = aux_loss(cls_real, group_labels(real_y, self.pack))
                 if tc.aux_on_fake:
-                    aux = 0.5 * (aux + aux_loss(cls_fake, fake_y))
+                    aux = 0.5 * (aux + aux_loss(cls_fake, group_labels(fake_y, self.pack)))
                 loss = loss + tc.aux_weight * aux
             if self.loss_kind == "wgan-gp":
                 gp = gradient_penalty(self._critic, self._aug(real), self._aug(fake), self.gen,
@@ -360,8 +369,8 @@ class Trainer:
         stats["loss_d"] = loss.detach()
         stats["d_real"] = d_output_mean(self.loss_kind, out_real)
         if cond:
-            stats["acc_real"] = (cls_real.detach().argmax(1) == real_y).float().mean()
-            stats["acc_fake"] = (cls_fake.detach().argmax(1) == fake_y).float().mean()
+            stats["acc_real"] = (cls_real.detach().argmax(1) == group_labels(real_y, self.pack)).float().mean()
+            stats["acc_fake"] = (cls_fake.detach().argmax(1) == group_labels(fake_y, self.pack)).float().mean()
 
         # (2) Update G: maximise log D(G(z)) through the updated D. D's weights need no
         # gradients here; calling the unwrapped D keeps DDP from expecting them.
@@ -373,7 +382,7 @@ class Trainer:
         # from its own update are reused (constants for G), which saves a D pass per step
         loss_g = g_loss(self.loss_kind, out_gen, out_real.detach() if self.loss_kind in RELATIVISTIC else None)
         if cond and tc.aux_in_g:
-            loss_g = loss_g + tc.aux_weight * aux_loss(cls_gen, fake_y)
+            loss_g = loss_g + tc.aux_weight * aux_loss(cls_gen, group_labels(fake_y, self.pack))
         if self.pairs:  # fakes (2k, 2k+1) share a class: reward G for drawing them differently
             ms = mode_seeking(fake, z)
             stats["mode_seeking"] = ms.detach()
@@ -465,10 +474,21 @@ class Trainer:
             was = d.training
             d.eval()
             xs = from_uint8(torch.from_numpy(images).permute(0, 3, 1, 2)).to(self.device)
-            _, cls = d(xs)
+            labels = self.fixed_labels
+            if self.pack > 1:  # D reads groups of one class: the grid's samples grouped by requested class
+                order = self._class_grouped(labels)
+                xs, labels = xs[order], labels[order]
+            _, cls = self._d(d, xs, labels)
             d.train(was)
-            out["class_agreement"] = float((cls.argmax(1) == self.fixed_labels).float().mean())
+            out["class_agreement"] = float((cls.argmax(1) == group_labels(labels, self.pack)).float().mean())
         return out
+
+    def _class_grouped(self, labels: torch.Tensor) -> torch.Tensor:
+        """Positions of these labels (B,) in groups of `pack` of one class, flattened (G * pack,); a
+        class's last group repeats its own first positions."""
+        pos = torch.arange(len(labels))
+        host = labels.cpu()
+        return class_groups(pos, host, self.pack, lambda c, n: pos[host == c].repeat(n)[:n]).flatten().to(labels.device)
 
     def save_samples(self) -> Path | None:
         if self.run_dir is None:

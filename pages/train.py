@@ -9,7 +9,7 @@ from ui import access, cached, choice_url, doctor_view, run_control, run_views, 
 from ui.admission import admission
 from ui.live import format_eta
 from ui.nav import through_studio
-from ui.train_form import (ARCHS, DEVICES, DIFFAUG_OPS, G_OUTPUTS, G_UPSAMPLES, IMAGE_SIZES, LOSSES, ConfigError,
+from ui.train_form import (ARCHS, DEVICES, DIFFAUG_OPS, G_OUTPUTS, G_UPSAMPLES, IMAGE_SIZES, LOSSES, PACKS, ConfigError,
                            dataset_warnings, presets)
 
 through_studio()
@@ -302,6 +302,13 @@ with st.expander("Hyper-parameters", icon=":material/tune:"):
                       "(Publish and the evaluate CLI take it), is chosen from the run's end too. The automatic "
                       f"preset uses {presets.RECIPE.eval_decay}.")
     under(h[1], "train.eval_decay")
+    h[2].selectbox("D judges images in groups of (R3GAN)", list(PACKS), key="t_d_pack", disabled=not r3gan,
+                   help="PacGAN: D reads this many images at once (for a labelled set, of one class), so a "
+                   "generator drawing alike pictures for different latents is caught, and each D step costs "
+                   "about 1/N as much: more steps in the same minutes. The automatic preset uses "
+                   f"{presets.RECIPE.d_pack[32]} at 32 px (the presets module's notes give the figures); the batch "
+                   "must be a multiple of it.")
+    under(h[2], "model.d_pack")
 
 dev = cached.device_summary()
 cuda = bool(dev.get("cuda"))

@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from gan_core import presets  # noqa: F401  (the page reaches the presets through this adapter)
-from gan_core.config import (ARCHS, DEVICES, DIFFAUG_OPS, G_OUTPUTS, G_UPSAMPLES, IMAGE_SIZES, LOSSES,  # noqa: F401  (choices)
-                             RunConfig, build_run_config, check_dataset, dataset_warnings, options,
+from gan_core.config import (ARCHS, DEVICES, DIFFAUG_OPS, G_OUTPUTS, G_UPSAMPLES, IMAGE_SIZES, LOSSES, PACKS,  # noqa: F401  (choices)
+                             R3GAN_ONLY, RunConfig, build_run_config, check_dataset, dataset_warnings, options,
                              steps_for_epochs)
 from gan_core.errors import ConfigError  # noqa: F401
 from gan_core.schedule import PLATEAU_GAIN, PLATEAU_NEAR  # noqa: F401  (the page's help text)
@@ -20,8 +20,6 @@ from gan_core.schedule import PLATEAU_GAIN, PLATEAU_NEAR  # noqa: F401  (the pag
 DIFFAUG_WIDGET = "t_diffaug_ops"
 REAL_ONLY_WIDGET = "t_aux_real_only"
 NOT_IN_FORM = ("data.source",)  # the dataset has its own selector
-# the options only an R3GAN model reads (config refuses any but their defaults for the other archs)
-R3GAN_ONLY = ("model.d_mbstd", "model.min_width", "train.aux_in_g", "model.g_upsample", "model.g_output")
 APP_DEFAULTS = {"train.guard": True}  # where the app starts from other defaults than the CLI
 
 

@@ -78,7 +78,8 @@ work on the largest maps run far below the CPU's speed on the smaller ones. Trie
 - G drawing each 2x2 block from one 16 px position too (pixel shuffle): no faster than D alone,
   and behind per step (judged FD 17.3 against 11.1 at step 3,200).
 
-Discriminator: a 1x1 conv from the image; per stage one residual block, 2x2 average pooling and
+Discriminator: a 1x1 conv from the image (from a group of `model.d_pack` images stacked along the
+channels, PacGAN: `gan_core.packing`; figures in `gan_core.presets`); per stage one residual block, 2x2 average pooling and
 a 1x1 conv to the next width; at 4x4 (with `d_mbstd` > 0) one more channel, the minibatch
 standard deviation (StyleGAN, Karras et al. 2018): the spread of the features over a group of
 images, so a generator that draws the same picture for every z is visible to D; then a linear
@@ -223,7 +224,8 @@ class R3GANGenerator(nn.Module):
 
 
 class R3GANDiscriminator(nn.Module):
-    """image (B, C, S, S) [+ labels (B,)] -> (adversarial logits (B,), class scores (B, K) or None).
+    """image (B, C, S, S) [+ labels (B,)] -> (adversarial logits (B,), class scores (B, K) or None);
+    with `model.d_pack` p > 1 each item is a group of p images, (B, p*C, S, S) (`packing.pack`).
 
     Without labels a conditional D returns the unconditional part of the logit; the class scores
     are always there for a conditional model."""
@@ -235,7 +237,8 @@ class R3GANDiscriminator(nn.Module):
         self.cfg = cfg
         widths = stage_widths(cfg.ndf, cfg.image_size, cfg.min_width)
         res = sorted(widths, reverse=True)  # S, S/2, ..., 4
-        self.from_image = nn.Conv2d(cfg.channels, widths[res[0]], 1)  # (B, C, S, S) -> (B, w_S, S, S)
+        # (B, p*C, S, S) -> (B, w_S, S, S), p = d_pack images per item
+        self.from_image = nn.Conv2d(cfg.channels * cfg.d_pack, widths[res[0]], 1)
         blocks, downs = [], []
         for r in res[:-1]:
             blocks.append(ResBlock(widths[r]))  # (B, w_r, r, r)
