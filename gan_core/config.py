@@ -101,7 +101,7 @@ class ModelConfig:
     d_pack: int = option(1, "r3gan: D judges groups of this many images at once, stacked along the channels "
                          "(PacGAN): alike pictures for different z stand out, and each D step costs about "
                          "1/d_pack as much; for a labelled set each group is of one class",
-                         choices=PACKS, default_text="1 (the automatic preset: 2 at 32 px)")
+                         choices=PACKS, default_text="1 (the automatic preset: 2 for a labelled set at 32 px)")
     min_width: int = option(R3GAN_MIN_WIDTH, "r3gan: the fewest channels a stage has; the stages above 16 px halve their "
                             "width per doubling down to this floor, so it sets how much the 32, 64 and 128 px "
                             "stages can draw (and what they cost)")

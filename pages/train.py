@@ -306,7 +306,7 @@ with st.expander("Hyper-parameters", icon=":material/tune:"):
                    help="PacGAN: D reads this many images at once (for a labelled set, of one class), so a "
                    "generator drawing alike pictures for different latents is caught, and each D step costs "
                    "about 1/N as much: more steps in the same minutes. The automatic preset uses "
-                   f"{presets.RECIPE.d_pack[32]} at 32 px (the presets module's notes give the figures); the batch "
+                   f"{presets.RECIPE.d_pack[32]} for labelled sets at 32 px (the presets module's notes give the figures); the batch "
                    "must be a multiple of it.")
     under(h[2], "model.d_pack")
 

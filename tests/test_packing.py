@@ -139,8 +139,9 @@ def test_the_pack_is_checked_against_the_arch_and_the_batch() -> None:
         tiny(4, p=4, batch_size=6)
 
 
-def test_the_automatic_preset_packs_pairs_at_32_px_only() -> None:
+def test_the_automatic_preset_packs_pairs_for_labelled_sets_at_32_px_only() -> None:
     assert presets.auto(presets.DataFacts(10_000, 10, 28)).values["model.d_pack"] == presets.RECIPE.d_pack[32] == 2
     assert presets.auto(presets.DataFacts(400, 40, 92)).values["model.d_pack"] == presets.RECIPE.d_pack[64]
-    assert presets.auto(presets.DataFacts(1, 0, 28)).values["model.d_pack"] == 1  # a batch of 1 has no pairs
+    assert presets.auto(presets.DataFacts(10_000, 0, 28)).values["model.d_pack"] == 1  # unlabelled: not measured
+    assert presets.auto(presets.DataFacts(1, 2, 28)).values["model.d_pack"] == 1  # a batch of 1 has no pairs
     assert "groups of 2 of one class" in presets.auto(presets.DataFacts(10_000, 10, 28)).summary
