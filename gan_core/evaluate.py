@@ -57,6 +57,9 @@ MEMO_SAMPLES = 2000
 # The quick one's FD ratio reads lower than the full one's: on MNIST t10k a run's last judgement
 # read 1.5x where the CLI's 10,000-sample figure was 4.0x.
 LIGHT_SAMPLES = 1000
+# a judged run's end: its best and latest checkpoints compared on this many samples from this first
+# seed, apart from the run's own judgements' latents (`training.Trainer.rejudge_best`)
+REJUDGE_SAMPLES, REJUDGE_SEED = 5000, 1_000_000
 FULL_SAMPLES = 10_000
 
 
@@ -304,7 +307,8 @@ def can_judge(source: str) -> bool:
 
 
 def light_evaluator(source: str, cfg: ModelConfig, n: int = LIGHT_SAMPLES, data: Any = None,
-                    log: Callable[[str], None] = _stderr) -> Callable[[torch.nn.Module], dict[str, float]] | None:
+                    log: Callable[[str], None] = _stderr, seed: int = 0
+                    ) -> Callable[[torch.nn.Module], dict[str, float]] | None:
     """A quick evaluator for the trainer (FD and class consistency on n samples), or None when a
     built-in dataset's shipped judge is missing. For an upload (`data`: the trainer's ImageData)
     the judge is built here when it is not cached yet, before the trainer's clock starts."""
@@ -319,7 +323,7 @@ def light_evaluator(source: str, cfg: ModelConfig, n: int = LIGHT_SAMPLES, data:
     ref = prepare_reference(judge, source, cfg.image_size, cfg.channels, n, data=data)
 
     def evaluate(generator: torch.nn.Module) -> dict[str, float]:
-        r = evaluate_generator(generator, cfg, judge, ref, n=n, memorisation=False, kid=False)
+        r = evaluate_generator(generator, cfg, judge, ref, n=n, seed=seed, memorisation=False, kid=False)
         out = {"fd": r["fd"], "fd_ratio": r["fd_ratio"], "precision": r["precision"], "recall": r["recall"]}
         if r.get("class_consistency") is not None:
             out["class_consistency"] = r["class_consistency"]

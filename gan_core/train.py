@@ -269,6 +269,14 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         timer.cancel()
         distmod.shutdown()
+    if evaluator is not None and state in ("finished", "stopped"):  # (a judged run has one process)
+        from .evaluate import REJUDGE_SAMPLES, REJUDGE_SEED, light_evaluator
+
+        judge = light_evaluator(cfg.data.source, cfg.model, n=REJUDGE_SAMPLES, data=data, log=lambda m: None,
+                                seed=REJUDGE_SEED)
+        if judge is not None and (event := trainer.rejudge_best(judge)):
+            say(f"{event['text']} ({REJUDGE_SAMPLES:,} samples on latents of their own; FD "
+                + ", ".join(f"{k} {v:.4g}" for k, v in event["evidence"].items()) + ")")
     if dist.is_main and ended:  # status.json first: whoever reads the log's last lines finds it final
         extra: dict[str, Any] = {"note": f"time budget of {cfg.train.minutes:g} min reached"} if by_budget else {}
         if verdict is not None:  # the end-of-run verdict (gan_core.guard_verdict), also for the Monitor

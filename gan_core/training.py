@@ -34,7 +34,7 @@ from . import distributed as distmod
 from .ada import AdaController
 from .augment import diff_augment
 from .batches import BatchSource
-from .checkpoints import copy_checkpoint, load_training_state, load_weights, resolve, save_checkpoint
+from .checkpoints import copy_checkpoint, load_generator, load_training_state, load_weights, resolve, save_checkpoint
 from .checkpoints import DISCRIMINATOR, GENERATOR, GENERATOR_EMA
 from .config import DIFFAUG_OPS, RunConfig
 from .device import Policy, deterministic_requested, resolve_policy, rss_bytes, set_deterministic, synchronize
@@ -715,6 +715,30 @@ class Trainer:
             rd.clear_stop()
             rd.write_status(state, step=self.step, total_steps=total)
         return state
+
+    def rejudge_best(self, judge: Callable[[nn.Module], dict[str, float]]) -> dict[str, Any] | None:
+        """After the run: `best` against `latest` under `judge`, a larger judgement than the run's on
+        latents of its own; `latest` becomes `best` when it reads the lower FD. `best` is the minimum
+        of a dozen or more judgements on the same 1,000 latents, so it rides their noise (a winner's
+        curse; figures in `gan_core.presets`). Returns the event recorded (None: nothing to compare)."""
+        rd = self.run_dir
+        if rd is None or not (rd.checkpoint("best") / "config.json").is_file():
+            return None
+        best, latest = rd.checkpoint("best"), rd.checkpoint("latest")
+        g_best, _, meta_best = load_generator(best, device=self.device)
+        g_latest, _, meta_latest = load_generator(latest, device=self.device)
+        if meta_best.get("step") == meta_latest.get("step"):
+            return None
+        fd_best, fd_latest = float(judge(g_best)["fd"]), float(judge(g_latest)["fd"])
+        swap = fd_latest < fd_best
+        if swap:
+            copy_checkpoint(latest, best)
+        kept = meta_latest["step"] if swap else meta_best["step"]
+        return rd.append_event({
+            "step": self.step, "kind": "best", "action": "best re-judged",
+            "text": f"best re-judged on more samples: step {kept} is the run's result",
+            "evidence": {f"step {meta_best['step']} (judged best)": round(fd_best, 4),
+                         f"step {meta_latest['step']} (latest)": round(fd_latest, 4)}})
 
     def _evaluate(self) -> dict[str, float]:
         result = {f"eval_{k}" if not k.startswith("eval_") else k: float(v)

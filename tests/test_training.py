@@ -169,6 +169,28 @@ def test_evaluator_runs_every_n_steps_and_picks_best(tmp_path: Path) -> None:
     assert load_training_state(run.checkpoint("latest"))["best_score"] == 2.0
 
 
+@pytest.mark.parametrize("latest_lower", [True, False])
+def test_best_is_rejudged_against_latest_after_the_run(tmp_path: Path, latest_lower: bool) -> None:
+    """The run's best (the minimum of its judgements) and latest are judged again after the run; latest
+    becomes best when it reads lower, and an event says which step is the result and why."""
+    cfg = tiny_run(steps=8, eval_every=3, log_every=4, ckpt_every=4)
+    run = RunDir(tmp_path / "run")
+    run.create(cfg)
+    scores = iter([5.0, 2.0, 9.0])
+    tr = Trainer(cfg, *data(), run, evaluator=lambda g: {"fd": next(scores)})
+    tr.run()
+    assert load_generator(run.checkpoint("best"))[2]["step"] == 6
+    again = iter([3.0, 2.5] if latest_lower else [3.0, 4.0])  # best (step 6) first, then latest (step 8)
+    event = tr.rejudge_best(lambda g: {"fd": next(again)})
+    kept = 8 if latest_lower else 6
+    assert load_generator(run.checkpoint("best"))[2]["step"] == kept
+    assert event is not None and f"step {kept} is the run's result" in event["text"]
+    assert run.read_events()[-1]["evidence"] == event["evidence"]
+    assert load_generator(run.checkpoint("latest"))[2]["step"] == 8
+    if latest_lower:  # best is latest now: nothing left to compare
+        assert tr.rejudge_best(lambda g: {"fd": 0.0}) is None
+
+
 def test_eval_decay_spreads_judgements_over_the_decay_and_best_is_the_runs_result(tmp_path: Path) -> None:
     """train.eval_decay N: on top of every eval_every steps, N judgements spread evenly over the lr
     decay (the first at its start), so `best` is picked from where the run ends; a run directory
