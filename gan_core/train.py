@@ -269,7 +269,10 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         timer.cancel()
         distmod.shutdown()
-    if evaluator is not None and state in ("finished", "stopped"):  # (a judged run has one process)
+    # a judged run (one process) that ended as asked, its steps or its time: best checked against latest;
+    # not after a Stop, nor where the guard stopped it and chose what to keep
+    guard_stopped = any(ev.get("action") == "stop" for ev in run.read_events()) if cfg.train.guard else False
+    if evaluator is not None and ended and not guard_stopped:
         from .evaluate import REJUDGE_SAMPLES, REJUDGE_SEED, light_evaluator
 
         judge = light_evaluator(cfg.data.source, cfg.model, n=REJUDGE_SAMPLES, data=data, log=lambda m: None,
