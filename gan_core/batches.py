@@ -48,13 +48,13 @@ class BatchSource:
                 + "; lower --batch-size")
         images_t = torch.from_numpy(np.ascontiguousarray(images))  # (N, H, W, C) uint8
         labels_t = torch.from_numpy(np.asarray(labels, dtype=np.int64))
+        self._labels_host = labels_t  # (grouping by class reads them on the host)
         self.placement = placement(device, images_t.numel(), resident_limit)
         if self.placement == "device":
             images_t = images_t.to(device)
         if device.type == "cuda":  # labels are small: always on the GPU
             labels_t = labels_t.to(device)
         self.images, self.labels = images_t, labels_t
-        self._labels_host = torch.from_numpy(np.asarray(labels, dtype=np.int64))
         self._by_class: dict[int, torch.Tensor] | None = None  # each class's dataset indices (for `group`)
         self.epoch, self.pos = 0, 0
         self._perm_epoch, self._perm = -1, torch.empty(0, dtype=torch.long)

@@ -6,7 +6,7 @@ that draws alike pictures for different z makes groups that look unlike real gro
 sees at once. Every stage of D then runs on B/p items, so a D step costs about 1/p as much.
 
 For a class-conditional model each group holds images of one class, its label the group's: the
-fakes' labels are drawn per group (`group_labels_like`), and a real batch is regrouped by class
+fakes' labels are drawn per group (`share_class`), and a real batch is regrouped by class
 (`class_groups`): sorted by class, each class cut into groups of p, a class's last group filled
 up with more images of that class from the dataset, and B/p of the groups kept at random.
 """

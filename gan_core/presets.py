@@ -448,7 +448,7 @@ def auto(facts: DataFacts) -> Preset:
                f"Adam {r.lr[size]:g} / betas ({r.beta1:g}, {r.beta2:g}), decayed to {r.lr_final:g}x over at most the "
                f"final {r.lr_decay:g} of the run once the judged FD stops falling near the data and over the final "
                f"{r.lr_decay_last[size]:g} in any case, widths {r.widths[size]}), "
-               + (f"D judging groups of {d_pack}{' of one class' if labelled else ''} (PacGAN), " if d_pack > 1 else "")
+               + (f"D judging groups of {d_pack} of one class (PacGAN), " if d_pack > 1 else "")
                + f"batch {batch}, "
                f"{steps:,} steps" + (f" (about {steps * batch / max(1, facts.images):.0f} epochs)" if known else "")
                + (f", mode-seeking term {r.mode_seeking:g}, class loss x{r.aux_weight[size]:g}" if labelled else "")
